@@ -1,0 +1,60 @@
+//! The one error type of the crate.
+
+use core::fmt;
+
+/// Everything that can go wrong in framecrypt.
+///
+/// The enum is `Copy` and carries no data: an error never holds key material
+/// or plaintext, and [`Error::AuthenticationFailed`] deliberately says nothing
+/// about *why* a frame was rejected (which byte, tag or key), because such
+/// detail helps an attacker more than a user.
+#[non_exhaustive]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Error {
+    /// The SFrame header (RFC 9605 §4.3) is truncated: its config byte
+    /// announces more KID or CTR bytes than the input holds, or the input is
+    /// empty.
+    MalformedHeader,
+    /// No key is installed for the frame's KID.
+    UnknownKeyId,
+    /// The frame is shorter than its header plus the suite's tag.
+    FrameTooShort,
+    /// The frame did not authenticate. No detail is given on purpose.
+    AuthenticationFailed,
+    /// The sender has used every counter value of its key (RFC 9605 §4.4.3
+    /// forbids nonce reuse). Permanent: install a new key in a new `Sender`.
+    CounterExhausted,
+    /// The output buffer, or the headroom/tailroom of an in-place buffer, is
+    /// too small; [`crate::ciphertext_len`] and [`crate::max_overhead`] give
+    /// the sizes needed.
+    BufferTooSmall,
+    /// A fixed-capacity key store is full.
+    StoreFull,
+    /// The number is not one of the cipher suites 0x0001–0x0008.
+    UnsupportedCipherSuite,
+    /// A base key is empty or longer than [`crate::BaseKey::MAX_LEN`].
+    InvalidKeyLength,
+    /// The metadata is longer than an allocation-free AES-GCM call can bind
+    /// (see [`crate::INLINE_AAD_CAPACITY`]); only builds without `alloc`
+    /// return this.
+    MetadataTooLong,
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::MalformedHeader => "malformed SFrame header",
+            Self::UnknownKeyId => "no key installed for this key ID",
+            Self::FrameTooShort => "frame too short for its header and tag",
+            Self::AuthenticationFailed => "authentication failed",
+            Self::CounterExhausted => "sender counter exhausted; a new key is required",
+            Self::BufferTooSmall => "buffer too small",
+            Self::StoreFull => "key store full",
+            Self::UnsupportedCipherSuite => "unsupported cipher suite",
+            Self::InvalidKeyLength => "invalid base key length",
+            Self::MetadataTooLong => "metadata too long for an allocation-free AES-GCM call",
+        })
+    }
+}
+
+impl core::error::Error for Error {}

@@ -1,0 +1,142 @@
+//! Low-level pieces of RFC 9605 for interop testing and debugging (feature
+//! `hazmat`): the raw AEAD of each suite with a caller-chosen key and nonce,
+//! and the §4.4.2 key derivation with its outputs exposed.
+//!
+//! Nothing here stops nonce reuse or keeps keys secret. Applications should
+//! use [`Sender`](crate::Sender) and [`Receiver`](crate::Receiver).
+
+use core::fmt;
+
+use crate::crypto::{Aad, Cipher, Data, FrameCipher};
+use crate::error::Error;
+use crate::header::KeyId;
+use crate::secret::{BaseKey, KeyAndSalt};
+use crate::suite::CipherSuite;
+
+/// The AEAD of a suite (RFC 9605 §4.5) keyed with raw `Nk` bytes.
+pub struct Aead {
+    suite: CipherSuite,
+    cipher: Cipher,
+}
+
+impl Aead {
+    /// Builds the AEAD from `key`, which must be `suite.key_len()` bytes
+    /// (for the CTR suites: AES key, then HMAC key).
+    ///
+    /// # Errors
+    /// [`Error::InvalidKeyLength`] for a key of the wrong length.
+    pub fn new(suite: CipherSuite, key: &[u8]) -> Result<Self, Error> {
+        if key.len() != suite.key_len() {
+            return Err(Error::InvalidKeyLength);
+        }
+        Ok(Self {
+            suite,
+            cipher: Cipher::new(suite, key),
+        })
+    }
+
+    /// `AEAD.Encrypt(key, nonce, aad, pt)` into `out` (ciphertext then tag);
+    /// returns the length written.
+    ///
+    /// # Errors
+    /// [`Error::BufferTooSmall`] if `out` is shorter than `pt` plus the tag.
+    pub fn encrypt(
+        &self,
+        nonce: &[u8; 12],
+        aad: &[u8],
+        pt: &[u8],
+        out: &mut [u8],
+    ) -> Result<usize, Error> {
+        let total = pt.len() + self.suite.tag_len();
+        let (body, tag) = out
+            .get_mut(..total)
+            .ok_or(Error::BufferTooSmall)?
+            .split_at_mut(pt.len());
+        let aad = Aad {
+            header: aad,
+            metadata: &[],
+        };
+        let data = Data::Copy {
+            input: pt,
+            output: body,
+        };
+        self.cipher.seal(nonce, aad, data, tag)?;
+        Ok(total)
+    }
+
+    /// `AEAD.Decrypt(key, nonce, aad, ct)` into `out`; returns the plaintext
+    /// length.
+    ///
+    /// # Errors
+    /// [`Error::FrameTooShort`] if `ct` is shorter than the tag,
+    /// [`Error::BufferTooSmall`] if `out` is too short,
+    /// [`Error::AuthenticationFailed`] if the tag is wrong.
+    pub fn decrypt(
+        &self,
+        nonce: &[u8; 12],
+        aad: &[u8],
+        ct: &[u8],
+        out: &mut [u8],
+    ) -> Result<usize, Error> {
+        let body_len = ct
+            .len()
+            .checked_sub(self.suite.tag_len())
+            .ok_or(Error::FrameTooShort)?;
+        let (body, tag) = ct.split_at(body_len);
+        let output = out.get_mut(..body_len).ok_or(Error::BufferTooSmall)?;
+        let aad = Aad {
+            header: aad,
+            metadata: &[],
+        };
+        self.cipher.open(
+            nonce,
+            aad,
+            Data::Copy {
+                input: body,
+                output,
+            },
+            tag,
+        )?;
+        Ok(body_len)
+    }
+}
+
+impl fmt::Debug for Aead {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Aead")
+            .field("suite", &self.suite)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The `sframe_key` and `sframe_salt` of one KID (RFC 9605 §4.4.2),
+/// zeroized on drop.
+pub struct DerivedKey(KeyAndSalt);
+
+impl DerivedKey {
+    /// `sframe_key`, `Nk` bytes.
+    #[must_use]
+    pub fn key(&self) -> &[u8] {
+        self.0.key()
+    }
+
+    /// `sframe_salt`, `Nn` bytes.
+    #[must_use]
+    pub fn salt(&self) -> &[u8; 12] {
+        &self.0.salt
+    }
+}
+
+impl fmt::Debug for DerivedKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("DerivedKey(<redacted>)")
+    }
+}
+
+/// RFC 9605 §4.4.2 `derive_key_salt(KID, base_key)` for `suite`.
+#[must_use]
+pub fn derive_key_and_salt(suite: CipherSuite, kid: KeyId, base_key: &BaseKey) -> DerivedKey {
+    DerivedKey(crate::key_schedule::derive_key_and_salt(
+        suite, kid, base_key,
+    ))
+}

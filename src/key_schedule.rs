@@ -1,0 +1,64 @@
+//! Key derivation (RFC 9605 §4.4.2): `sframe_key` and `sframe_salt` from a
+//! base key, the KID and the cipher suite.
+
+use hkdf::Hkdf;
+use sha2::{Sha256, Sha512};
+
+use crate::header::KeyId;
+use crate::secret::{BaseKey, KeyAndSalt};
+use crate::suite::{CipherSuite, Hash};
+
+const KEY_LABEL: &[u8] = b"SFrame 1.0 Secret key ";
+const SALT_LABEL: &[u8] = b"SFrame 1.0 Secret salt ";
+
+/// RFC 9605 §4.4.2:
+///
+/// ```text
+/// sframe_secret = HKDF-Extract("", base_key)
+/// sframe_key    = HKDF-Expand(sframe_secret, "SFrame 1.0 Secret key "  || KID || suite, Nk)
+/// sframe_salt   = HKDF-Expand(sframe_secret, "SFrame 1.0 Secret salt " || KID || suite, Nn)
+/// ```
+///
+/// with KID as a 64-bit and the suite as a 16-bit big-endian integer.
+pub(crate) fn derive_key_and_salt(
+    suite: CipherSuite,
+    kid: KeyId,
+    base_key: &BaseKey,
+) -> KeyAndSalt {
+    let mut out = KeyAndSalt {
+        key: [0; CipherSuite::MAX_KEY_LEN],
+        key_len: suite.key_len(),
+        salt: [0; CipherSuite::NONCE_LEN],
+    };
+    let context = context(suite, kid);
+    match suite.hash() {
+        Hash::Sha256 => expand::<Sha256>(base_key, &context, &mut out),
+        Hash::Sha512 => expand::<Sha512>(base_key, &context, &mut out),
+    }
+    out
+}
+
+/// `KID || cipher_suite`, the label suffix.
+fn context(suite: CipherSuite, kid: KeyId) -> [u8; 10] {
+    let mut context = [0u8; 10];
+    context[..8].copy_from_slice(&kid.0.to_be_bytes());
+    context[8..].copy_from_slice(&suite.id().to_be_bytes());
+    context
+}
+
+fn expand<H>(base_key: &BaseKey, context: &[u8], out: &mut KeyAndSalt)
+where
+    H: hmac::EagerHash,
+{
+    let hkdf = Hkdf::<H>::new(None, base_key.expose_secret());
+    let key_len = out.key_len;
+    // Nk ≤ 96 and Nn = 12 are far below HKDF's 255·Nh limit, so the
+    // expansions cannot fail.
+    let key_ok = hkdf
+        .expand_multi_info(&[KEY_LABEL, context], &mut out.key[..key_len])
+        .is_ok();
+    let salt_ok = hkdf
+        .expand_multi_info(&[SALT_LABEL, context], &mut out.salt)
+        .is_ok();
+    debug_assert!(key_ok && salt_ok);
+}

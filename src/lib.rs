@@ -1,0 +1,35 @@
+#![doc = include_str!("../README.md")]
+#![no_std]
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+#[cfg(feature = "alloc")]
+extern crate alloc;
+#[cfg(feature = "std")]
+extern crate std;
+
+mod crypto;
+mod error;
+mod frame;
+#[cfg(feature = "hazmat")]
+pub mod hazmat;
+mod header;
+mod key_schedule;
+mod key_store;
+mod receiver;
+mod secret;
+mod sender;
+mod suite;
+
+pub use crypto::INLINE_AAD_CAPACITY;
+pub use error::Error;
+pub use frame::{Decrypted, FrameKey, ciphertext_len, max_overhead};
+pub use header::{Counter, EncodedHeader, Header, KeyId, ParsedHeader};
+#[cfg(feature = "alloc")]
+pub use key_store::VecKeyStore;
+pub use key_store::{FixedKeyStore, KeyStore};
+pub use receiver::Receiver;
+pub use secret::BaseKey;
+pub use sender::Sender;
+pub use suite::CipherSuite;
