@@ -583,8 +583,8 @@ impl<const EPOCHS: usize, const KEYS: usize, const W: usize> EpochManager<EPOCHS
         io: &mut FrameIo<'_>,
     ) -> (Option<u64>, Result<Decrypted, Error>) {
         self.expire(now_ms);
-        let header = match io.header() {
-            Ok((header, _)) => header,
+        let header = match io.header(self.suite.tag_len()) {
+            Ok(header) => header,
             Err(e) => return (None, Err(e)),
         };
         let kid = header.kid();

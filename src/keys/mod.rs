@@ -121,14 +121,19 @@ pub(crate) enum FrameIo<'a> {
 }
 
 impl FrameIo<'_> {
-    /// The frame's header values and header length.
-    pub(crate) fn header(&self) -> Result<(Header, usize), Error> {
+    /// The frame's header values, checking that the frame also has room
+    /// for a `tag_len`-byte tag, so that a truncated frame is reported as
+    /// malformed before any key or window is consulted.
+    pub(crate) fn header(&self, tag_len: usize) -> Result<Header, Error> {
         let bytes: &[u8] = match self {
             Self::Copy { frame, .. } => frame,
             Self::InPlace(buf) => buf,
         };
         let parsed = Header::parse(bytes)?;
-        Ok((parsed.header(), parsed.len()))
+        if bytes.len() - parsed.len() < tag_len {
+            return Err(Error::FrameTooShort);
+        }
+        Ok(parsed.header())
     }
 
     /// Decrypts and authenticates under `key`; changes no receiver state.
