@@ -2,7 +2,7 @@
 //! retention, zeroizing removal) and MLS senders, with a stand-in exporter.
 //! `tests/mls_openmls.rs` runs the same machinery over a real MLS group.
 
-use std::cell::RefCell;
+use core::cell::RefCell;
 
 use framecrypt::{
     BaseKey, CipherSuite, EpochManager, Error, KeyId, MLS_BASE_KEY_LABEL, MlsExporter,
@@ -31,9 +31,8 @@ impl MlsExporter for StandIn {
         self.calls
             .borrow_mut()
             .push((label.to_owned(), context.to_vec(), len));
-        let bytes: Vec<u8> = (0..len)
-            .map(|i| (self.epoch as u8).wrapping_mul(31) ^ i as u8)
-            .collect();
+        let seed = self.epoch.to_le_bytes()[0].wrapping_mul(31);
+        let bytes: Vec<u8> = (0..len).map(|i| seed ^ i.to_le_bytes()[0]).collect();
         BaseKey::new(&bytes)
     }
 }

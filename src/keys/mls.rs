@@ -17,7 +17,7 @@ use core::fmt;
 use super::{DecryptStats, FrameIo, ReceiveKey, Retention, fresh_window};
 use crate::error::Error;
 use crate::frame::{Decrypted, FrameKey};
-use crate::header::{Counter, Header, KeyId};
+use crate::header::{Counter, KeyId};
 use crate::replay::ReplayWindow;
 use crate::secret::BaseKey;
 use crate::sender::Sender;
@@ -538,7 +538,7 @@ impl<const EPOCHS: usize, const KEYS: usize, const W: usize> EpochManager<EPOCHS
         now_ms: u64,
         metadata: &[u8],
         frame: &[u8],
-    ) -> Result<(Header, alloc::vec::Vec<u8>), Error> {
+    ) -> Result<(crate::header::Header, alloc::vec::Vec<u8>), Error> {
         let mut out = alloc::vec![0; frame.len()];
         let decrypted = self.decrypt(now_ms, metadata, frame, &mut out)?;
         out.truncate(decrypted.plaintext().end);

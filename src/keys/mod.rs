@@ -185,3 +185,80 @@ pub(crate) fn fresh_window<const W: usize>(width: usize) -> ReplayWindow<W> {
     // Widths are validated when the receiver is configured.
     ReplayWindow::with_width(width).unwrap_or_default()
 }
+
+#[cfg(test)]
+mod tests {
+    use zeroize::ZeroizeOnDrop;
+
+    use super::*;
+    use crate::secret::BaseKey;
+
+    fn zeroized_on_drop<T: ZeroizeOnDrop>() {}
+
+    /// Every secret a retained key is built from is wiped when the key is
+    /// dropped, so erasing a key (expiry, eviction, rollover) zeroizes it:
+    /// base keys, AES round keys (GCM and CTR) and the keyed HMAC states.
+    #[test]
+    fn key_material_is_zeroized_on_drop() {
+        zeroized_on_drop::<BaseKey>();
+        zeroized_on_drop::<aes_gcm::Aes128Gcm>();
+        zeroized_on_drop::<aes_gcm::Aes256Gcm>();
+        zeroized_on_drop::<aes::Aes128>();
+        zeroized_on_drop::<aes::Aes256>();
+        // `Hmac<H>` declares no marker, but all it holds is two keyed hash
+        // cores (inner and outer pad) of this type, and a block buffer.
+        zeroized_on_drop::<<sha2::Sha256 as hmac::EagerHash>::Core>();
+        zeroized_on_drop::<<sha2::Sha512 as hmac::EagerHash>::Core>();
+    }
+
+    #[test]
+    fn stats_count_each_kind_once_and_ignore_caller_errors() {
+        let mut stats = DecryptStats::default();
+        let kinds = [
+            Error::UnknownKeyId,
+            Error::TooFarAhead,
+            Error::KeyExpired,
+            Error::Replayed,
+            Error::AuthenticationFailed,
+            Error::MalformedHeader,
+            Error::FrameTooShort,
+        ];
+        for e in kinds {
+            stats.record::<()>(&Err(e));
+        }
+        for e in [
+            Error::BufferTooSmall,
+            Error::MetadataTooLong,
+            Error::StoreFull,
+        ] {
+            stats.record::<()>(&Err(e));
+        }
+        stats.record(&Ok(()));
+        assert_eq!(
+            stats,
+            DecryptStats {
+                ok: 1,
+                unknown_key_id: 1,
+                too_far_ahead: 1,
+                key_expired: 1,
+                replayed: 1,
+                authentication_failed: 1,
+                malformed: 2,
+            }
+        );
+        assert_eq!(stats.failures(), 7);
+    }
+
+    #[test]
+    fn retention_expiry_is_at_max_age() {
+        let retention = Retention {
+            max_previous: 1,
+            max_age_ms: 100,
+        };
+        assert!(!retention.expired(1_000, 1_099));
+        assert!(retention.expired(1_000, 1_100));
+        // A clock that goes backwards does not expire anything.
+        assert!(!retention.expired(1_000, 10));
+        assert!(Retention::NONE.expired(5, 5));
+    }
+}
