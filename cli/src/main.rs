@@ -1,1 +1,3 @@
+//! The `framecrypt` command-line tool (being written).
+
 fn main() {}
