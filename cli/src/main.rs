@@ -14,7 +14,9 @@ mod decrypt;
 mod encrypt;
 mod error;
 mod inspect;
+mod mls_kid;
 mod output;
+mod ratchet;
 mod vectors;
 
 use std::process::ExitCode;
@@ -42,6 +44,8 @@ enum Command {
     Decrypt(decrypt::Args),
     Inspect(inspect::Args),
     Vectors(vectors::Args),
+    Ratchet(ratchet::Args),
+    MlsKid(mls_kid::Args),
 }
 
 fn main() -> ExitCode {
@@ -50,6 +54,8 @@ fn main() -> ExitCode {
         Command::Decrypt(args) => decrypt::run(args),
         Command::Inspect(args) => inspect::run(args),
         Command::Vectors(args) => vectors::run(args),
+        Command::Ratchet(args) => ratchet::run(args),
+        Command::MlsKid(args) => mls_kid::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
