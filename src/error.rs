@@ -62,6 +62,22 @@ pub enum Error {
     /// The MLS exporter could not produce a secret (for example, the group
     /// is no longer active).
     ExportFailed,
+    /// A key announcement (`distribute` feature) is truncated, has trailing
+    /// bytes, an unknown version byte, an empty or over-long ID, an
+    /// unsupported cipher suite or ratchet bits, or a generation that does
+    /// not fit them.
+    MalformedAnnouncement,
+    /// A key announcement names another session, cipher suite or ratchet
+    /// bits than the receiver's session.
+    WrongSession,
+    /// A key announcement is addressed to another participant.
+    WrongRecipient,
+    /// A key announcement names another sender than the one it is opened
+    /// for.
+    WrongSender,
+    /// A key announcement for exactly the key already installed arrived
+    /// again.
+    AnnouncementReplayed,
 }
 
 impl fmt::Display for Error {
@@ -84,6 +100,11 @@ impl fmt::Display for Error {
             Self::KeyIdExhausted => "no key ID left for the next generation or step",
             Self::InvalidParameter => "configuration value out of range",
             Self::ExportFailed => "MLS exporter failed",
+            Self::MalformedAnnouncement => "malformed key announcement",
+            Self::WrongSession => "key announcement is for another session",
+            Self::WrongRecipient => "key announcement is addressed to another participant",
+            Self::WrongSender => "key announcement is from another sender",
+            Self::AnnouncementReplayed => "key announcement replayed",
         })
     }
 }

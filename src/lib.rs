@@ -31,6 +31,9 @@ pub use header::{Counter, EncodedHeader, Header, KeyId, ParsedHeader};
 #[cfg(feature = "alloc")]
 pub use key_store::VecKeyStore;
 pub use key_store::{FixedKeyStore, KeyStore};
+#[cfg(feature = "distribute")]
+#[cfg_attr(docsrs, doc(cfg(feature = "distribute")))]
+pub use keys::distribute;
 pub use keys::mls::{
     EpochManager, MLS_BASE_KEY_LABEL, MlsExporter, MlsKidFields, MlsKidLayout, MlsSender,
     mls_base_key,
