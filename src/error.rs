@@ -63,9 +63,8 @@ pub enum Error {
     /// is no longer active).
     ExportFailed,
     /// A key announcement (`distribute` feature) is truncated, has trailing
-    /// bytes, an unknown version byte, an empty or over-long ID, an
-    /// unsupported cipher suite or ratchet bits, or a generation that does
-    /// not fit them.
+    /// bytes, an unknown version byte, an empty ID, an unsupported cipher
+    /// suite or ratchet bits, or a generation that does not fit them.
     MalformedAnnouncement,
     /// A key announcement names another session, cipher suite or ratchet
     /// bits than the receiver's session.

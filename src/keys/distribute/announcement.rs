@@ -44,7 +44,7 @@ pub struct AnnouncementHeader<'a> {
 impl<'a> AnnouncementHeader<'a> {
     /// The header of `announcement`, checking the whole announcement's
     /// layout (the version byte, every length, and that exactly `enc` and
-    /// a sealed key of 1 to 128 bytes follow the header).
+    /// a sealed key of `Nh` bytes follow the header).
     ///
     /// # Errors
     /// [`Error::MalformedAnnouncement`] if any of that does not hold.
@@ -75,12 +75,10 @@ impl<'a> AnnouncementHeader<'a> {
             sender_id: r.id()?,
             recipient_id: r.id()?,
         };
+        // Every key sent is `Nh` bytes (a fresh key, or a ratchet step's
+        // output), so the length is fixed and a truncation is visible.
         let body = r.0;
-        let key_len = body
-            .len()
-            .checked_sub(ENC_LEN + TAG_LEN)
-            .ok_or(Error::MalformedAnnouncement)?;
-        if key_len == 0 || key_len > BaseKey::MAX_LEN {
+        if body.len() != ENC_LEN + suite.hash_len() + TAG_LEN {
             return Err(Error::MalformedAnnouncement);
         }
         Ok((header, announcement.len() - body.len(), body))
@@ -247,6 +245,10 @@ pub(super) fn seal<R: CryptoRng + ?Sized>(
     rng: &mut R,
 ) -> Result<Vec<u8>, Error> {
     let key = base_key.expose_secret();
+    // The format carries exactly `Nh` key bytes.
+    if key.len() != header.suite.hash_len() {
+        return Err(Error::InvalidKeyLength);
+    }
     let mut out = Vec::with_capacity(header.len() + ENC_LEN + key.len() + TAG_LEN);
     header.write(&mut out);
     let info = info(&out);
@@ -305,7 +307,7 @@ fn open(
         &info(header_bytes),
     )
     .map_err(|_| Error::AuthenticationFailed)?;
-    // `split` checked 1..=MAX_LEN bytes.
+    // `split` checked `Nh` bytes, which a `BaseKey` holds.
     let mut key = BaseKey::zeroed(ciphertext.len());
     key.expose_secret_mut().copy_from_slice(ciphertext);
     context

@@ -42,8 +42,10 @@
 //!
 //! # Byte format, version 1
 //!
-//! All integers are big-endian. `a`, `b`, `c` are 1 to 255; `n` is the
-//! base key's length, 1 to 128 (`Nh` of the suite for keys made here).
+//! All integers are big-endian. `a`, `b`, `c` are 1 to 255. `Nh` is the
+//! hash length of the SFrame cipher suite (32 or 64): every key sent is a
+//! fresh `Nh`-byte key or a ratchet step's output, which is `Nh` bytes too
+//! (RFC 9605 §5.1), so the length is fixed and truncation is visible.
 //!
 //! ```text
 //! offset       size  field
@@ -59,7 +61,7 @@
 //! 22+a+b       1     c = length of the recipient's participant ID
 //! 23+a+b       c     recipient ID
 //! 23+a+b+c     32    enc, the HPKE encapsulated key (Nenc of DHKEM(X25519))
-//! 55+a+b+c     n+16  the base key sealed with AES-128-GCM, tag last
+//! 55+a+b+c     Nh+16 the base key sealed with AES-128-GCM, tag last
 //! ```
 //!
 //! The first `23+a+b+c` bytes are the *header*. HPKE runs in mode_auth
