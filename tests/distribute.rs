@@ -431,12 +431,16 @@ fn the_byte_format_is_as_documented() {
     assert_eq!(LABEL, b"framecrypt key announcement");
 }
 
+/// Every bit of the header, and the lowest and highest bit of every byte
+/// of `enc`, ciphertext and tag (all bits of those cost an HPKE open each
+/// and teach nothing more: the AEAD covers every bit alike).
 #[test]
-fn every_single_bit_flip_is_refused() {
+fn single_bit_flips_are_refused() {
     let (mut m, bobs) = bobs_announcement();
     let header_len = AnnouncementHeader::parse(&bobs).expect("parse").len();
     for byte in 0..bobs.len() {
-        for bit in 0..8 {
+        let bits: &[u32] = if byte < header_len { &[0, 1, 2, 3, 4, 5, 6, 7] } else { &[0, 7] };
+        for &bit in bits {
             let mut tampered = bobs.clone();
             tampered[byte] ^= 1 << bit;
             let result = open_as_bob(&mut m, &tampered);

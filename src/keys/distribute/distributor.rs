@@ -150,6 +150,13 @@ impl KeyDistributor {
         self
     }
 
+    /// Sets the activation delay for changes from now on (see
+    /// [`Self::with_activation_delay`]); a key already pending keeps its
+    /// activation time.
+    pub const fn set_activation_delay(&mut self, delay_ms: u64) {
+        self.activation_delay_ms = delay_ms;
+    }
+
     /// `participant` joins at `now_ms`: the key is ratcheted one step
     /// (RFC 9605 §5.1) and only the joiner gets the new step's key, so it
     /// cannot decrypt anything sent under earlier steps. The members

@@ -190,3 +190,26 @@ pub(super) const fn check_id(id: &[u8]) -> Result<(), Error> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use hpke::{Kem as _, Serializable};
+
+    use super::*;
+
+    /// `x25519-dalek` clamps when it multiplies, `hpke` when it imports:
+    /// both must see the same scalar, or auth mode would fail.
+    #[test]
+    fn the_public_key_is_the_one_hpke_derives() {
+        for seed in 0..16_u8 {
+            let mut secret = [seed.wrapping_mul(37) ^ 0xa5; 32];
+            // Unclamped bits set on purpose.
+            secret[0] |= 0x07;
+            secret[31] |= 0xc0;
+            let identity = Identity::from_secret_bytes(secret);
+            let private = identity.hpke_private_key().expect("32 bytes");
+            let derived = Kem::sk_to_pk(&private).to_bytes();
+            assert_eq!(derived.as_slice(), identity.public_key().as_bytes());
+        }
+    }
+}
