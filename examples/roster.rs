@@ -104,7 +104,11 @@ impl Demo {
 
     /// `member` tries an announcement meant for someone else.
     fn intercept(&mut self, name: &str, announcement: &KeyAnnouncement) {
-        let member = self.members.iter().find(|m| m.name == name).expect("member");
+        let member = self
+            .members
+            .iter()
+            .find(|m| m.name == name)
+            .expect("member");
         let result = self.session.open_announcement(
             announcement.as_bytes(),
             name.as_bytes(),
@@ -209,7 +213,10 @@ fn main() -> Result<ExitCode, Error> {
     let switched = sender.poll(900);
     demo.check(
         switched,
-        &format!("alice switched to generation {} at 900 ms: send a key frame", sender.generation()),
+        &format!(
+            "alice switched to generation {} at 900 ms: send a key frame",
+            sender.generation()
+        ),
     );
     let f5 = send(&mut sender, 950, "f5: dave has left");
     demo.offer("f5", &f5, 950, &["bob", "erin", "frank"]);
@@ -236,10 +243,7 @@ fn main() -> Result<ExitCode, Error> {
         println!("verdict: all {} outcomes as expected", demo.checks);
         Ok(ExitCode::SUCCESS)
     } else {
-        println!(
-            "verdict: {} of {} outcomes WRONG",
-            demo.wrong, demo.checks
-        );
+        println!("verdict: {} of {} outcomes WRONG", demo.wrong, demo.checks);
         Ok(ExitCode::FAILURE)
     }
 }

@@ -61,7 +61,9 @@ impl Member {
     }
 
     fn decrypt(&mut self, now: u64, frame: &[u8]) -> Result<Vec<u8>, Error> {
-        self.rx.decrypt_to_vec(now, b"", frame).map(|(_, plaintext)| plaintext)
+        self.rx
+            .decrypt_to_vec(now, b"", frame)
+            .map(|(_, plaintext)| plaintext)
     }
 }
 
@@ -115,14 +117,9 @@ impl Meeting {
             .iter()
             .map(Member::participant)
             .collect();
-        let (distributor, announcements) = KeyDistributor::start(
-            session.clone(),
-            b"alice",
-            &alice_identity,
-            roster,
-            &mut rng,
-        )
-        .expect("start");
+        let (distributor, announcements) =
+            KeyDistributor::start(session.clone(), b"alice", &alice_identity, roster, &mut rng)
+                .expect("start");
         assert_eq!(announcements.len(), present.len());
         let mut meeting = Self {
             rng,
@@ -148,7 +145,7 @@ impl Meeting {
         let session = self.session.clone();
         let alice = self.alice.clone();
         for announcement in announcements {
-            let name = std::str::from_utf8(announcement.recipient_id()).expect("utf-8");
+            let name = core::str::from_utf8(announcement.recipient_id()).expect("utf-8");
             let member = self.member(name);
             let at = member
                 .receive(&session, &alice, announcement.as_bytes(), now)
@@ -216,7 +213,7 @@ fn join_ratchets_and_seals_the_current_step_to_the_joiner_only() {
     assert_eq!(announcement.recipient_id(), b"frank");
     assert_eq!((announcement.generation(), announcement.step()), (0, 1));
     assert_eq!((m.distributor.generation(), m.distributor.step()), (0, 1));
-    m.deliver(std::slice::from_ref(&announcement), 20);
+    m.deliver(core::slice::from_ref(&announcement), 20);
 
     // The others ratchet forward by themselves on the first frame.
     let after = m.send(30, "with frank");
@@ -225,11 +222,18 @@ fn join_ratchets_and_seals_the_current_step_to_the_joiner_only() {
         ["bob", "carol", "dave", "erin", "frank"]
     );
     // Frank holds step 1 and cannot go back to step 0.
-    assert_eq!(m.member("frank").decrypt(40, &before), Err(Error::KeyExpired));
+    assert_eq!(
+        m.member("frank").decrypt(40, &before),
+        Err(Error::KeyExpired)
+    );
     let frank = &m.members[4];
     // Nor with a receiver that ratchets as far as it likes: the ratchet is
     // one-way, so no step it can reach is step 0.
-    let mut eager = m.session.receiver::<4, 2>().with_max_forward(255).expect("R = 8");
+    let mut eager = m
+        .session
+        .receiver::<4, 2>()
+        .with_max_forward(255)
+        .expect("R = 8");
     let key = m
         .session
         .open_announcement(announcement.as_bytes(), b"frank", &frank.identity, &m.alice)
@@ -245,9 +249,16 @@ fn leave_starts_a_new_generation_sealed_to_the_remaining_members_only() {
     assert_eq!(m.readers(10, &before, "all five"), FIVE);
 
     let announcements = m.leave("carol", 20);
-    let recipients: Vec<&[u8]> = announcements.iter().map(KeyAnnouncement::recipient_id).collect();
+    let recipients: Vec<&[u8]> = announcements
+        .iter()
+        .map(KeyAnnouncement::recipient_id)
+        .collect();
     assert_eq!(recipients, [&b"bob"[..], b"dave", b"erin"]);
-    assert!(announcements.iter().all(|a| (a.generation(), a.step()) == (1, 0)));
+    assert!(
+        announcements
+            .iter()
+            .all(|a| (a.generation(), a.step()) == (1, 0))
+    );
     assert_eq!((m.distributor.generation(), m.distributor.step()), (1, 0));
 
     // Carol can open none of them: not addressed to her, and re-addressed
@@ -272,7 +283,10 @@ fn leave_starts_a_new_generation_sealed_to_the_remaining_members_only() {
         m.readers(30, &after, "without carol"),
         ["bob", "dave", "erin"]
     );
-    assert_eq!(m.member("carol").decrypt(40, &after), Err(Error::UnknownKeyId));
+    assert_eq!(
+        m.member("carol").decrypt(40, &after),
+        Err(Error::UnknownKeyId)
+    );
 }
 
 /// Joins and leaves in sequence, including a rejoin: every frame is
@@ -293,7 +307,12 @@ fn join_and_leave_sequence_each_frame_reaches_exactly_the_members_present() {
     now += 10;
     let a = m.join("frank", now);
     m.deliver(&[a], now);
-    check(&mut m, now, "f2", &["bob", "carol", "dave", "erin", "frank"]);
+    check(
+        &mut m,
+        now,
+        "f2",
+        &["bob", "carol", "dave", "erin", "frank"],
+    );
     now += 10;
     let a = m.leave("carol", now);
     m.deliver(&a, now);
@@ -311,7 +330,12 @@ fn join_and_leave_sequence_each_frame_reaches_exactly_the_members_present() {
     now += 10;
     let a = m.join("bob", now);
     m.deliver(&[a], now);
-    check(&mut m, now, "f6", &["bob", "carol", "dave", "erin", "frank"]);
+    check(
+        &mut m,
+        now,
+        "f6",
+        &["bob", "carol", "dave", "erin", "frank"],
+    );
 
     // Joiners cannot read what was sent before they (re)joined.
     now += 10;
@@ -439,7 +463,11 @@ fn single_bit_flips_are_refused() {
     let (mut m, bobs) = bobs_announcement();
     let header_len = AnnouncementHeader::parse(&bobs).expect("parse").len();
     for byte in 0..bobs.len() {
-        let bits: &[u32] = if byte < header_len { &[0, 1, 2, 3, 4, 5, 6, 7] } else { &[0, 7] };
+        let bits: &[u32] = if byte < header_len {
+            &[0, 1, 2, 3, 4, 5, 6, 7]
+        } else {
+            &[0, 7]
+        };
         for &bit in bits {
             let mut tampered = bobs.clone();
             tampered[byte] ^= 1 << bit;
@@ -466,12 +494,18 @@ fn truncated_or_padded_announcements_are_malformed() {
         );
     }
     let padded = [&bobs[..], &[0]].concat();
-    assert_eq!(open_as_bob(&mut m, &padded), Err(Error::MalformedAnnouncement));
+    assert_eq!(
+        open_as_bob(&mut m, &padded),
+        Err(Error::MalformedAnnouncement)
+    );
     let v2 = [&[2u8][..], &bobs[1..]].concat();
     assert_eq!(open_as_bob(&mut m, &v2), Err(Error::MalformedAnnouncement));
     // A suite with another `Nh` (64) needs another sealed length.
     let longer = rewrite(&bobs, |f| f.suite = CipherSuite::Aes256GcmSha512_128.id());
-    assert_eq!(open_as_bob(&mut m, &longer), Err(Error::MalformedAnnouncement));
+    assert_eq!(
+        open_as_bob(&mut m, &longer),
+        Err(Error::MalformedAnnouncement)
+    );
 }
 
 #[test]
@@ -494,7 +528,10 @@ fn tampered_header_fields_are_refused() {
     let (_, other) = bobs_announcement_with_seed(2);
     let header_len = AnnouncementHeader::parse(&bobs).expect("parse").len();
     let swapped = [&bobs[..header_len], &other[header_len..]].concat();
-    assert_eq!(open_as_bob(&mut m, &swapped), Err(Error::AuthenticationFailed));
+    assert_eq!(
+        open_as_bob(&mut m, &swapped),
+        Err(Error::AuthenticationFailed)
+    );
 }
 
 fn bobs_announcement_with_seed(seed: u64) -> (Identity, Vec<u8>) {
@@ -546,7 +583,9 @@ fn announcements_of_another_session_suite_or_r_are_refused() {
     let moved = rewrite(&bobs, |f| f.session = b"meeting-9606".to_vec());
     let result = others[0].open_announcement(&moved, b"bob", &bob.identity, &alice);
     assert_eq!(result.map(|_| ()), Err(Error::AuthenticationFailed));
-    let moved = rewrite(&bobs, |f| f.suite = CipherSuite::Aes128CtrHmacSha256_80.id());
+    let moved = rewrite(&bobs, |f| {
+        f.suite = CipherSuite::Aes128CtrHmacSha256_80.id()
+    });
     let result = others[1].open_announcement(&moved, b"bob", &bob.identity, &alice);
     assert_eq!(result.map(|_| ()), Err(Error::AuthenticationFailed));
     let moved = rewrite(&bobs, |f| f.r = 16);
@@ -584,7 +623,7 @@ fn replayed_announcements_are_refused() {
     let (session, alice) = (m.session.clone(), m.alice.clone());
     // The same announcement again: the key is already in use.
     let join = m.join("frank", 10);
-    m.deliver(std::slice::from_ref(&join), 10);
+    m.deliver(core::slice::from_ref(&join), 10);
     let frank = m.member("frank");
     assert_eq!(
         frank.receive(&session, &alice, join.as_bytes(), 11),
@@ -600,7 +639,10 @@ fn replayed_announcements_are_refused() {
     );
     // A replay changes nothing: Frank still decrypts the current key.
     let frame = m.send(30, "still fine");
-    assert_eq!(m.member("frank").decrypt(30, &frame).as_deref(), Ok(&b"still fine"[..]));
+    assert_eq!(
+        m.member("frank").decrypt(30, &frame).as_deref(),
+        Ok(&b"still fine"[..])
+    );
 }
 
 #[test]
@@ -704,9 +746,15 @@ fn a_grace_period_longer_than_receiver_retention_loses_frames() {
     let announcements = m.leave("carol", 1_000);
     m.deliver(&announcements, 1_000);
     let early = m.send(1_100, "early");
-    assert_eq!(m.readers(1_100, &early, "early"), ["bob", "carol", "dave", "erin"]);
+    assert_eq!(
+        m.readers(1_100, &early, "early"),
+        ["bob", "carol", "dave", "erin"]
+    );
     let late = m.send(1_300, "late in the grace period");
-    assert_eq!(m.member("bob").decrypt(1_300, &late), Err(Error::KeyExpired));
+    assert_eq!(
+        m.member("bob").decrypt(1_300, &late),
+        Err(Error::KeyExpired)
+    );
 }
 
 fn delay(ms: u64) -> Options {
@@ -722,7 +770,10 @@ fn without_a_delay_frames_can_outrun_their_announcement() {
     let announcements = m.leave("carol", 1_000);
     let frame = m.send(1_000, "too early");
     // Bob has not got the new key yet: the frame is refused, not misread.
-    assert_eq!(m.member("bob").decrypt(1_001, &frame), Err(Error::UnknownKeyId));
+    assert_eq!(
+        m.member("bob").decrypt(1_001, &frame),
+        Err(Error::UnknownKeyId)
+    );
     m.deliver(&announcements, 1_002);
     assert_eq!(
         m.member("bob").decrypt(1_003, &frame).as_deref(),
@@ -764,7 +815,10 @@ fn a_new_change_never_postpones_a_switch_that_is_due() {
     assert_eq!(m.distributor.announced_key_id(), (2, 0));
     m.deliver(&second, 2_000);
     let frame = m.send(2_100, "carol is out");
-    assert_eq!(m.readers(2_100, &frame, "carol is out"), ["bob", "dave", "erin"]);
+    assert_eq!(
+        m.readers(2_100, &frame, "carol is out"),
+        ["bob", "dave", "erin"]
+    );
 }
 
 // ---------------------------------------------------------------------
@@ -776,17 +830,32 @@ fn ids_must_be_one_to_255_bytes_and_unique() {
     let identity = Identity::generate(&mut rng);
     let key = identity.public_key();
     let bits = RatchetBits::new(8).expect("R");
-    assert_eq!(Participant::new(b"", key).map(|_| ()), Err(Error::InvalidParameter));
-    assert_eq!(Participant::new(&[b'x'; 256], key).map(|_| ()), Err(Error::InvalidParameter));
+    assert_eq!(
+        Participant::new(b"", key).map(|_| ()),
+        Err(Error::InvalidParameter)
+    );
+    assert_eq!(
+        Participant::new(&[b'x'; 256], key).map(|_| ()),
+        Err(Error::InvalidParameter)
+    );
     assert!(Participant::new(&[b'x'; 255], key).is_ok());
-    assert_eq!(Session::new(b"", SUITE, bits).map(|_| ()), Err(Error::InvalidParameter));
+    assert_eq!(
+        Session::new(b"", SUITE, bits).map(|_| ()),
+        Err(Error::InvalidParameter)
+    );
 
     let bob = Participant::new(b"bob", key).expect("id");
     let start = |own: &[u8], roster: Vec<Participant>, rng: &mut ChaCha20Rng| {
         KeyDistributor::start(session(), own, &identity, roster, rng).map(|_| ())
     };
-    assert_eq!(start(b"alice", vec![bob.clone(), bob.clone()], &mut rng), Err(Error::InvalidParameter));
-    assert_eq!(start(b"bob", vec![bob.clone()], &mut rng), Err(Error::InvalidParameter));
+    assert_eq!(
+        start(b"alice", vec![bob.clone(), bob.clone()], &mut rng),
+        Err(Error::InvalidParameter)
+    );
+    assert_eq!(
+        start(b"bob", vec![bob.clone()], &mut rng),
+        Err(Error::InvalidParameter)
+    );
     assert_eq!(start(b"", vec![], &mut rng), Err(Error::InvalidParameter));
 }
 
@@ -798,10 +867,23 @@ fn join_and_leave_refuse_bad_requests_and_change_nothing() {
     let mut rng = rng(4);
     let stranger = Identity::generate(&mut rng);
     let d = &mut m.distributor;
-    assert_eq!(d.join(&m.alice_identity, bob, 10, &mut rng).map(|_| ()), Err(Error::InvalidParameter));
-    assert_eq!(d.join(&stranger, frank, 10, &mut rng).map(|_| ()), Err(Error::InvalidParameter));
-    assert_eq!(d.leave(&m.alice_identity, b"frank", 10, &mut rng).map(|_| ()), Err(Error::InvalidParameter));
-    assert_eq!(d.leave(&stranger, b"bob", 10, &mut rng).map(|_| ()), Err(Error::InvalidParameter));
+    assert_eq!(
+        d.join(&m.alice_identity, bob, 10, &mut rng).map(|_| ()),
+        Err(Error::InvalidParameter)
+    );
+    assert_eq!(
+        d.join(&stranger, frank, 10, &mut rng).map(|_| ()),
+        Err(Error::InvalidParameter)
+    );
+    assert_eq!(
+        d.leave(&m.alice_identity, b"frank", 10, &mut rng)
+            .map(|_| ()),
+        Err(Error::InvalidParameter)
+    );
+    assert_eq!(
+        d.leave(&stranger, b"bob", 10, &mut rng).map(|_| ()),
+        Err(Error::InvalidParameter)
+    );
     assert_eq!(d.members().len(), 4);
     assert_eq!((d.generation(), d.step()), (0, 0));
 }
@@ -814,11 +896,20 @@ fn leave_refuses_a_generation_that_does_not_fit_the_kid() {
     let alice = Identity::generate(&mut rng);
     let roster: Vec<Participant> = ["bob", "carol", "dave"]
         .iter()
-        .map(|n| Participant::new(n.as_bytes(), Identity::generate(&mut rng).public_key()).expect("id"))
+        .map(|n| {
+            Participant::new(n.as_bytes(), Identity::generate(&mut rng).public_key()).expect("id")
+        })
         .collect();
-    let (mut d, _) = KeyDistributor::start(session, b"alice", &alice, roster, &mut rng).expect("start");
-    assert_eq!(d.leave(&alice, b"bob", 10, &mut rng).map(|a| a.len()), Ok(2));
-    assert_eq!(d.leave(&alice, b"carol", 20, &mut rng).map(|_| ()), Err(Error::KeyIdExhausted));
+    let (mut d, _) =
+        KeyDistributor::start(session, b"alice", &alice, roster, &mut rng).expect("start");
+    assert_eq!(
+        d.leave(&alice, b"bob", 10, &mut rng).map(|a| a.len()),
+        Ok(2)
+    );
+    assert_eq!(
+        d.leave(&alice, b"carol", 20, &mut rng).map(|_| ()),
+        Err(Error::KeyIdExhausted)
+    );
     assert_eq!(d.members().len(), 2, "carol is still in the roster");
     assert_eq!(d.generation(), 1);
 }
@@ -838,7 +929,11 @@ fn low_order_public_keys_are_refused() {
     ];
     for h in hex {
         let bytes: [u8; 32] = hex::decode(h).expect("hex").try_into().expect("32 bytes");
-        assert_eq!(IdentityPublicKey::from_bytes(bytes), Err(Error::InvalidParameter), "{h}");
+        assert_eq!(
+            IdentityPublicKey::from_bytes(bytes),
+            Err(Error::InvalidParameter),
+            "{h}"
+        );
     }
     let mut rng = rng(6);
     let good = Identity::generate(&mut rng).public_key();
@@ -884,7 +979,9 @@ fn hpke_rs_opens_an_announcement_from_the_documented_format() {
             ct,
             None,
             None,
-            Some(&hpke_rs::HpkePublicKey::new(m.alice.public_key().to_bytes().to_vec())),
+            Some(&hpke_rs::HpkePublicKey::new(
+                m.alice.public_key().to_bytes().to_vec(),
+            )),
         )
         .expect("hpke-rs opens it");
     let key = open_key(&mut m, &bobs);
@@ -907,7 +1004,9 @@ fn an_announcement_sealed_by_hpke_rs_to_the_documented_format_opens() {
             &base_key,
             None,
             None,
-            Some(&hpke_rs::HpkePrivateKey::new(m.alice_identity.expose_secret().to_vec())),
+            Some(&hpke_rs::HpkePrivateKey::new(
+                m.alice_identity.expose_secret().to_vec(),
+            )),
         )
         .expect("seal");
     let announcement = [header, &enc, &ct].concat();
@@ -943,11 +1042,14 @@ fn renderings(secret: &[u8]) -> Vec<String> {
     forms
 }
 
-fn assert_hides(what: &str, value: &impl std::fmt::Debug, secrets: &[&[u8]]) {
+fn assert_hides(what: &str, value: &impl core::fmt::Debug, secrets: &[&[u8]]) {
     for debug in [format!("{value:?}"), format!("{value:#?}")] {
         for secret in secrets {
             for form in renderings(secret) {
-                assert!(!debug.contains(&form), "{what} Debug output {debug:?} shows {form:?}");
+                assert!(
+                    !debug.contains(&form),
+                    "{what} Debug output {debug:?} shows {form:?}"
+                );
             }
         }
     }
@@ -963,7 +1065,12 @@ fn debug_output_shows_no_identity_secret_or_base_key() {
         .open_announcement(join.as_bytes(), b"frank", &frank.identity, &alice)
         .expect("open");
     let pending_key = announced.base_key().expose_secret().to_vec();
-    let current_key = m.distributor.sender().current_base_key().expose_secret().to_vec();
+    let current_key = m
+        .distributor
+        .sender()
+        .current_base_key()
+        .expose_secret()
+        .to_vec();
     let alice_secret = m.alice_identity.expose_secret().to_vec();
     let frank_secret = m.member("frank").identity.expose_secret().to_vec();
     let secrets: [&[u8]; 4] = [&pending_key, &current_key, &alice_secret, &frank_secret];
@@ -1042,5 +1149,9 @@ macro_rules! assert_not_clone {
 
 #[test]
 fn secret_holders_are_not_clone() {
-    assert_not_clone!(Identity, framecrypt::distribute::AnnouncedKey, KeyDistributor);
+    assert_not_clone!(
+        Identity,
+        framecrypt::distribute::AnnouncedKey,
+        KeyDistributor
+    );
 }

@@ -58,9 +58,9 @@ impl<'a> AnnouncementHeader<'a> {
         if r.u8()? != VERSION {
             return Err(Error::MalformedAnnouncement);
         }
-        let suite =
-            CipherSuite::from_id(r.u16()?).map_err(|_| Error::MalformedAnnouncement)?;
-        let bits = RatchetBits::new(u32::from(r.u8()?)).map_err(|_| Error::MalformedAnnouncement)?;
+        let suite = CipherSuite::from_id(r.u16()?).map_err(|_| Error::MalformedAnnouncement)?;
+        let bits =
+            RatchetBits::new(u32::from(r.u8()?)).map_err(|_| Error::MalformedAnnouncement)?;
         let generation = r.u64()?;
         let step = r.u64()?;
         if generation > bits.max_generation() {

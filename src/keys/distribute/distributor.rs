@@ -457,7 +457,13 @@ impl fmt::Debug for KeyDistributor {
             .field("members", &self.members)
             .field("sender", &self.sender)
             .field("activation_delay_ms", &self.activation_delay_ms)
-            .field("pending", &self.pending.as_ref().map(|p| (p.generation, p.step, p.activate_at)))
+            .field(
+                "pending",
+                &self
+                    .pending
+                    .as_ref()
+                    .map(|p| (p.generation, p.step, p.activate_at)),
+            )
             .finish()
     }
 }
@@ -484,8 +490,7 @@ fn seal_to<R: CryptoRng + ?Sized>(
     recipients
         .iter()
         .map(|recipient| {
-            let header =
-                AnnouncementHeader::new(session, own_id, recipient.id(), generation, step);
+            let header = AnnouncementHeader::new(session, own_id, recipient.id(), generation, step);
             Ok(KeyAnnouncement {
                 recipient_id: recipient.id().to_vec(),
                 generation,

@@ -36,6 +36,35 @@
 //!   [`AnnouncementHeader::parse`] reads the clear header (session, sender,
 //!   recipient) without a key, for routing.
 //!
+//! ```
+//! use framecrypt::distribute::{Identity, KeyDistributor, Participant, Session};
+//! use framecrypt::{CipherSuite, RatchetBits};
+//!
+//! # fn main() -> Result<(), framecrypt::Error> {
+//! let mut rng = rand_core::UnwrapErr(getrandom::SysRng); // any CryptoRng
+//! let session = Session::new(b"meeting-42", CipherSuite::Aes128GcmSha256_128, RatchetBits::new(8)?)?;
+//! let alice_identity = Identity::generate(&mut rng);
+//! let alice = Participant::new(b"alice", alice_identity.public_key())?;
+//! let bob_identity = Identity::generate(&mut rng);
+//! let bob = Participant::new(b"bob", bob_identity.public_key())?;
+//!
+//! // Alice starts sending and announces her key to the roster.
+//! let (mut sender, announcements) =
+//!     KeyDistributor::start(session.clone(), b"alice", &alice_identity, vec![bob], &mut rng)?;
+//!
+//! // Bob opens his announcement and installs it into his receiver for Alice.
+//! let mut from_alice = session.receiver::<4, 2>();
+//! session
+//!     .open_announcement(announcements[0].as_bytes(), b"bob", &bob_identity, &alice)?
+//!     .install(&mut from_alice, 0)?;
+//!
+//! let frame = sender.encrypt_to_vec(10, b"", b"hello")?;
+//! let (_, plaintext) = from_alice.decrypt_to_vec(10, b"", &frame)?;
+//! assert_eq!(plaintext, b"hello");
+//! # Ok(())
+//! # }
+//! ```
+//!
 //! Randomness comes in as an argument: any `rand_core` 0.10
 //! `CryptoRng` (the version `hpke` 0.15 and `x25519-dalek` 3 use). Time
 //! comes in as `now_ms`.
