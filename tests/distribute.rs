@@ -188,26 +188,27 @@ impl Meeting {
     }
 }
 
-const FIVE: [&str; 4] = ["bob", "carol", "dave", "erin"];
+/// The roster of five: Alice, who sends, and these four.
+const RECEIVERS: [&str; 4] = ["bob", "carol", "dave", "erin"];
 
 // ---------------------------------------------------------------------
 // The flow: start, join, leave.
 
 #[test]
 fn start_seals_generation_zero_to_every_member_and_all_decrypt() {
-    let mut m = Meeting::start(&FIVE, &[]);
+    let mut m = Meeting::start(&RECEIVERS, &[]);
     assert_eq!(m.distributor.generation(), 0);
     assert_eq!(m.distributor.step(), 0);
     assert_eq!(m.distributor.members().len(), 4);
     let frame = m.send(10, "hello");
-    assert_eq!(m.readers(10, &frame, "hello"), FIVE);
+    assert_eq!(m.readers(10, &frame, "hello"), RECEIVERS);
 }
 
 #[test]
 fn join_ratchets_and_seals_the_current_step_to_the_joiner_only() {
-    let mut m = Meeting::start(&FIVE, &["frank"]);
+    let mut m = Meeting::start(&RECEIVERS, &["frank"]);
     let before = m.send(10, "before frank");
-    assert_eq!(m.readers(10, &before, "before frank"), FIVE);
+    assert_eq!(m.readers(10, &before, "before frank"), RECEIVERS);
 
     let announcement = m.join("frank", 20);
     assert_eq!(announcement.recipient_id(), b"frank");
@@ -226,7 +227,7 @@ fn join_ratchets_and_seals_the_current_step_to_the_joiner_only() {
         m.member("frank").decrypt(40, &before),
         Err(Error::KeyExpired)
     );
-    let frank = &m.members[4];
+    let frank = m.members.iter().find(|x| x.name == "frank").expect("frank");
     // Nor with a receiver that ratchets as far as it likes: the ratchet is
     // one-way, so no step it can reach is step 0.
     let mut eager = m
@@ -244,9 +245,9 @@ fn join_ratchets_and_seals_the_current_step_to_the_joiner_only() {
 
 #[test]
 fn leave_starts_a_new_generation_sealed_to_the_remaining_members_only() {
-    let mut m = Meeting::start(&FIVE, &[]);
+    let mut m = Meeting::start(&RECEIVERS, &[]);
     let before = m.send(10, "all five");
-    assert_eq!(m.readers(10, &before, "all five"), FIVE);
+    assert_eq!(m.readers(10, &before, "all five"), RECEIVERS);
 
     let announcements = m.leave("carol", 20);
     let recipients: Vec<&[u8]> = announcements
@@ -293,7 +294,7 @@ fn leave_starts_a_new_generation_sealed_to_the_remaining_members_only() {
 /// decrypted by exactly the members present when it was sent.
 #[test]
 fn join_and_leave_sequence_each_frame_reaches_exactly_the_members_present() {
-    let mut m = Meeting::start(&FIVE, &["frank"]);
+    let mut m = Meeting::start(&RECEIVERS, &["frank"]);
     let mut now = 0;
     let mut sent: Vec<(Vec<u8>, String)> = Vec::new();
     let mut check = |m: &mut Meeting, now: u64, label: &str, present: &[&str]| {
@@ -405,7 +406,7 @@ fn bobs_announcement() -> (Meeting, Vec<u8>) {
     let session = session();
     let alice_identity = Identity::generate(&mut rng);
     let alice = Participant::new(b"alice", alice_identity.public_key()).expect("id");
-    let members: Vec<Member> = FIVE
+    let members: Vec<Member> = RECEIVERS
         .iter()
         .map(|n| Member::new(n, &session, &mut rng))
         .collect();
@@ -619,7 +620,7 @@ fn announcements_from_another_sender_or_forged_ones_are_refused() {
 
 #[test]
 fn replayed_announcements_are_refused() {
-    let mut m = Meeting::start(&FIVE, &["frank"]);
+    let mut m = Meeting::start(&RECEIVERS, &["frank"]);
     let (session, alice) = (m.session.clone(), m.alice.clone());
     // The same announcement again: the key is already in use.
     let join = m.join("frank", 10);
@@ -647,7 +648,7 @@ fn replayed_announcements_are_refused() {
 
 #[test]
 fn a_stale_announcement_is_refused_and_changes_nothing() {
-    let mut m = Meeting::start(&FIVE, &["frank"]);
+    let mut m = Meeting::start(&RECEIVERS, &["frank"]);
     let (session, alice) = (m.session.clone(), m.alice.clone());
     // Frank's join announcement (0, 1) is overtaken by the leave's (1, 0).
     let join = m.join("frank", 10);
@@ -690,7 +691,7 @@ fn an_announced_key_refuses_a_receiver_of_another_suite() {
 
 #[test]
 fn delayed_leave_keeps_the_old_key_for_the_grace_period_then_locks_out() {
-    let mut m = Meeting::start_with(&FIVE, &[], delay(500));
+    let mut m = Meeting::start_with(&RECEIVERS, &[], delay(500));
     let announcements = m.leave("carol", 1_000);
     assert_eq!(m.distributor.pending_activation(), Some(1_500));
     assert_eq!(m.distributor.announced_key_id(), (1, 0));
@@ -713,11 +714,11 @@ fn delayed_leave_keeps_the_old_key_for_the_grace_period_then_locks_out() {
 
 #[test]
 fn delayed_join_gives_the_joiner_nothing_before_the_switch() {
-    let mut m = Meeting::start_with(&FIVE, &["frank"], delay(300));
+    let mut m = Meeting::start_with(&RECEIVERS, &["frank"], delay(300));
     let announcement = m.join("frank", 1_000);
     m.deliver(&[announcement], 1_000);
     let grace = m.send(1_100, "grace");
-    assert_eq!(m.readers(1_100, &grace, "grace"), FIVE);
+    assert_eq!(m.readers(1_100, &grace, "grace"), RECEIVERS);
     // `encrypt` switches by itself once due.
     let after = m.send(1_300, "after");
     assert_eq!(m.distributor.step(), 1);
@@ -733,7 +734,7 @@ fn a_grace_period_longer_than_receiver_retention_loses_frames() {
     // install the new one; if it expires before the sender switches, the
     // grace-period frames are lost.
     let mut m = Meeting::start_with(
-        &FIVE,
+        &RECEIVERS,
         &[],
         Options {
             activation_delay_ms: 500,
@@ -766,7 +767,7 @@ fn delay(ms: u64) -> Options {
 
 #[test]
 fn without_a_delay_frames_can_outrun_their_announcement() {
-    let mut m = Meeting::start(&FIVE, &[]);
+    let mut m = Meeting::start(&RECEIVERS, &[]);
     let announcements = m.leave("carol", 1_000);
     let frame = m.send(1_000, "too early");
     // Bob has not got the new key yet: the frame is refused, not misread.
@@ -783,7 +784,7 @@ fn without_a_delay_frames_can_outrun_their_announcement() {
 
 #[test]
 fn a_join_during_a_pending_leave_builds_on_the_pending_key() {
-    let mut m = Meeting::start_with(&FIVE, &["frank"], delay(500));
+    let mut m = Meeting::start_with(&RECEIVERS, &["frank"], delay(500));
     let leave = m.leave("carol", 1_000);
     m.deliver(&leave, 1_000);
     let join = m.join("frank", 1_100);
@@ -806,7 +807,7 @@ fn a_join_during_a_pending_leave_builds_on_the_pending_key() {
 
 #[test]
 fn a_new_change_never_postpones_a_switch_that_is_due() {
-    let mut m = Meeting::start_with(&FIVE, &[], delay(500));
+    let mut m = Meeting::start_with(&RECEIVERS, &[], delay(500));
     let first = m.leave("carol", 1_000);
     m.deliver(&first, 1_000);
     // No frame and no poll until well after the first switch was due.
@@ -861,7 +862,7 @@ fn ids_must_be_one_to_255_bytes_and_unique() {
 
 #[test]
 fn join_and_leave_refuse_bad_requests_and_change_nothing() {
-    let mut m = Meeting::start(&FIVE, &["frank"]);
+    let mut m = Meeting::start(&RECEIVERS, &["frank"]);
     let bob = m.member("bob").participant();
     let frank = m.member("frank").participant();
     let mut rng = rng(4);
@@ -1057,7 +1058,7 @@ fn assert_hides(what: &str, value: &impl core::fmt::Debug, secrets: &[&[u8]]) {
 
 #[test]
 fn debug_output_shows_no_identity_secret_or_base_key() {
-    let mut m = Meeting::start_with(&FIVE, &["frank"], delay(1_000));
+    let mut m = Meeting::start_with(&RECEIVERS, &["frank"], delay(1_000));
     let join = m.join("frank", 10); // pending: a second base key inside
     let (session, alice) = (m.session.clone(), m.alice.clone());
     let frank = m.member("frank");

@@ -108,6 +108,12 @@ impl KeyDistributor {
     /// step 0, in use at once, and one announcement of it for each of
     /// `members` (the other participants; `own_id` is not among them).
     ///
+    /// A sender always starts at generation 0. One that restarts in the
+    /// same session (and lost its state) is refused by receivers that hold
+    /// a key of this sender already ([`Error::StaleKey`] or
+    /// [`Error::AnnouncementReplayed`]): join under a new participant ID
+    /// or session ID instead.
+    ///
     /// # Errors
     /// [`Error::InvalidParameter`] if `own_id` is empty or longer than 255
     /// bytes, or `members` holds `own_id` or an ID twice.
