@@ -38,6 +38,17 @@ pub enum Error {
     /// (see [`crate::INLINE_AAD_CAPACITY`]); only builds without `alloc`
     /// return this.
     MetadataTooLong,
+    /// A frame does not parse as the codec it was given to
+    /// [`crate::codec`] (or a protected frame's clear structure is broken),
+    /// and the fallback policy does not allow whole-frame protection.
+    MalformedFrame,
+    /// [`crate::codec::Codec::Unknown`] (or an unknown codec name) with a
+    /// fallback policy that refuses whole-frame protection.
+    UnsupportedCodec,
+    /// An SFrame RTP payload (draft-ietf-avtcore-rtp-sframe §4) is empty,
+    /// or fragments cannot be joined: a sequence gap, a missing first or
+    /// last fragment, or mixed T bits.
+    MalformedPacket,
 }
 
 impl fmt::Display for Error {
@@ -53,6 +64,9 @@ impl fmt::Display for Error {
             Self::UnsupportedCipherSuite => "unsupported cipher suite",
             Self::InvalidKeyLength => "invalid base key length",
             Self::MetadataTooLong => "metadata too long for an allocation-free AES-GCM call",
+            Self::MalformedFrame => "frame does not parse as the given codec",
+            Self::UnsupportedCodec => "no codec-aware rule for this codec",
+            Self::MalformedPacket => "malformed or incomplete SFrame RTP payload",
         })
     }
 }

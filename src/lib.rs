@@ -9,6 +9,7 @@ extern crate alloc;
 #[cfg(feature = "std")]
 extern crate std;
 
+pub mod codec;
 mod crypto;
 mod error;
 mod frame;
@@ -18,8 +19,10 @@ mod header;
 mod key_schedule;
 mod key_store;
 mod receiver;
+pub mod rtp;
 mod secret;
 mod sender;
+pub mod sfu;
 mod suite;
 
 pub use crypto::INLINE_AAD_CAPACITY;
