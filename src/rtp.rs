@@ -400,11 +400,11 @@ impl<'b> Reassembler<'b> {
         let (d, data) = Descriptor::parse(payload)?;
         let expected = self.expected.replace(seq.wrapping_add(1));
         let mut gap = None;
-        if let Some(expected) = expected {
-            if expected != seq {
-                gap = Some(Pushed::Gap { expected, got: seq });
-                self.building = false;
-            }
+        if let Some(expected) = expected
+            && expected != seq
+        {
+            gap = Some(Pushed::Gap { expected, got: seq });
+            self.building = false;
         }
         if d.start {
             self.building = true;
@@ -423,10 +423,10 @@ impl<'b> Reassembler<'b> {
         };
         slot.copy_from_slice(data);
         self.len += data.len();
-        if let Some(gap) = gap {
-            if !d.end {
-                return Ok(gap);
-            }
+        if let Some(gap) = gap
+            && !d.end
+        {
+            return Ok(gap);
         }
         if d.end {
             self.building = false;

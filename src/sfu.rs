@@ -198,13 +198,12 @@ fn inspect_units(codec: Codec, payload: &[u8]) -> Result<View, Error> {
                     hints.keyframe = Some(true);
                 }
                 hints.parameter_sets |= nal.is_parameter_set(kind);
-                if nal == Nal::H265 && unit.protected && hints.temporal_id.is_none() {
-                    if let Some(&b) = unit
-                        .bound_bytes(payload)
-                        .and_then(|bytes| bytes.get(1))
-                    {
-                        hints.temporal_id = (b & 0x07).checked_sub(1);
-                    }
+                if nal == Nal::H265
+                    && unit.protected
+                    && hints.temporal_id.is_none()
+                    && let Some(&b) = unit.bound_bytes(payload).and_then(|bytes| bytes.get(1))
+                {
+                    hints.temporal_id = (b & 0x07).checked_sub(1);
                 }
             }
             None if unit.protected => {
@@ -212,11 +211,11 @@ fn inspect_units(codec: Codec, payload: &[u8]) -> Result<View, Error> {
                     hints.sequence_header = true;
                     hints.keyframe = Some(true);
                 }
-                if hints.temporal_id.is_none() {
-                    if let Some((temporal, spatial)) = layer_ids(payload, &unit) {
-                        hints.temporal_id = Some(temporal);
-                        hints.spatial_id = Some(spatial);
-                    }
+                if hints.temporal_id.is_none()
+                    && let Some((temporal, spatial)) = layer_ids(payload, &unit)
+                {
+                    hints.temporal_id = Some(temporal);
+                    hints.spatial_id = Some(spatial);
                 }
             }
             _ => {}

@@ -2,6 +2,8 @@
 //! suite: byte-exact round trips, NAL structure, SFU hints, tampering, and
 //! the fallback policy.
 
+#![allow(clippy::unwrap_used, clippy::cast_possible_truncation)] // in tests a panic is the report
+
 mod media;
 
 use framecrypt::codec::{
@@ -177,7 +179,10 @@ fn sfu_reads_vp8_keyframe_flags_and_dimensions_from_protected_frames() {
             let width = u16::from_le_bytes([frame[6], frame[7]]) & 0x3fff;
             let height = u16::from_le_bytes([frame[8], frame[9]]) & 0x3fff;
             assert_eq!((width, height), (320, 240));
-            assert_eq!((view.hints().width, view.hints().height), (Some(width), Some(height)));
+            assert_eq!(
+                (view.hints().width, view.hints().height),
+                (Some(width), Some(height))
+            );
         } else {
             assert_eq!((view.hints().width, view.hints().height), (None, None));
         }
@@ -201,7 +206,8 @@ fn sfu_finds_header_and_keyframes_behind_every_codecs_clear_bytes() {
         let mut keyframes = 0;
         for (i, frame) in frames.iter().enumerate() {
             let (done, protected) = protect(p, &mut sender, frame);
-            let view = inspect_codec(codec, &protected).unwrap_or_else(|e| panic!("{name} {i}: {e}"));
+            let view =
+                inspect_codec(codec, &protected).unwrap_or_else(|e| panic!("{name} {i}: {e}"));
             assert_eq!(view.header(), done.header(), "{name} {i}");
             assert_eq!(
                 view.clear_len() + view.header_len() + view.sealed_len() + view.escape_len(),
@@ -236,7 +242,7 @@ fn sfu_finds_header_and_keyframes_behind_every_codecs_clear_bytes() {
 
 /// Bytes of AV1 temporal delimiter and padding OBUs, which are left
 /// unauthenticated on purpose (RTP packetizers drop them).
-fn pass_through(codec: Codec, protected: &[u8]) -> std::ops::Range<usize> {
+fn pass_through(codec: Codec, protected: &[u8]) -> core::ops::Range<usize> {
     if codec == Codec::Av1 && protected.starts_with(&[0x12, 0x00]) {
         0..2
     } else {
@@ -293,7 +299,11 @@ fn av1_temporal_delimiters_may_be_dropped_on_the_path() {
     let p = Protection::new(Codec::Av1, Fallback::Reject);
     let (mut sender, mut receiver) = pair(CipherSuite::Aes128GcmSha256_128, 1, 0);
     for frame in &frames {
-        assert_eq!(&frame[..2], [0x12, 0x00], "each temporal unit opens with a TD");
+        assert_eq!(
+            &frame[..2],
+            [0x12, 0x00],
+            "each temporal unit opens with a TD"
+        );
         let (_, protected) = protect(p, &mut sender, frame);
         // As an AV1 RTP packetizer does (AV1 RTP spec §5).
         let restored = unprotect(p, &mut receiver, &protected[2..]).unwrap();
@@ -318,7 +328,10 @@ fn start_code_lengths_are_canonicalized_not_authenticated() {
         rewritten.extend_from_slice(&protected[*nal..end]);
     }
     let restored = unprotect(p, &mut receiver, &rewritten).unwrap();
-    assert_eq!(media::nal_types(&restored, Codec::H264), media::nal_types(frame, Codec::H264));
+    assert_eq!(
+        media::nal_types(&restored, Codec::H264),
+        media::nal_types(frame, Codec::H264)
+    );
 }
 
 #[test]
@@ -340,9 +353,14 @@ fn unknown_codec_follows_the_explicit_policy() {
     assert_eq!(done.layout(), Layout::WholeFrame);
     // A whole frame is a plain SFrame frame with empty metadata.
     let mut plain = vec![0u8; done.len()];
-    let decrypted = receiver.decrypt(&[], &out[..done.len()], &mut plain).unwrap();
+    let decrypted = receiver
+        .decrypt(&[], &out[..done.len()], &mut plain)
+        .unwrap();
     assert_eq!(&plain[decrypted.plaintext()], frame);
-    assert_eq!(unprotect(whole, &mut receiver, &out[..done.len()]).unwrap(), frame);
+    assert_eq!(
+        unprotect(whole, &mut receiver, &out[..done.len()]).unwrap(),
+        frame
+    );
     assert_eq!(
         unprotect(reject, &mut receiver, &out[..done.len()]),
         Err(Error::UnsupportedCodec)
@@ -369,7 +387,11 @@ fn frames_that_do_not_parse_are_rejected_or_protected_whole() {
             Err(Error::MalformedFrame),
             "{codec}"
         );
-        assert_eq!(sender.next_counter(), Some(Counter(0)), "{codec}: no counter used");
+        assert_eq!(
+            sender.next_counter(),
+            Some(Counter(0)),
+            "{codec}: no counter used"
+        );
 
         let whole = Protection::new(codec, Fallback::WholeFrame);
         let done = whole.protect(&mut sender, frame, &mut out).unwrap();
@@ -391,7 +413,10 @@ fn a_short_output_buffer_uses_no_counter() {
     let (mut sender, _) = pair(suite, 1, 0);
     let need = max_protected_len(Codec::H264, suite, frames[0].len());
     let mut out = vec![0u8; need - 1];
-    assert_eq!(p.protect(&mut sender, &frames[0], &mut out), Err(Error::BufferTooSmall));
+    assert_eq!(
+        p.protect(&mut sender, &frames[0], &mut out),
+        Err(Error::BufferTooSmall)
+    );
     let mut buf = frames[0].clone();
     assert_eq!(
         p.protect_in_place(&mut sender, &mut buf, frames[0].len()),
@@ -414,7 +439,9 @@ fn a_frame_protected_for_one_codec_does_not_open_as_another() {
 /// A synthetic H.264 access unit: SPS, PPS and `slices` slices whose data is
 /// `body` (zeros and small bytes stress the escaping).
 fn synthetic_h264(slices: &[Vec<u8>]) -> Vec<u8> {
-    let mut au = vec![0, 0, 0, 1, 0x67, 0x42, 0x00, 0x1f, 0, 0, 1, 0x68, 0xce, 0x3c, 0x80];
+    let mut au = vec![
+        0, 0, 0, 1, 0x67, 0x42, 0x00, 0x1f, 0, 0, 1, 0x68, 0xce, 0x3c, 0x80,
+    ];
     for (i, body) in slices.iter().enumerate() {
         au.extend_from_slice(&[0, 0, 1, if i == 0 { 0x65 } else { 0x41 }]);
         // first_mb_in_slice = i, slice_type 7, pps_id 0.

@@ -1,9 +1,11 @@
 //! The SFrame RTP payload format (draft-ietf-avtcore-rtp-sframe §4, §5):
 //! descriptor bits, fragmentation, reassembly, loss and reordering.
 
+#![allow(clippy::unwrap_used, clippy::cast_possible_truncation)] // in tests a panic is the report
+
 use framecrypt::rtp::{
-    Descriptor, Origin, Pushed, Reassembler, Received, assemble, fragment,
-    max_packet_len, protect_packet, unprotect_packet,
+    Descriptor, Origin, Pushed, Reassembler, Received, assemble, fragment, max_packet_len,
+    protect_packet, unprotect_packet,
 };
 use framecrypt::{BaseKey, CipherSuite, Error, FixedKeyStore, KeyId, Receiver, Sender};
 
@@ -55,7 +57,7 @@ fn fragments_fit_the_mtu_and_carry_s_and_e_only_at_the_ends() {
             let frags: Vec<_> = fragment(&data, Origin::Raw, mtu).unwrap().collect();
             assert_eq!(frags.len(), len.div_ceil(mtu - 1), "len {len} mtu {mtu}");
             let sizes: Vec<usize> = frags.iter().map(|f| f.data.len()).collect();
-            assert!(sizes.iter().all(|&s| s + 1 <= mtu));
+            assert!(sizes.iter().all(|&s| s < mtu));
             // Balanced: no tiny last packet.
             assert!(sizes.iter().max().unwrap() - sizes.iter().min().unwrap() <= 1);
             for (i, f) in frags.iter().enumerate() {
@@ -86,7 +88,11 @@ fn frames_from_one_byte_to_one_megabyte_reassemble_in_order_at_every_mtu() {
                 if i + 1 < n {
                     assert_eq!(pushed, Pushed::Pending);
                 } else {
-                    assert_eq!(pushed, Pushed::Frame(&data, Origin::Raw), "len {len} mtu {mtu}");
+                    assert_eq!(
+                        pushed,
+                        Pushed::Frame(&data, Origin::Raw),
+                        "len {len} mtu {mtu}"
+                    );
                 }
                 seq = seq.wrapping_add(1);
             }
@@ -111,8 +117,10 @@ fn frames_reassemble_from_any_arrival_order() {
                 .collect();
             // A fixed shuffle: reversed, then odd/even interleaved.
             received.reverse();
-            let (odd, even): (Vec<_>, Vec<_>) = received.iter().enumerate().partition(|(i, _)| i % 2 == 1);
-            let shuffled: Vec<Received<'_>> = odd.into_iter().chain(even).map(|(_, r)| *r).collect();
+            let (odd, even): (Vec<_>, Vec<_>) =
+                received.iter().enumerate().partition(|(i, _)| i % 2 == 1);
+            let shuffled: Vec<Received<'_>> =
+                odd.into_iter().chain(even).map(|(_, r)| *r).collect();
             let done = assemble(&shuffled, &mut out).unwrap().expect("complete");
             assert_eq!(done.first_seq, 65_500);
             assert_eq!(usize::from(done.packets), packets.len());
@@ -134,7 +142,10 @@ fn a_lost_fragment_is_detected_and_never_joined_across() {
         .iter()
         .enumerate()
         .filter(|&(i, _)| i != 2)
-        .map(|(i, p)| Received { seq: i as u16, payload: p })
+        .map(|(i, p)| Received {
+            seq: i as u16,
+            payload: p,
+        })
         .collect();
     assert_eq!(assemble(&received, &mut out), Ok(None));
 
@@ -154,7 +165,10 @@ fn a_lost_fragment_is_detected_and_never_joined_across() {
     assert_eq!(events[3], "Orphan");
     let next = frame(300);
     let next_packets = payloads(&next, Origin::Raw, 1200);
-    assert_eq!(r.push(5, &next_packets[0]).unwrap(), Pushed::Frame(&next, Origin::Raw));
+    assert_eq!(
+        r.push(5, &next_packets[0]).unwrap(),
+        Pushed::Frame(&next, Origin::Raw)
+    );
 }
 
 #[test]
@@ -167,17 +181,32 @@ fn reordering_is_detected_by_the_in_order_reassembler() {
     assert_eq!(r.push(10, &packets[0]).unwrap(), Pushed::Pending);
     assert_eq!(
         r.push(12, &packets[2]).unwrap(),
-        Pushed::Gap { expected: 11, got: 12 }
+        Pushed::Gap {
+            expected: 11,
+            got: 12
+        }
     );
     assert_eq!(
         r.push(11, &packets[1]).unwrap(),
-        Pushed::Gap { expected: 13, got: 11 }
+        Pushed::Gap {
+            expected: 13,
+            got: 11
+        }
     );
     // The unordered set API, by contrast, rebuilds it.
     let set = [
-        Received { seq: 12, payload: &packets[2] },
-        Received { seq: 10, payload: &packets[0] },
-        Received { seq: 11, payload: &packets[1] },
+        Received {
+            seq: 12,
+            payload: &packets[2],
+        },
+        Received {
+            seq: 10,
+            payload: &packets[0],
+        },
+        Received {
+            seq: 11,
+            payload: &packets[1],
+        },
     ];
     let mut out = vec![0u8; 3000];
     assert_eq!(assemble(&set, &mut out).unwrap().unwrap().len, 3000);
@@ -191,8 +220,14 @@ fn the_shortest_complete_run_is_chosen_and_mixed_t_bits_are_refused() {
     let mut out = vec![0u8; 100];
     // A stale first fragment (seq 1) before a complete one-packet frame.
     let set = [
-        Received { seq: 1, payload: &a[0] },
-        Received { seq: 2, payload: &b[0] },
+        Received {
+            seq: 1,
+            payload: &a[0],
+        },
+        Received {
+            seq: 2,
+            payload: &b[0],
+        },
     ];
     let done = assemble(&set, &mut out).unwrap().unwrap();
     assert_eq!((done.first_seq, done.packets), (2, 1));
@@ -201,8 +236,14 @@ fn the_shortest_complete_run_is_chosen_and_mixed_t_bits_are_refused() {
     let mut mixed = a[1].clone();
     mixed[0] |= 0x20;
     let set = [
-        Received { seq: 7, payload: &a[0] },
-        Received { seq: 8, payload: &mixed },
+        Received {
+            seq: 7,
+            payload: &a[0],
+        },
+        Received {
+            seq: 8,
+            payload: &mixed,
+        },
     ];
     assert_eq!(assemble(&set, &mut out), Err(Error::MalformedPacket));
     let mut buf = vec![0u8; 100];
@@ -224,7 +265,10 @@ fn per_frame_sframe_survives_fragmentation() {
     let mut buf = vec![0u8; 200_000];
     let mut r = Reassembler::new(&mut buf);
     let mut joined = None;
-    for (i, p) in payloads(&sframe[..len], Origin::Raw, 1200).iter().enumerate() {
+    for (i, p) in payloads(&sframe[..len], Origin::Raw, 1200)
+        .iter()
+        .enumerate()
+    {
         if let Pushed::Frame(f, origin) = r.push(i as u16, p).unwrap() {
             assert_eq!(origin, Origin::Raw);
             joined = Some(f.to_vec());

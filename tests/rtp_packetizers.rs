@@ -3,6 +3,8 @@
 //! the H.264 FU-A / STAP-A packetization (RFC 7741, RFC 6184) work on the
 //! protected frames, and the frames decrypt after the round trip.
 
+#![allow(clippy::unwrap_used, clippy::cast_possible_truncation)] // in tests a panic is the report
+
 mod media;
 
 use bytes::Bytes;
@@ -48,7 +50,9 @@ fn protected_vp8_frames_survive_the_vp8_packetizer() {
         let mut packets_sent = 0;
         for frame in &frames {
             let protected = protect(p, &mut sender, frame);
-            let packets = payloader.payload(MTU, &Bytes::from(protected.clone())).unwrap();
+            let packets = payloader
+                .payload(MTU, &Bytes::from(protected.clone()))
+                .unwrap();
             assert!(packets.iter().all(|pkt| pkt.len() <= MTU));
             packets_sent += packets.len();
 
@@ -67,7 +71,10 @@ fn protected_vp8_frames_survive_the_vp8_packetizer() {
             assert_eq!(view.hints().keyframe, Some(frame[0] & 1 == 0));
             assert_eq!(unprotect(p, &mut receiver, &joined), *frame);
         }
-        assert!(packets_sent > frames.len(), "keyframes span several packets");
+        assert!(
+            packets_sent > frames.len(),
+            "keyframes span several packets"
+        );
     }
 }
 
@@ -95,7 +102,9 @@ fn protected_h264_access_units_survive_the_h264_packetizer() {
             let mut fu_a = 0;
             for frame in &frames {
                 let protected = protect(p, &mut sender, frame);
-                let packets = payloader.payload(MTU, &Bytes::from(protected.clone())).unwrap();
+                let packets = payloader
+                    .payload(MTU, &Bytes::from(protected.clone()))
+                    .unwrap();
                 assert!(packets.iter().all(|pkt| pkt.len() <= MTU));
                 fu_a += packets.iter().filter(|pkt| pkt[0] & 0x1f == 28).count();
 

@@ -205,7 +205,11 @@ impl<'a> BitReader<'a> {
                 b = *self.nal.get(self.pos).ok_or(Error::MalformedFrame)?;
                 self.pos += 1;
             }
-            self.zeros = if b == 0 { self.zeros.saturating_add(1) } else { 0 };
+            self.zeros = if b == 0 {
+                self.zeros.saturating_add(1)
+            } else {
+                0
+            };
             self.byte = b;
             self.left = 8;
         }
@@ -235,26 +239,8 @@ impl<'a> BitReader<'a> {
     }
 }
 
-/// The NAL units of an Annex B stream as ranges (for tests and tools).
 #[cfg(test)]
-pub(crate) fn nal_ranges(frame: &[u8]) -> impl Iterator<Item = core::ops::Range<usize>> + '_ {
-    let mut pos = 0;
-    core::iter::from_fn(move || {
-        while pos < frame.len() {
-            let zeros = frame[pos..].iter().take_while(|&&b| b == 0).count();
-            if pos + zeros >= frame.len() || zeros < 2 || frame[pos + zeros] != 1 {
-                return None;
-            }
-            let start = pos + zeros + 1;
-            let end = start + nal_len(&frame[start..]);
-            pos = end;
-            return Some(start..end);
-        }
-        None
-    })
-}
-
-#[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

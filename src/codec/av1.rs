@@ -141,13 +141,20 @@ pub(crate) fn layer_ids(frame: &[u8], unit: &Unit) -> Option<(u8, u8)> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
     #[test]
     fn leb128_round_trips_with_padding() {
         let mut buf = [0u8; 8];
-        for (value, width) in [(0u64, 1), (127, 1), (128, 2), (5, 4), (u64::from(u32::MAX), 5)] {
+        for (value, width) in [
+            (0u64, 1),
+            (127, 1),
+            (128, 2),
+            (5, 4),
+            (u64::from(u32::MAX), 5),
+        ] {
             write_leb128(value, width, &mut buf).unwrap();
             assert_eq!(read_leb128(&buf).unwrap(), (value, width));
         }

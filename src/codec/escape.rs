@@ -163,10 +163,11 @@ pub(crate) fn unescape(
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
-    extern crate std;
-    use std::vec;
-    use std::vec::Vec;
+    extern crate alloc;
+    use alloc::vec;
+    use alloc::vec::Vec;
 
     use super::*;
     use proptest::prelude::*;

@@ -696,10 +696,7 @@ impl Protection {
             }
         }
         let first = first.ok_or(Error::MalformedFrame)?;
-        let start = out
-            .len()
-            .checked_sub(ct_len)
-            .ok_or(Error::BufferTooSmall)?;
+        let start = out.len().checked_sub(ct_len).ok_or(Error::BufferTooSmall)?;
 
         // Second walk: gather the unescaped pieces and bind the structure.
         let mut binding = Binding::new(self.codec.id());

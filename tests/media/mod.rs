@@ -1,7 +1,7 @@
 //! Frame readers for the committed media samples (`tests/data/media/`):
 //! IVF (VP8, VP9, AV1), Annex B (H.264, H.265) split into access units, and
 //! Ogg Opus packets (through the `ogg` crate).
-#![allow(dead_code)]
+#![allow(dead_code, clippy::unwrap_used, clippy::cast_possible_truncation)]
 
 use std::io::Cursor;
 
@@ -19,13 +19,21 @@ pub fn all_samples() -> Vec<(&'static str, Codec, Vec<Vec<u8>>)> {
         ("vp8.ivf", Codec::Vp8, ivf_frames(&sample("vp8.ivf"))),
         ("vp9.ivf", Codec::Vp9, ivf_frames(&sample("vp9.ivf"))),
         ("av1.ivf", Codec::Av1, ivf_frames(&sample("av1.ivf"))),
-        ("h264.h264", Codec::H264, annexb_access_units(&sample("h264.h264"), Codec::H264)),
+        (
+            "h264.h264",
+            Codec::H264,
+            annexb_access_units(&sample("h264.h264"), Codec::H264),
+        ),
         (
             "h264-slices.h264",
             Codec::H264,
             annexb_access_units(&sample("h264-slices.h264"), Codec::H264),
         ),
-        ("h265.h265", Codec::H265, annexb_access_units(&sample("h265.h265"), Codec::H265)),
+        (
+            "h265.h265",
+            Codec::H265,
+            annexb_access_units(&sample("h265.h265"), Codec::H265),
+        ),
         ("opus.ogg", Codec::OPUS, opus_packets(&sample("opus.ogg"))),
     ]
 }
@@ -55,7 +63,11 @@ pub fn nal_starts(stream: &[u8]) -> Vec<(usize, usize)> {
     let mut i = 0;
     while i + 3 <= stream.len() {
         if stream[i] == 0 && stream[i + 1] == 0 && stream[i + 2] == 1 {
-            let start = if i > 0 && stream[i - 1] == 0 { i - 1 } else { i };
+            let start = if i > 0 && stream[i - 1] == 0 {
+                i - 1
+            } else {
+                i
+            };
             out.push((start, i + 3));
             i += 3;
         } else {
@@ -108,7 +120,9 @@ pub fn annexb_access_units(stream: &[u8], codec: Codec) -> Vec<Vec<u8>> {
         has_vcl |= vcl;
     }
     cuts.push(stream.len());
-    cuts.windows(2).map(|w| stream[w[0]..w[1]].to_vec()).collect()
+    cuts.windows(2)
+        .map(|w| stream[w[0]..w[1]].to_vec())
+        .collect()
 }
 
 /// The packets of an Ogg Opus file without the two header packets
