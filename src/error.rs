@@ -38,6 +38,30 @@ pub enum Error {
     /// (see [`crate::INLINE_AAD_CAPACITY`]); only builds without `alloc`
     /// return this.
     MetadataTooLong,
+    /// The frame's KID names a ratchet step more steps ahead of the
+    /// receiver than it is configured to derive (RFC 9605 §5.1). Nothing was
+    /// derived into the receiver's state.
+    TooFarAhead,
+    /// The frame's KID names a key the receiver held once but has erased:
+    /// an earlier ratchet step, generation or MLS epoch whose retention
+    /// (count or time) has run out.
+    KeyExpired,
+    /// The frame's counter was already accepted under this key, or is older
+    /// than the anti-replay window (RFC 9605 §9.3).
+    Replayed,
+    /// A key was offered for a generation, ratchet step or epoch that is not
+    /// newer than the one already in use.
+    StaleKey,
+    /// No key ID is left: the next generation or step no longer fits the
+    /// bits the KID layout gives it.
+    KeyIdExhausted,
+    /// A configuration value is out of range: KID bit widths (R, E, S), a
+    /// field that does not fit its bits, a window width or a limit. The
+    /// function's documentation says which.
+    InvalidParameter,
+    /// The MLS exporter could not produce a secret (for example, the group
+    /// is no longer active).
+    ExportFailed,
     /// A frame does not parse as the codec it was given to
     /// [`crate::codec`] (or a protected frame's clear structure is broken),
     /// and the fallback policy does not allow whole-frame protection.
@@ -64,6 +88,13 @@ impl fmt::Display for Error {
             Self::UnsupportedCipherSuite => "unsupported cipher suite",
             Self::InvalidKeyLength => "invalid base key length",
             Self::MetadataTooLong => "metadata too long for an allocation-free AES-GCM call",
+            Self::TooFarAhead => "key ID is too many ratchet steps ahead",
+            Self::KeyExpired => "key for this key ID has expired",
+            Self::Replayed => "frame counter replayed or older than the replay window",
+            Self::StaleKey => "key is not newer than the key in use",
+            Self::KeyIdExhausted => "no key ID left for the next generation or step",
+            Self::InvalidParameter => "configuration value out of range",
+            Self::ExportFailed => "MLS exporter failed",
             Self::MalformedFrame => "frame does not parse as the given codec",
             Self::UnsupportedCodec => "no codec-aware rule for this codec",
             Self::MalformedPacket => "malformed or incomplete SFrame RTP payload",

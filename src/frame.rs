@@ -41,6 +41,11 @@ pub struct FrameKey {
     cipher: Cipher,
 }
 
+// Every secret field zeroizes itself on drop: `Salt` by derive, the cipher
+// through the RustCrypto `zeroize` features (AES round keys, GHASH key,
+// SHA-2 states inside the keyed HMAC).
+impl ZeroizeOnDrop for FrameKey {}
+
 #[derive(Zeroize, ZeroizeOnDrop)]
 struct Salt([u8; CipherSuite::NONCE_LEN]);
 

@@ -18,7 +18,9 @@ pub mod hazmat;
 mod header;
 mod key_schedule;
 mod key_store;
+mod keys;
 mod receiver;
+mod replay;
 pub mod rtp;
 mod secret;
 mod sender;
@@ -32,7 +34,14 @@ pub use header::{Counter, EncodedHeader, Header, KeyId, ParsedHeader};
 #[cfg(feature = "alloc")]
 pub use key_store::VecKeyStore;
 pub use key_store::{FixedKeyStore, KeyStore};
+pub use keys::mls::{
+    EpochManager, MLS_BASE_KEY_LABEL, MlsExporter, MlsKidFields, MlsKidLayout, MlsSender,
+    mls_base_key,
+};
+pub use keys::ratchet::{RatchetBits, RatchetingReceiver, RatchetingSender, ratchet_forward};
+pub use keys::{DecryptStats, Retention};
 pub use receiver::Receiver;
+pub use replay::ReplayWindow;
 pub use secret::BaseKey;
 pub use sender::Sender;
 pub use suite::CipherSuite;

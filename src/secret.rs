@@ -42,6 +42,21 @@ impl BaseKey {
         Ok(key)
     }
 
+    /// A key of `len` zero bytes to be filled in place; `len` must be at
+    /// most [`Self::MAX_LEN`] (callers pass suite sizes, all far below).
+    pub(crate) fn zeroed(len: usize) -> Self {
+        debug_assert!(len > 0 && len <= Self::MAX_LEN);
+        Self {
+            bytes: [0; Self::MAX_LEN],
+            len: len.clamp(1, Self::MAX_LEN),
+        }
+    }
+
+    /// The key bytes, writable; for filling a key made by [`Self::zeroed`].
+    pub(crate) fn expose_secret_mut(&mut self) -> &mut [u8] {
+        &mut self.bytes[..self.len]
+    }
+
     /// The key bytes. Handle with care: whatever they are copied into must
     /// be zeroized by its owner.
     #[must_use]

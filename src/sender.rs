@@ -78,15 +78,27 @@ impl Sender {
         )
     }
 
-    /// Takes the next counter value, checking `fits` before it is consumed so
-    /// that a rejected call does not burn a counter.
-    fn take_counter(&mut self, fits: impl FnOnce(Counter) -> bool) -> Result<Counter, Error> {
+    /// Takes the next counter value, running `check` on it before it is
+    /// consumed so that a refused call does not burn a counter.
+    fn take_counter(
+        &mut self,
+        check: impl FnOnce(&Self, Counter) -> Result<(), Error>,
+    ) -> Result<Counter, Error> {
         let ctr = self.next_ctr.ok_or(Error::CounterExhausted)?;
-        if !fits(Counter(ctr)) {
-            return Err(Error::BufferTooSmall);
-        }
+        check(self, Counter(ctr))?;
         self.next_ctr = ctr.checked_add(1);
         Ok(Counter(ctr))
+    }
+
+    /// [`Error::MetadataTooLong`] if this build cannot bind `metadata` after
+    /// the header of `ctr` (only AES-GCM without `alloc`).
+    fn check_metadata(&self, ctr: Counter, metadata: &[u8]) -> Result<(), Error> {
+        let header_len = Header::new(self.kid(), ctr).encoded_len();
+        if crate::crypto::aad_fits(self.suite(), header_len, metadata.len()) {
+            Ok(())
+        } else {
+            Err(Error::MetadataTooLong)
+        }
     }
 
     /// Encrypts `plaintext` into `out` as a complete SFrame ciphertext
@@ -100,17 +112,23 @@ impl Sender {
     ///   [`Self::next_ciphertext_len`]; no counter is used.
     /// - [`Error::CounterExhausted`] once every counter value has been used.
     /// - [`Error::MetadataTooLong`] only in builds without `alloc`, see
-    ///   [`crate::INLINE_AAD_CAPACITY`].
+    ///   [`crate::INLINE_AAD_CAPACITY`]; no counter is used.
     pub fn encrypt(
         &mut self,
         metadata: &[u8],
         plaintext: &[u8],
         out: &mut [u8],
     ) -> Result<usize, Error> {
-        let suite = self.suite();
-        let kid = self.kid();
-        let ctr = self.take_counter(|ctr| {
-            out.len() >= crate::frame::ciphertext_len(suite, Header::new(kid, ctr), plaintext.len())
+        let ctr = self.take_counter(|sender, ctr| {
+            let needed = crate::frame::ciphertext_len(
+                sender.suite(),
+                Header::new(sender.kid(), ctr),
+                plaintext.len(),
+            );
+            if out.len() < needed {
+                return Err(Error::BufferTooSmall);
+            }
+            sender.check_metadata(ctr, metadata)
         })?;
         self.key.seal_into(ctr, metadata, plaintext, out)
     }
@@ -132,16 +150,18 @@ impl Sender {
         buf: &mut [u8],
         plaintext: Range<usize>,
     ) -> Result<Range<usize>, Error> {
-        let tag_len = self.suite().tag_len();
-        let kid = self.kid();
-        let ctr = self.take_counter(|ctr| {
-            let header_len = Header::new(kid, ctr).encoded_len();
-            plaintext.start <= plaintext.end
+        let ctr = self.take_counter(|sender, ctr| {
+            let header_len = Header::new(sender.kid(), ctr).encoded_len();
+            let fits = plaintext.start <= plaintext.end
                 && plaintext.start >= header_len
                 && plaintext
                     .end
-                    .checked_add(tag_len)
-                    .is_some_and(|end| end <= buf.len())
+                    .checked_add(sender.suite().tag_len())
+                    .is_some_and(|end| end <= buf.len());
+            if !fits {
+                return Err(Error::BufferTooSmall);
+            }
+            sender.check_metadata(ctr, metadata)
         })?;
         self.key.seal_in_place(ctr, metadata, buf, plaintext)
     }

@@ -1,1 +1,67 @@
-fn main() {}
+//! `framecrypt`: check the framecrypt SFrame (RFC 9605) library against other
+//! implementations, and look inside SFrame ciphertexts.
+//!
+//! This file only dispatches: each subcommand lives in its own module with
+//! an `Args` struct (its flags) and a `run` function. To add one, add the
+//! module, a variant to [`Command`] and an arm to the `match` in `main`.
+
+// The workspace lints steer the no_std library towards `core`/`alloc`; this
+// binary always has `std`, where those paths are just noise.
+#![allow(clippy::std_instead_of_core, clippy::std_instead_of_alloc)]
+
+mod args;
+mod decrypt;
+mod encrypt;
+mod error;
+mod inspect;
+mod mls_kid;
+mod output;
+mod ratchet;
+mod vectors;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// SFrame (RFC 9605) interop and debugging tool.
+///
+/// Byte strings are hex on the command line (either case) and lower-case hex
+/// on standard output. Integers are decimal or 0x hex. A positional hex
+/// argument may be `-` to read the hex from standard input. Errors go to
+/// standard error; the exit code is 0 on success, 1 when the operation fails
+/// (for example a frame that does not authenticate) and 2 for a bad command
+/// line.
+#[derive(Debug, Parser)]
+#[command(name = "framecrypt", version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    Encrypt(encrypt::Args),
+    Decrypt(decrypt::Args),
+    Inspect(inspect::Args),
+    Vectors(vectors::Args),
+    Ratchet(ratchet::Args),
+    MlsKid(mls_kid::Args),
+}
+
+fn main() -> ExitCode {
+    let result = match Cli::parse().command {
+        Command::Encrypt(args) => encrypt::run(args),
+        Command::Decrypt(args) => decrypt::run(args),
+        Command::Inspect(args) => inspect::run(args),
+        Command::Vectors(args) => vectors::run(args),
+        Command::Ratchet(args) => ratchet::run(args),
+        Command::MlsKid(args) => mls_kid::run(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error}");
+            ExitCode::from(error.code())
+        }
+    }
+}

@@ -89,6 +89,17 @@ pub(crate) fn with_contiguous_aad<R>(
     Err(Error::MetadataTooLong)
 }
 
+/// Whether this build can bind the AAD of a frame of `suite` with a header of
+/// `header_len` bytes and `metadata_len` bytes of metadata: the same rule
+/// [`with_contiguous_aad`] applies, checked by the sender before it takes a
+/// counter so that a refused call does not use one up.
+pub(crate) const fn aad_fits(suite: CipherSuite, header_len: usize, metadata_len: usize) -> bool {
+    cfg!(feature = "alloc")
+        || metadata_len == 0
+        || !matches!(suite.aead(), crate::suite::Aead::AesGcm)
+        || header_len.saturating_add(metadata_len) <= INLINE_AAD_CAPACITY
+}
+
 /// The RFC 9605 §4.5.1 HMAC input prefix:
 /// `len(aad) (8) || len(ct) (8) || Nt (8) || nonce`.
 pub(crate) fn ctr_hmac_prefix(

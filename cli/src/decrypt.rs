@@ -1,0 +1,56 @@
+//! `framecrypt decrypt`: check and decrypt one SFrame ciphertext (RFC 9605
+//! §4.4.4) with the keys given on the command line.
+
+use framecrypt::{CipherSuite, Error, Header, Receiver, VecKeyStore};
+
+use crate::args::{
+    Bytes, HexInput, KidKey, parse_hex, parse_hex_input, parse_kid_key, parse_suite,
+};
+use crate::error::CliError;
+use crate::output;
+
+/// Decrypt one SFrame ciphertext with the keys given
+///
+/// Prints the plaintext in hex. The frame's KID selects the key. If the frame does not authenticate,
+/// nothing is printed on standard output and the exit code is 1.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Cipher suite of every key: number 1-8 or name.
+    #[arg(long, value_name = "SUITE", value_parser = parse_suite)]
+    suite: CipherSuite,
+    /// A receive key as KID=HEX (KID decimal or 0x hex, base key in hex).
+    /// Repeat for several KIDs.
+    #[arg(long = "key", value_name = "KID=HEX", value_parser = parse_kid_key, required = true)]
+    keys: Vec<KidKey>,
+    /// Metadata in hex: must equal what the sender authenticated.
+    #[arg(long, value_name = "HEX", value_parser = parse_hex)]
+    metadata: Option<Bytes>,
+    /// The SFrame ciphertext in hex, or `-` to read it from standard input.
+    #[arg(value_name = "CIPHERTEXT_HEX", value_parser = parse_hex_input)]
+    ciphertext: HexInput,
+}
+
+/// Runs `framecrypt decrypt`.
+pub fn run(args: Args) -> Result<(), CliError> {
+    let frame = args.ciphertext.read()?;
+    let metadata = args.metadata.unwrap_or_default().0;
+
+    let mut receiver = Receiver::<VecKeyStore>::new();
+    for KidKey { kid, key } in &args.keys {
+        if receiver.has_key(*kid) {
+            return Err(CliError::usage(format!("--key: KID {kid} given twice")));
+        }
+        receiver
+            .add_key(args.suite, *kid, &key.base_key()?)
+            .map_err(|e| CliError::failure(format!("installing the key for KID {kid}: {e}")))?;
+    }
+
+    let (_, plaintext) = receiver.decrypt_to_vec(&metadata, &frame).map_err(|e| {
+        let detail = match (e, Header::parse(&frame)) {
+            (Error::UnknownKeyId, Ok(header)) => format!(" (the frame's KID is {})", header.kid()),
+            _ => String::new(),
+        };
+        CliError::failure(format!("decrypt: {e}{detail}"))
+    })?;
+    output::line(hex::encode(plaintext))
+}

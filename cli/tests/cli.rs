@@ -1,0 +1,472 @@
+//! The `framecrypt` binary, run as a user would run it.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+
+use serde_json::Value;
+
+const KEY: &str = "000102030405060708090a0b0c0d0e0f";
+/// RFC 9605 Appendix C.5 (AES_128_GCM_SHA256_128), KID 0x123, CTR 0x4567.
+const GCM_METADATA: &str = "4945544620534672616d65205747";
+const GCM_PT: &str = "64726166742d696574662d736672616d652d656e63";
+const GCM_CT: &str =
+    "9901234567b7412c2513a1b66dbb48841bbaf17f598751176ad847681a69c6d0b091c07018ce4adb34eb";
+
+fn data(file: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../tests/data")
+        .join(file)
+}
+
+fn framecrypt(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_framecrypt"))
+        .args(args)
+        .output()
+        .expect("the binary runs")
+}
+
+fn framecrypt_with_stdin(args: &[&str], stdin: &str) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_framecrypt"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the binary runs");
+    child
+        .stdin
+        .take()
+        .expect("piped stdin")
+        .write_all(stdin.as_bytes())
+        .expect("write stdin");
+    child.wait_with_output().expect("the binary finishes")
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8(output.stdout.clone()).expect("UTF-8 stdout")
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8(output.stderr.clone()).expect("UTF-8 stderr")
+}
+
+/// Runs a command that must succeed; returns its one line of output.
+fn ok_line(args: &[&str]) -> String {
+    let output = framecrypt(args);
+    assert!(
+        output.status.success(),
+        "{args:?} failed: {}",
+        stderr(&output)
+    );
+    let out = stdout(&output);
+    assert!(out.ends_with('\n') && out.lines().count() == 1, "{out:?}");
+    out.trim_end().to_owned()
+}
+
+fn is_lower_hex(s: &str) -> bool {
+    s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+}
+
+/// Every SFrame case of both vector files.
+fn sframe_cases() -> Vec<Value> {
+    let mut cases = Vec::new();
+    for (file, section) in [
+        ("rfc9605-test-vectors.json", "sframe"),
+        (
+            "aes256-ctr-hmac-test-vectors.json",
+            "sframe_aes_256_ctr_hmac",
+        ),
+    ] {
+        let text = std::fs::read_to_string(data(file)).expect("vector file");
+        let json: Value = serde_json::from_str(&text).expect("JSON");
+        cases.extend(json[section].as_array().expect("array").iter().cloned());
+    }
+    assert_eq!(cases.len(), 8);
+    cases
+}
+
+fn field<'a>(case: &'a Value, name: &str) -> &'a str {
+    case[name].as_str().expect("hex field")
+}
+
+#[test]
+fn encrypt_reproduces_every_vector_ciphertext() {
+    for (i, case) in sframe_cases().iter().enumerate() {
+        let suite_id = case["cipher_suite"].as_u64().expect("suite");
+        // Alternate the suite's spellings and the integer bases.
+        let suite = if i % 2 == 0 {
+            suite_id.to_string()
+        } else {
+            framecrypt::CipherSuite::from_id(u16::try_from(suite_id).expect("u16"))
+                .expect("known")
+                .name()
+                .to_owned()
+        };
+        let kid = format!("{:#x}", case["kid"].as_u64().expect("kid"));
+        let ctr = case["ctr"].as_u64().expect("ctr").to_string();
+        let ct = ok_line(&[
+            "encrypt",
+            "--suite",
+            &suite,
+            "--kid",
+            &kid,
+            "--ctr",
+            &ctr,
+            "--key",
+            field(case, "base_key"),
+            "--metadata",
+            field(case, "metadata"),
+            field(case, "pt"),
+        ]);
+        assert_eq!(ct, field(case, "ct"), "case {i}");
+    }
+}
+
+#[test]
+fn decrypt_recovers_every_vector_plaintext() {
+    for case in &sframe_cases() {
+        let key = format!("{}={}", case["kid"], field(case, "base_key"));
+        let pt = ok_line(&[
+            "decrypt",
+            "--suite",
+            &case["cipher_suite"].to_string(),
+            "--key",
+            "7=00ff",
+            "--key",
+            &key,
+            "--metadata",
+            field(case, "metadata"),
+            field(case, "ct"),
+        ]);
+        assert_eq!(pt, field(case, "pt"));
+    }
+}
+
+#[test]
+fn encrypt_then_decrypt_round_trips_for_every_suite() {
+    let plaintexts = ["", "00", &"5a".repeat(1000)];
+    for suite in 1..=8 {
+        for pt in plaintexts {
+            let suite = suite.to_string();
+            let ct = ok_line(&[
+                "encrypt", "--suite", &suite, "--kid", "9", "--ctr", "0x10000", "--key", KEY, pt,
+            ]);
+            assert!(is_lower_hex(&ct));
+            let back = ok_line(&[
+                "decrypt",
+                "--suite",
+                &suite,
+                "--key",
+                &format!("9={KEY}"),
+                &ct,
+            ]);
+            assert_eq!(back, pt);
+        }
+    }
+}
+
+#[test]
+fn output_hex_is_lower_case_whatever_the_input_case() {
+    let ct = ok_line(&[
+        "encrypt",
+        "--suite",
+        "4",
+        "--kid",
+        "0X123",
+        "--ctr",
+        "0x4567",
+        "--key",
+        &KEY.to_uppercase(),
+        "--metadata",
+        &GCM_METADATA.to_uppercase(),
+        &GCM_PT.to_uppercase(),
+    ]);
+    assert_eq!(ct, GCM_CT);
+}
+
+#[test]
+fn hex_can_come_from_standard_input() {
+    let output = framecrypt_with_stdin(
+        &[
+            "decrypt",
+            "--suite",
+            "4",
+            "--key",
+            &format!("0x123={KEY}"),
+            "--metadata",
+            GCM_METADATA,
+            "-",
+        ],
+        &format!("{GCM_CT}\n"),
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(stdout(&output), format!("{GCM_PT}\n"));
+}
+
+#[test]
+fn tampered_ciphertext_exits_1_with_an_error_and_no_plaintext() {
+    let mut ct = hex::decode(GCM_CT).expect("hex");
+    for bit in [5 * 8, 20 * 8 + 3, ct.len() * 8 - 1] {
+        ct[bit / 8] ^= 1 << (bit % 8);
+        let output = framecrypt(&[
+            "decrypt",
+            "--suite",
+            "4",
+            "--key",
+            &format!("0x123={KEY}"),
+            "--metadata",
+            GCM_METADATA,
+            &hex::encode(&ct),
+        ]);
+        ct[bit / 8] ^= 1 << (bit % 8);
+        assert_eq!(output.status.code(), Some(1));
+        assert_eq!(stdout(&output), "", "no plaintext on failure");
+        assert_eq!(stderr(&output), "error: decrypt: authentication failed\n");
+    }
+}
+
+#[test]
+fn wrong_metadata_fails_authentication() {
+    let output = framecrypt(&[
+        "decrypt",
+        "--suite",
+        "4",
+        "--key",
+        &format!("0x123={KEY}"),
+        GCM_CT,
+    ]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(stderr(&output).contains("authentication failed"));
+}
+
+#[test]
+fn decrypt_without_the_frames_key_names_its_kid() {
+    let output = framecrypt(&[
+        "decrypt",
+        "--suite",
+        "4",
+        "--key",
+        &format!("1={KEY}"),
+        GCM_CT,
+    ]);
+    assert_eq!(output.status.code(), Some(1));
+    let err = stderr(&output);
+    assert!(err.contains("no key installed"), "{err}");
+    assert!(err.contains("0x123"), "{err}");
+}
+
+#[test]
+fn decrypt_of_a_malformed_or_short_frame_fails_cleanly() {
+    for (frame, message) in [
+        ("", "malformed SFrame header"),
+        ("99", "malformed SFrame header"),
+        ("990123", "malformed SFrame header"),
+        ("9901234567", "frame too short"),
+    ] {
+        let output = framecrypt(&[
+            "decrypt",
+            "--suite",
+            "4",
+            "--key",
+            &format!("0x123={KEY}"),
+            frame,
+        ]);
+        assert_eq!(output.status.code(), Some(1), "{frame:?}");
+        assert!(
+            stderr(&output).contains(message),
+            "{frame:?}: {}",
+            stderr(&output)
+        );
+    }
+}
+
+fn inspect(args: &[&str]) -> Value {
+    serde_json::from_str(&ok_line(args)).expect("one JSON object")
+}
+
+#[test]
+fn inspect_prints_the_header_as_json_without_a_key() {
+    let json = inspect(&["inspect", GCM_CT]);
+    assert_eq!(json["kid"], 0x123);
+    assert_eq!(json["ctr"], 0x4567);
+    assert_eq!(json["header_len"], 5);
+    assert_eq!(json["header"], "9901234567");
+    assert_eq!(json["minimal"], true);
+    assert_eq!(json["payload_len"], GCM_CT.len() / 2 - 5);
+    assert_eq!(json["frame_len"], GCM_CT.len() / 2);
+    assert!(json.get("tag").is_none(), "no suite, no tag split");
+}
+
+#[test]
+fn inspect_with_a_suite_splits_off_the_tag() {
+    let json = inspect(&["inspect", "--suite", "AES_128_GCM_SHA256_128", GCM_CT]);
+    assert_eq!(json["suite"], 4);
+    assert_eq!(json["suite_name"], "AES_128_GCM_SHA256_128");
+    assert_eq!(json["tag_len"], 16);
+    assert_eq!(json["tag"], &GCM_CT[GCM_CT.len() - 32..]);
+    assert_eq!(json["plaintext_len"], GCM_PT.len() / 2);
+}
+
+#[test]
+fn inspect_reports_64_bit_values_exactly_and_non_minimal_headers() {
+    let json = inspect(&["inspect", "ffffffffffffffffffffffffffffffffff"]);
+    assert_eq!(json["kid"].as_u64(), Some(u64::MAX));
+    assert_eq!(json["ctr"].as_u64(), Some(u64::MAX));
+    assert_eq!(json["header_len"], 17);
+    assert_eq!(json["payload_len"], 0);
+
+    // KID 5 written in an extra byte: accepted, flagged as not minimal.
+    let json = inspect(&["inspect", "8005abcd"]);
+    assert_eq!(json["kid"], 5);
+    assert_eq!(json["ctr"], 0);
+    assert_eq!(json["header"], "8005");
+    assert_eq!(json["minimal"], false);
+}
+
+#[test]
+fn inspect_of_a_truncated_header_exits_1() {
+    let output = framecrypt(&["inspect", "9901"]);
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(stdout(&output), "");
+    assert!(stderr(&output).contains("malformed SFrame header"));
+}
+
+fn last_line(output: &Output) -> String {
+    stdout(output).lines().last().unwrap_or_default().to_owned()
+}
+
+#[test]
+fn vectors_pass_for_the_rfc_file() {
+    let path = data("rfc9605-test-vectors.json");
+    let output = framecrypt(&["vectors", path.to_str().expect("UTF-8 path")]);
+    assert!(output.status.success(), "{}", stdout(&output));
+    assert_eq!(last_line(&output), "297 passed, 0 failed");
+    assert!(stdout(&output).contains("header: 289 passed, 0 failed"));
+    assert!(stdout(&output).contains("aes_ctr_hmac: 3 passed, 0 failed"));
+    assert!(stdout(&output).contains("sframe: 5 passed, 0 failed"));
+}
+
+#[test]
+fn vectors_pass_for_the_aes256_file() {
+    let path = data("aes256-ctr-hmac-test-vectors.json");
+    let output = framecrypt(&["vectors", path.to_str().expect("UTF-8 path")]);
+    assert!(output.status.success(), "{}", stdout(&output));
+    assert_eq!(last_line(&output), "3 passed, 0 failed");
+}
+
+#[test]
+fn vectors_report_and_count_a_wrong_case() {
+    let text = std::fs::read_to_string(data("rfc9605-test-vectors.json")).expect("file");
+    let mut json: Value = serde_json::from_str(&text).expect("JSON");
+    json["header"][2]["encoded"] = "08fe".into();
+    json["sframe"][4]["pt"] = "00".into();
+    let path = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("tampered-vectors.json");
+    std::fs::write(&path, json.to_string()).expect("write temp file");
+
+    let output = framecrypt(&["vectors", path.to_str().expect("UTF-8 path")]);
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(last_line(&output), "295 passed, 2 failed");
+    let out = stdout(&output);
+    assert!(out.contains("FAIL header[2]"), "{out}");
+    assert!(out.contains("FAIL sframe[4]"), "{out}");
+    assert!(stderr(&output).contains("2 of 297 cases failed"));
+}
+
+#[test]
+fn vectors_of_a_missing_file_fail_with_a_message() {
+    let output = framecrypt(&["vectors", "/no/such/file.json"]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(stderr(&output).contains("cannot read /no/such/file.json"));
+}
+
+/// A usage error: exit code 2 and a message naming the argument.
+fn assert_usage_error(args: &[&str], words: &[&str]) {
+    let output = framecrypt(args);
+    assert_eq!(output.status.code(), Some(2), "{args:?}");
+    assert_eq!(stdout(&output), "");
+    let err = stderr(&output);
+    for word in words {
+        assert!(err.contains(word), "{args:?}: {err}");
+    }
+}
+
+#[test]
+fn bad_hex_is_a_clear_usage_error() {
+    assert_usage_error(
+        &[
+            "encrypt", "--suite", "4", "--kid", "1", "--ctr", "1", "--key", KEY, "abc",
+        ],
+        &["<PLAINTEXT_HEX>", "odd number of digits"],
+    );
+    assert_usage_error(
+        &[
+            "encrypt", "--suite", "4", "--kid", "1", "--ctr", "1", "--key", "zz", "00",
+        ],
+        &["--key", "'z' at position 0 is not a hex digit"],
+    );
+    assert_usage_error(
+        &["inspect", "0g"],
+        &["<CIPHERTEXT_HEX>", "'g' at position 1"],
+    );
+    assert_usage_error(
+        &["decrypt", "--suite", "4", "--key", KEY, GCM_CT],
+        &["--key", "expected KID=HEX"],
+    );
+}
+
+#[test]
+fn unknown_suite_is_a_clear_usage_error() {
+    for suite in ["0", "9", "0x10", "AES_512_GCM"] {
+        assert_usage_error(
+            &[
+                "encrypt", "--suite", suite, "--kid", "1", "--ctr", "1", "--key", KEY, "00",
+            ],
+            &["--suite", "unknown cipher suite", "AES_128_GCM_SHA256_128"],
+        );
+    }
+}
+
+#[test]
+fn bad_integers_and_key_lengths_are_usage_errors() {
+    assert_usage_error(
+        &[
+            "encrypt", "--suite", "4", "--kid", "12g", "--ctr", "1", "--key", KEY, "00",
+        ],
+        &["--kid", "not an integer"],
+    );
+    assert_usage_error(
+        &[
+            "encrypt",
+            "--suite",
+            "4",
+            "--kid",
+            "1",
+            "--ctr",
+            "0x1ffffffffffffffff",
+            "--key",
+            KEY,
+            "00",
+        ],
+        &["--ctr", "does not fit in 64 bits"],
+    );
+    assert_usage_error(
+        &[
+            "encrypt", "--suite", "4", "--kid", "1", "--ctr", "1", "--key", "", "00",
+        ],
+        &["--key", "1 to 128 bytes"],
+    );
+    assert_usage_error(
+        &[
+            "decrypt",
+            "--suite",
+            "4",
+            "--key",
+            &format!("1={KEY}"),
+            "--key",
+            &format!("0x1={KEY}"),
+            GCM_CT,
+        ],
+        &["KID 0x1 given twice"],
+    );
+}

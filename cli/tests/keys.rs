@@ -1,0 +1,325 @@
+//! `framecrypt ratchet`, `encrypt --ratchet-bits/--generation/--step` and
+//! `framecrypt mls-kid`, run as a user would run them, against the ratchet
+//! vectors and RFC 9605 Figure 9.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+fn framecrypt(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_framecrypt"))
+        .args(args)
+        .output()
+        .expect("the binary runs")
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8(output.stdout.clone()).expect("UTF-8 stdout")
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8(output.stderr.clone()).expect("UTF-8 stderr")
+}
+
+/// Runs a command that must succeed; returns its standard output.
+fn ok(args: &[&str]) -> String {
+    let output = framecrypt(args);
+    assert!(
+        output.status.success(),
+        "{args:?} failed: {}",
+        stderr(&output)
+    );
+    stdout(&output)
+}
+
+/// A usage error: exit code 2, nothing on standard output, a message
+/// containing `words`.
+fn assert_usage_error(args: &[&str], words: &[&str]) {
+    let output = framecrypt(args);
+    assert_eq!(output.status.code(), Some(2), "{args:?}");
+    assert_eq!(stdout(&output), "", "{args:?}");
+    let err = stderr(&output);
+    for word in words {
+        assert!(err.contains(word), "{args:?}: {err}");
+    }
+}
+
+fn vectors() -> Value {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/data/ratchet-vectors.json");
+    serde_json::from_str(&std::fs::read_to_string(path).expect("vector file")).expect("JSON")
+}
+
+fn text(value: &Value, name: &str) -> String {
+    match &value[name] {
+        Value::String(s) => s.clone(),
+        Value::Number(n) => n.to_string(),
+        other => panic!("{name}: {other}"),
+    }
+}
+
+#[test]
+fn ratchet_prints_every_vector_chain_step_0_first() {
+    let vectors = vectors();
+    let cases = vectors["ratchet"].as_array().expect("cases");
+    assert_eq!(cases.len(), 8);
+    for case in cases {
+        let suite = text(case, "cipher_suite");
+        let out = ok(&[
+            "ratchet",
+            "--suite",
+            &suite,
+            "--key",
+            &text(case, "base_key"),
+            "--steps",
+            "10",
+        ]);
+        let expected: Vec<&str> = case["steps"]
+            .as_array()
+            .expect("steps")
+            .iter()
+            .map(|s| s.as_str().expect("hex"))
+            .collect();
+        assert_eq!(out.lines().collect::<Vec<_>>(), expected, "suite {suite}");
+    }
+    let zero = ok(&["ratchet", "--suite", "5", "--key", "0011", "--steps", "0"]);
+    assert_eq!(zero, "0011\n", "K = 0 prints the key itself");
+}
+
+#[test]
+fn encrypt_with_a_ratchet_position_reproduces_every_vector_frame() {
+    let vectors = vectors();
+    let mut frames = 0;
+    for sequence in vectors["sequences"].as_array().expect("sequences") {
+        for case in sequence["frames"].as_array().expect("frames") {
+            let out = ok(&[
+                "encrypt",
+                "--suite",
+                &text(case, "cipher_suite"),
+                "--ctr",
+                &text(case, "ctr"),
+                "--key",
+                &text(case, "generation_base_key"),
+                "--ratchet-bits",
+                &text(case, "ratchet_bits"),
+                "--generation",
+                &text(case, "generation"),
+                "--step",
+                &text(case, "step"),
+                "--metadata",
+                &text(case, "metadata"),
+                &text(case, "pt"),
+            ]);
+            assert_eq!(out.trim_end(), text(case, "ct"));
+            frames += 1;
+        }
+    }
+    assert_eq!(frames, 288);
+}
+
+#[test]
+fn a_ratcheted_frame_decrypts_with_the_key_ratchet_prints() {
+    let key = "000102030405060708090a0b0c0d0e0f";
+    let frame = ok(&[
+        "encrypt",
+        "--suite",
+        "1",
+        "--ctr",
+        "7",
+        "--key",
+        key,
+        "--ratchet-bits",
+        "4",
+        "--generation",
+        "3",
+        "--step",
+        "18",
+        "00112233",
+    ]);
+    let chain = ok(&["ratchet", "--suite", "1", "--key", key, "--steps", "18"]);
+    let step_18 = chain.lines().last().expect("19 lines");
+    // KID = (3 << 4) + (18 mod 16) = 0x32.
+    let plaintext = ok(&[
+        "decrypt",
+        "--suite",
+        "1",
+        "--key",
+        &format!("0x32={step_18}"),
+        frame.trim_end(),
+    ]);
+    assert_eq!(plaintext, "00112233\n");
+}
+
+/// RFC 9605 Figure 9 (E = 4, S = 6): (epoch, index, context, KID).
+const FIGURE_9: [(u64, u64, u64, u64); 9] = [
+    (14, 3, 0, 0x3e),
+    (14, 7, 0, 0x7e),
+    (14, 20, 0, 0x14e),
+    (15, 3, 0, 0x3f),
+    (15, 5, 0, 0x5f),
+    (16, 2, 2, 0x820),
+    (16, 2, 3, 0xc20),
+    (17, 33, 0, 0x211),
+    (17, 51, 0, 0x331),
+];
+
+#[test]
+fn mls_kid_prints_every_kid_of_figure_9_in_decimal_and_hex() {
+    for (epoch, index, context, kid) in FIGURE_9 {
+        let expected = format!("{kid} {kid:#x}\n");
+        for s in [["--sender-bits", "6"], ["--group-size", "64"]] {
+            let out = ok(&[
+                "mls-kid",
+                "--epoch-bits",
+                "4",
+                s[0],
+                s[1],
+                "--context",
+                &context.to_string(),
+                "--sender-index",
+                &index.to_string(),
+                "--epoch",
+                &epoch.to_string(),
+            ]);
+            assert_eq!(out, expected, "epoch {epoch} index {index} {s:?}");
+        }
+    }
+}
+
+#[test]
+fn ratchet_arguments_out_of_range_are_usage_errors() {
+    let key = "000102030405060708090a0b0c0d0e0f";
+    assert_usage_error(
+        &[
+            "ratchet", "--suite", "1", "--key", key, "--steps", "1000001",
+        ],
+        &["--steps", "at most 1000000"],
+    );
+    for bits in ["0", "64"] {
+        assert_usage_error(
+            &[
+                "encrypt",
+                "--suite",
+                "4",
+                "--ctr",
+                "0",
+                "--key",
+                key,
+                "--ratchet-bits",
+                bits,
+                "--generation",
+                "0",
+                "--step",
+                "0",
+                "00",
+            ],
+            &["--ratchet-bits", "from 1 to 63"],
+        );
+    }
+    assert_usage_error(
+        &[
+            "encrypt",
+            "--suite",
+            "4",
+            "--ctr",
+            "0",
+            "--key",
+            key,
+            "--ratchet-bits",
+            "60",
+            "--generation",
+            "16",
+            "--step",
+            "0",
+            "00",
+        ],
+        &["--generation 16", "4 bits above R = 60"],
+    );
+    assert_usage_error(
+        &[
+            "encrypt",
+            "--suite",
+            "4",
+            "--ctr",
+            "0",
+            "--key",
+            key,
+            "--kid",
+            "1",
+            "--ratchet-bits",
+            "2",
+            "--generation",
+            "0",
+            "--step",
+            "0",
+            "00",
+        ],
+        &["--kid", "cannot be used with", "--ratchet-bits"],
+    );
+    assert_usage_error(
+        &[
+            "encrypt",
+            "--suite",
+            "4",
+            "--ctr",
+            "0",
+            "--key",
+            key,
+            "--ratchet-bits",
+            "2",
+            "--step",
+            "0",
+            "00",
+        ],
+        &["--generation"],
+    );
+    assert_usage_error(
+        &["encrypt", "--suite", "4", "--ctr", "0", "--key", key, "00"],
+        &["--kid"],
+    );
+}
+
+#[test]
+fn mls_kid_fields_that_do_not_fit_are_usage_errors() {
+    fn with<'a>(extra: &[&'a str]) -> Vec<&'a str> {
+        [&["mls-kid", "--epoch-bits", "4", "--epoch", "1"][..], extra].concat()
+    }
+    assert_usage_error(
+        &with(&["--sender-bits", "6", "--sender-index", "64"]),
+        &["--sender-index", "S = 6"],
+    );
+    assert_usage_error(
+        &with(&[
+            "--sender-bits",
+            "60",
+            "--context",
+            "1",
+            "--sender-index",
+            "0",
+        ]),
+        &["--context", "0 bits"],
+    );
+    assert_usage_error(
+        &with(&["--sender-bits", "61", "--sender-index", "0"]),
+        &["bad KID layout"],
+    );
+    assert_usage_error(
+        &with(&["--group-size", "0", "--sender-index", "0"]),
+        &["bad KID layout"],
+    );
+    assert_usage_error(
+        &with(&["--sender-index", "0"]),
+        &["--sender-bits", "--group-size"],
+    );
+    assert_usage_error(
+        &with(&[
+            "--sender-bits",
+            "2",
+            "--group-size",
+            "4",
+            "--sender-index",
+            "0",
+        ]),
+        &["cannot be used with"],
+    );
+}

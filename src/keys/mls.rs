@@ -1,0 +1,864 @@
+//! SFrame keys from an MLS group (RFC 9605 §5.2): one base key per epoch
+//! from the MLS exporter, and KIDs that carry the epoch's low bits, the
+//! sender's member index and a context chosen by the sender.
+//!
+//! ```text
+//! base_key = MLS-Exporter("SFrame 1.0 Base Key", "", AEAD.Nk)
+//! KID      = (context << (S + E)) + (sender_index << E) + (epoch mod 2^E)
+//! ```
+//!
+//! Every member derives the same base key; keys differ per sender because
+//! the KID goes into the §4.4.2 derivation. There is deliberately no
+//! per-sender `HKDF-Expand(epoch_secret, sender_index)` step: drafts had
+//! one, RFC 9605 does not.
+
+use core::fmt;
+
+use super::{DecryptStats, FrameIo, ReceiveKey, Retention, fresh_window};
+use crate::error::Error;
+use crate::frame::{Decrypted, FrameKey};
+use crate::header::{Counter, KeyId};
+use crate::replay::ReplayWindow;
+use crate::secret::BaseKey;
+use crate::sender::Sender;
+use crate::suite::CipherSuite;
+
+/// The MLS exporter label of RFC 9605 §5.2.
+pub const MLS_BASE_KEY_LABEL: &str = "SFrame 1.0 Base Key";
+
+/// The MLS exporter of a group's current epoch (RFC 9420 §8.5), so that any
+/// MLS implementation can feed framecrypt.
+///
+/// Implement it over your MLS library's group object; for `openmls`,
+/// `MlsGroup::export_secret(crypto, label, context, len)` is this function.
+pub trait MlsExporter {
+    /// `MLS-Exporter(label, context, len)` for the current epoch, as a
+    /// secret of exactly `len` bytes.
+    ///
+    /// # Errors
+    /// [`Error::ExportFailed`] if the group cannot export (for example, it
+    /// is no longer active); [`Error::InvalidKeyLength`] if `len` is not a
+    /// valid [`BaseKey`] length.
+    fn export(&self, label: &str, context: &[u8], len: usize) -> Result<BaseKey, Error>;
+}
+
+/// `base_key = MLS-Exporter("SFrame 1.0 Base Key", "", Nk)` for the
+/// exporter's current epoch (RFC 9605 §5.2).
+///
+/// # Errors
+/// The exporter's errors; [`Error::ExportFailed`] if it returns a secret of
+/// the wrong length.
+pub fn mls_base_key(exporter: &impl MlsExporter, suite: CipherSuite) -> Result<BaseKey, Error> {
+    let base_key = exporter.export(MLS_BASE_KEY_LABEL, b"", suite.key_len())?;
+    if base_key.expose_secret().len() != suite.key_len() {
+        return Err(Error::ExportFailed);
+    }
+    Ok(base_key)
+}
+
+/// The bit layout of MLS KIDs (RFC 9605 §5.2, Figure 8): `E` epoch bits at
+/// the bottom, `S` sender-index bits above them, and the remaining
+/// `64 − S − E` bits for a context value.
+///
+/// ```text
+///   64-S-E bits   S bits   E bits
+///  +-------------+--------+-------+
+///  | Context ID  | Index  | Epoch |
+///  +-------------+--------+-------+
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct MlsKidLayout {
+    epoch_bits: u32,
+    sender_bits: u32,
+}
+
+/// The three fields of an MLS KID.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct MlsKidFields {
+    /// The sender's context value.
+    pub context: u64,
+    /// The sender's member index.
+    pub sender_index: u64,
+    /// The low `E` bits of the epoch.
+    pub epoch_bits: u64,
+}
+
+impl MlsKidLayout {
+    /// `E` epoch bits and `S` sender-index bits.
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] if `E` is 0 or `E + S > 64`.
+    pub const fn new(epoch_bits: u32, sender_bits: u32) -> Result<Self, Error> {
+        if epoch_bits == 0 || epoch_bits > 64 || sender_bits > 64 - epoch_bits {
+            return Err(Error::InvalidParameter);
+        }
+        Ok(Self {
+            epoch_bits,
+            sender_bits,
+        })
+    }
+
+    /// `E` epoch bits and the `S` that RFC 9605 §5.2 derives from the
+    /// group size: the smallest `S` with `group_size <= 2^S`.
+    ///
+    /// For MLS pass the number of leaves of the ratchet tree (one more than
+    /// the largest member index in use), not the member count: removed
+    /// members leave blank leaves and members keep their index.
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] if `group_size` is 0, `E` is 0 or
+    /// `E + S > 64`.
+    pub const fn for_group_size(epoch_bits: u32, group_size: u64) -> Result<Self, Error> {
+        match Self::sender_bits_for(group_size) {
+            Ok(sender_bits) => Self::new(epoch_bits, sender_bits),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The smallest `S` with `group_size <= 2^S`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] if `group_size` is 0.
+    pub const fn sender_bits_for(group_size: u64) -> Result<u32, Error> {
+        match group_size {
+            0 => Err(Error::InvalidParameter),
+            1 => Ok(0),
+            n => Ok(64 - (n - 1).leading_zeros()),
+        }
+    }
+
+    /// `E`.
+    #[must_use]
+    pub const fn epoch_bits(self) -> u32 {
+        self.epoch_bits
+    }
+
+    /// `S`.
+    #[must_use]
+    pub const fn sender_bits(self) -> u32 {
+        self.sender_bits
+    }
+
+    /// `64 − S − E`, the bits left for the context.
+    #[must_use]
+    pub const fn context_bits(self) -> u32 {
+        64 - self.epoch_bits - self.sender_bits
+    }
+
+    /// `KID = (context << (S + E)) + (sender_index << E) + (epoch mod 2^E)`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] if `sender_index` does not fit `S` bits
+    /// or `context` does not fit `64 − S − E` bits.
+    pub const fn kid(self, context: u64, sender_index: u64, epoch: u64) -> Result<KeyId, Error> {
+        if sender_index > mask(self.sender_bits) || context > mask(self.context_bits()) {
+            return Err(Error::InvalidParameter);
+        }
+        Ok(KeyId(
+            shl(context, self.epoch_bits + self.sender_bits)
+                | shl(sender_index, self.epoch_bits)
+                | (epoch & mask(self.epoch_bits)),
+        ))
+    }
+
+    /// Splits a KID into its fields.
+    #[must_use]
+    pub const fn fields(self, kid: KeyId) -> MlsKidFields {
+        MlsKidFields {
+            context: shr(kid.0, self.epoch_bits + self.sender_bits),
+            sender_index: shr(kid.0, self.epoch_bits) & mask(self.sender_bits),
+            epoch_bits: kid.0 & mask(self.epoch_bits),
+        }
+    }
+}
+
+/// `2^bits − 1`, for `bits` up to 64.
+const fn mask(bits: u32) -> u64 {
+    if bits >= 64 {
+        u64::MAX
+    } else {
+        (1 << bits) - 1
+    }
+}
+
+/// `value << bits`, 0 when `bits >= 64`.
+const fn shl(value: u64, bits: u32) -> u64 {
+    if bits >= 64 { 0 } else { value << bits }
+}
+
+/// `value >> bits`, 0 when `bits >= 64`.
+const fn shr(value: u64, bits: u32) -> u64 {
+    if bits >= 64 { 0 } else { value >> bits }
+}
+
+/// One retained epoch: its KID layout (S may change with the group size)
+/// and its base key.
+struct Epoch {
+    epoch: u64,
+    layout: MlsKidLayout,
+    base_key: BaseKey,
+    /// When a newer epoch superseded this one.
+    retired_at: Option<u64>,
+}
+
+/// A sender's derived key in one epoch, with its replay window.
+struct EpochKey<const W: usize> {
+    epoch: u64,
+    kid: KeyId,
+    rx: ReceiveKey<W>,
+}
+
+/// The receiving side of an MLS-keyed SFrame session (RFC 9605 §5.2): the
+/// epochs a member holds and the per-sender keys derived from them.
+///
+/// - [`Self::add_epoch`] after every MLS epoch change; [`MlsSender`]
+///   encrypts under the newest epoch.
+/// - Frames of any retained epoch decrypt; a superseded epoch is kept
+///   within the [`Retention`] bounds (at most `EPOCHS − 1` of them), and is
+///   removed at once when a new epoch has the same low `E` bits (the MUST
+///   of §5.2). Removal zeroizes the epoch's base key and every key derived
+///   from it.
+/// - A sender's key is derived on its first authentic frame and cached,
+///   with its anti-replay window, in one of `KEYS` slots. Size `KEYS` for
+///   senders × contexts × retained epochs: when no slot is free a new
+///   sender's frames are refused with [`Error::StoreFull`] rather than
+///   evicting a window (which would reopen replays).
+/// - [`Self::stats`] counts outcomes per sender index.
+///
+/// Needs no allocator; the struct is large (`KEYS` expanded ciphers), so
+/// keep it in a `Box` or a `static` when it is big.
+pub struct EpochManager<const EPOCHS: usize = 4, const KEYS: usize = 32, const W: usize = 2> {
+    suite: CipherSuite,
+    epoch_bits: u32,
+    retention: Retention,
+    window_width: usize,
+    epochs: [Option<Epoch>; EPOCHS],
+    newest: Option<u64>,
+    /// The first epoch ever added: epochs before it were never known, so
+    /// their frames are unknown rather than expired.
+    first: Option<u64>,
+    keys: [Option<EpochKey<W>>; KEYS],
+    senders: [Option<(u64, DecryptStats)>; KEYS],
+    unattributed: DecryptStats,
+}
+
+impl<const EPOCHS: usize, const KEYS: usize, const W: usize> EpochManager<EPOCHS, KEYS, W> {
+    /// An empty manager for `suite` with `E = epoch_bits`,
+    /// [`Retention::DEFAULT`] (capped at `EPOCHS − 1` superseded epochs)
+    /// and full-width replay windows.
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] if `epoch_bits` is not in 1..=64 or
+    /// `EPOCHS` is 0.
+    pub fn new(suite: CipherSuite, epoch_bits: u32) -> Result<Self, Error> {
+        if EPOCHS == 0 {
+            return Err(Error::InvalidParameter);
+        }
+        MlsKidLayout::new(epoch_bits, 0)?;
+        let mut retention = Retention::DEFAULT;
+        retention.max_previous = retention.max_previous.min(EPOCHS - 1);
+        Ok(Self {
+            suite,
+            epoch_bits,
+            retention,
+            window_width: ReplayWindow::<W>::CAPACITY,
+            epochs: core::array::from_fn(|_| None),
+            newest: None,
+            first: None,
+            keys: core::array::from_fn(|_| None),
+            senders: [None; KEYS],
+            unattributed: DecryptStats::default(),
+        })
+    }
+
+    /// Sets how long superseded epochs are kept.
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] if `retention.max_previous >= EPOCHS`.
+    pub fn with_retention(mut self, retention: Retention) -> Result<Self, Error> {
+        if retention.max_previous >= EPOCHS {
+            return Err(Error::InvalidParameter);
+        }
+        self.retention = retention;
+        Ok(self)
+    }
+
+    /// Sets the anti-replay window width for keys derived from now on.
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] unless `1 <= width <= 64 × W`.
+    pub fn with_replay_window(mut self, width: usize) -> Result<Self, Error> {
+        if width == 0 || width > ReplayWindow::<W>::CAPACITY {
+            return Err(Error::InvalidParameter);
+        }
+        self.window_width = width;
+        Ok(self)
+    }
+
+    /// The cipher suite.
+    #[must_use]
+    pub const fn suite(&self) -> CipherSuite {
+        self.suite
+    }
+
+    /// `E`.
+    #[must_use]
+    pub const fn epoch_bits(&self) -> u32 {
+        self.epoch_bits
+    }
+
+    /// The retention bounds.
+    #[must_use]
+    pub const fn retention(&self) -> Retention {
+        self.retention
+    }
+
+    /// The newest epoch added.
+    #[must_use]
+    pub const fn newest_epoch(&self) -> Option<u64> {
+        self.newest
+    }
+
+    /// Whether `epoch` is retained.
+    #[must_use]
+    pub fn has_epoch(&self, epoch: u64) -> bool {
+        self.epochs.iter().flatten().any(|e| e.epoch == epoch)
+    }
+
+    /// How many epochs are retained (the newest included).
+    #[must_use]
+    pub fn epoch_count(&self) -> usize {
+        self.epochs.iter().flatten().count()
+    }
+
+    /// How many per-sender keys are cached, over all retained epochs.
+    #[must_use]
+    pub fn key_count(&self) -> usize {
+        self.keys.iter().flatten().count()
+    }
+
+    /// The KID layout of a retained epoch.
+    #[must_use]
+    pub fn layout(&self, epoch: u64) -> Option<MlsKidLayout> {
+        self.epochs
+            .iter()
+            .flatten()
+            .find(|e| e.epoch == epoch)
+            .map(|e| e.layout)
+    }
+
+    /// The decrypt outcomes counted for the member with `sender_index`.
+    #[must_use]
+    pub fn stats(&self, sender_index: u64) -> Option<DecryptStats> {
+        self.senders
+            .iter()
+            .flatten()
+            .find(|(index, _)| *index == sender_index)
+            .map(|(_, stats)| *stats)
+    }
+
+    /// Outcomes that could not be tied to a sender: malformed frames, KIDs
+    /// of epochs not held, and senders beyond the stats table (`KEYS`).
+    #[must_use]
+    pub const fn unattributed_stats(&self) -> DecryptStats {
+        self.unattributed
+    }
+
+    /// Adds the group's new epoch with `base_key = MLS-Exporter("SFrame
+    /// 1.0 Base Key", "", Nk)` taken from `exporter` (which must be at that
+    /// epoch). See [`Self::add_epoch_key`].
+    ///
+    /// # Errors
+    /// The exporter's errors, and those of [`Self::add_epoch_key`].
+    pub fn add_epoch(
+        &mut self,
+        epoch: u64,
+        group_size: u64,
+        exporter: &impl MlsExporter,
+        now_ms: u64,
+    ) -> Result<(), Error> {
+        let base_key = mls_base_key(exporter, self.suite)?;
+        self.add_epoch_key(epoch, group_size, base_key, now_ms)
+    }
+
+    /// Adds a new epoch with its base key. `group_size` sets `S` for the
+    /// epoch's KIDs (see [`MlsKidLayout::for_group_size`]). The previous
+    /// newest epoch becomes superseded at `now_ms`; a retained epoch with
+    /// the same low `E` bits is removed (RFC 9605 §5.2), and the oldest
+    /// superseded epochs beyond the retention count too.
+    ///
+    /// # Errors
+    /// - [`Error::StaleKey`] if `epoch` is not newer than the newest epoch.
+    /// - [`Error::InvalidParameter`] if `group_size` is 0 or `E + S > 64`.
+    ///
+    /// Nothing changes on error.
+    pub fn add_epoch_key(
+        &mut self,
+        epoch: u64,
+        group_size: u64,
+        base_key: BaseKey,
+        now_ms: u64,
+    ) -> Result<(), Error> {
+        let layout = MlsKidLayout::for_group_size(self.epoch_bits, group_size)?;
+        if self.newest.is_some_and(|newest| epoch <= newest) {
+            return Err(Error::StaleKey);
+        }
+        self.expire(now_ms);
+        let epoch_mask = mask(self.epoch_bits);
+        for i in 0..EPOCHS {
+            let Some(held) = &mut self.epochs[i] else {
+                continue;
+            };
+            if held.retired_at.is_none() {
+                held.retired_at = Some(now_ms);
+            }
+            // §5.2: "receivers MUST remove an old epoch when a new epoch
+            // with the same low-order E bits is introduced".
+            if held.epoch & epoch_mask == epoch & epoch_mask {
+                self.remove_at(i);
+            }
+        }
+        while self.epoch_count() > self.retention.max_previous {
+            let Some(oldest) = self.oldest_index() else {
+                break;
+            };
+            self.remove_at(oldest);
+        }
+        if let Some(slot) = self.epochs.iter_mut().find(|slot| slot.is_none()) {
+            *slot = Some(Epoch {
+                epoch,
+                layout,
+                base_key,
+                retired_at: None,
+            });
+        }
+        self.newest = Some(epoch);
+        self.first.get_or_insert(epoch);
+        Ok(())
+    }
+
+    /// Removes `epoch` and every key derived from it, zeroizing them;
+    /// returns whether it was held.
+    pub fn remove_epoch(&mut self, epoch: u64) -> bool {
+        match self
+            .epochs
+            .iter()
+            .position(|e| e.as_ref().is_some_and(|e| e.epoch == epoch))
+        {
+            Some(i) => {
+                self.remove_at(i);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Removes every superseded epoch whose time is up at `now_ms`.
+    /// Decryption and [`Self::add_epoch`] call this too.
+    pub fn expire(&mut self, now_ms: u64) {
+        for i in 0..EPOCHS {
+            if self.epochs[i].as_ref().is_some_and(|e| {
+                e.retired_at
+                    .is_some_and(|at| self.retention.expired(at, now_ms))
+            }) {
+                self.remove_at(i);
+            }
+        }
+    }
+
+    fn oldest_index(&self) -> Option<usize> {
+        self.epochs
+            .iter()
+            .enumerate()
+            .filter_map(|(i, e)| e.as_ref().map(|e| (e.epoch, i)))
+            .min()
+            .map(|(_, i)| i)
+    }
+
+    fn remove_at(&mut self, i: usize) {
+        if let Some(removed) = self.epochs[i].take() {
+            for slot in &mut self.keys {
+                if slot.as_ref().is_some_and(|k| k.epoch == removed.epoch) {
+                    *slot = None;
+                }
+            }
+        }
+    }
+
+    /// The newest epoch, for [`MlsSender::enter_epoch`].
+    fn newest_entry(&self) -> Option<&Epoch> {
+        let newest = self.newest?;
+        self.epochs.iter().flatten().find(|e| e.epoch == newest)
+    }
+
+    /// Decrypts the SFrame ciphertext `frame` into `out` at `now_ms`.
+    ///
+    /// # Errors
+    /// - [`Error::MalformedHeader`], [`Error::FrameTooShort`]: malformed.
+    /// - [`Error::UnknownKeyId`]: the KID's epoch is not held and is not an
+    ///   erased one (typically the next epoch, not added yet).
+    /// - [`Error::KeyExpired`]: the KID's epoch was held and is erased.
+    /// - [`Error::Replayed`], [`Error::AuthenticationFailed`].
+    /// - [`Error::StoreFull`]: a new sender's key has no free slot.
+    /// - [`Error::BufferTooSmall`], [`Error::MetadataTooLong`]: as
+    ///   [`crate::Receiver::decrypt`].
+    ///
+    /// On any error nothing is cached or recorded and `out` holds no
+    /// plaintext.
+    pub fn decrypt(
+        &mut self,
+        now_ms: u64,
+        metadata: &[u8],
+        frame: &[u8],
+        out: &mut [u8],
+    ) -> Result<Decrypted, Error> {
+        self.decrypt_io(now_ms, metadata, &mut FrameIo::Copy { frame, out })
+    }
+
+    /// Decrypts the SFrame ciphertext that fills `buf` in place.
+    ///
+    /// # Errors
+    /// As [`Self::decrypt`], without [`Error::BufferTooSmall`].
+    pub fn decrypt_in_place(
+        &mut self,
+        now_ms: u64,
+        metadata: &[u8],
+        buf: &mut [u8],
+    ) -> Result<Decrypted, Error> {
+        self.decrypt_io(now_ms, metadata, &mut FrameIo::InPlace(buf))
+    }
+
+    /// Decrypts `frame` into a new vector.
+    ///
+    /// # Errors
+    /// As [`Self::decrypt`], without [`Error::BufferTooSmall`].
+    #[cfg(feature = "alloc")]
+    pub fn decrypt_to_vec(
+        &mut self,
+        now_ms: u64,
+        metadata: &[u8],
+        frame: &[u8],
+    ) -> Result<(crate::header::Header, alloc::vec::Vec<u8>), Error> {
+        let mut out = alloc::vec![0; frame.len()];
+        let decrypted = self.decrypt(now_ms, metadata, frame, &mut out)?;
+        out.truncate(decrypted.plaintext().end);
+        Ok((decrypted.header(), out))
+    }
+
+    fn decrypt_io(
+        &mut self,
+        now_ms: u64,
+        metadata: &[u8],
+        io: &mut FrameIo<'_>,
+    ) -> Result<Decrypted, Error> {
+        let (sender, result) = self.open(now_ms, metadata, io);
+        let stats = match sender {
+            Some(index) => self.sender_stats(index),
+            None => &mut self.unattributed,
+        };
+        stats.record(&result);
+        result
+    }
+
+    fn sender_stats(&mut self, index: u64) -> &mut DecryptStats {
+        let position = self
+            .senders
+            .iter()
+            .position(|s| s.is_some_and(|(i, _)| i == index))
+            .or_else(|| self.senders.iter().position(Option::is_none));
+        match position {
+            Some(p) => {
+                let (_, stats) = self.senders[p].get_or_insert((index, DecryptStats::default()));
+                stats
+            }
+            None => &mut self.unattributed,
+        }
+    }
+
+    /// Decrypts; also returns the sender index when the KID's epoch is held.
+    fn open(
+        &mut self,
+        now_ms: u64,
+        metadata: &[u8],
+        io: &mut FrameIo<'_>,
+    ) -> (Option<u64>, Result<Decrypted, Error>) {
+        self.expire(now_ms);
+        let header = match io.header(self.suite.tag_len()) {
+            Ok(header) => header,
+            Err(e) => return (None, Err(e)),
+        };
+        let kid = header.kid();
+        let epoch_mask = mask(self.epoch_bits);
+        let Some(epoch) = self
+            .epochs
+            .iter()
+            .flatten()
+            .find(|e| e.epoch & epoch_mask == kid.0 & epoch_mask)
+        else {
+            return (None, Err(self.missing_epoch(kid.0 & epoch_mask)));
+        };
+        let sender = epoch.layout.fields(kid).sender_index;
+        let epoch_number = epoch.epoch;
+
+        if let Some(cached) = self
+            .keys
+            .iter_mut()
+            .flatten()
+            .find(|k| k.epoch == epoch_number && k.kid == kid)
+        {
+            return (Some(sender), cached.rx.open(header, io, metadata));
+        }
+        // First frame under this KID: derive, authenticate, then cache.
+        let Some(free) = self.keys.iter().position(Option::is_none) else {
+            return (Some(sender), Err(Error::StoreFull));
+        };
+        let key = FrameKey::derive(self.suite, kid, &epoch.base_key);
+        let decrypted = match io.open(&key, metadata) {
+            Ok(decrypted) => decrypted,
+            Err(e) => return (Some(sender), Err(e)),
+        };
+        let mut window = fresh_window::<W>(self.window_width);
+        window.record(header.ctr());
+        self.keys[free] = Some(EpochKey {
+            epoch: epoch_number,
+            kid,
+            rx: ReceiveKey::new(key, window),
+        });
+        (Some(sender), Ok(decrypted))
+    }
+
+    /// Why a KID whose low epoch bits match no held epoch fails.
+    fn missing_epoch(&self, low_bits: u64) -> Error {
+        let (Some(newest), Some(first)) = (self.newest, self.first) else {
+            return Error::UnknownKeyId;
+        };
+        let epoch_mask = mask(self.epoch_bits);
+        // The next epoch's frames can arrive before its commit is processed.
+        if newest.wrapping_add(1) & epoch_mask == low_bits {
+            return Error::UnknownKeyId;
+        }
+        // The latest epoch at or before `newest` with these low bits.
+        let behind = newest.wrapping_sub(low_bits) & epoch_mask;
+        match newest.checked_sub(behind) {
+            Some(epoch) if epoch >= first => Error::KeyExpired,
+            _ => Error::UnknownKeyId,
+        }
+    }
+}
+
+impl<const EPOCHS: usize, const KEYS: usize, const W: usize> fmt::Debug
+    for EpochManager<EPOCHS, KEYS, W>
+{
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut epochs = [0u64; EPOCHS];
+        let mut n = 0;
+        for e in self.epochs.iter().flatten() {
+            epochs[n] = e.epoch;
+            n += 1;
+        }
+        f.debug_struct("EpochManager")
+            .field("suite", &self.suite)
+            .field("epoch_bits", &self.epoch_bits)
+            .field("retention", &self.retention)
+            .field("epochs", &&epochs[..n])
+            .field("keys", &self.key_count())
+            .finish_non_exhaustive()
+    }
+}
+
+/// The sending side of one member in an MLS-keyed session (RFC 9605 §5.2):
+/// encrypts under the newest epoch of an [`EpochManager`] with the KID of
+/// its member index and context.
+///
+/// It only ever moves to newer epochs, so a (KID, CTR) pair is never
+/// reused while it lives. Use one `MlsSender` per context (stream).
+pub struct MlsSender {
+    sender_index: u64,
+    context: u64,
+    epoch: Option<u64>,
+    sender: Option<Sender>,
+}
+
+impl MlsSender {
+    /// A sender for the member at `sender_index` using `context` (0 gives
+    /// the shortest KIDs). It has no key until [`Self::enter_epoch`].
+    #[must_use]
+    pub const fn new(sender_index: u64, context: u64) -> Self {
+        Self {
+            sender_index,
+            context,
+            epoch: None,
+            sender: None,
+        }
+    }
+
+    /// Moves to the newest epoch of `epochs`: a new KID and key, the
+    /// counter back at 0. The previous epoch's key is zeroized.
+    ///
+    /// # Errors
+    /// - [`Error::UnknownKeyId`] if `epochs` holds no epoch.
+    /// - [`Error::StaleKey`] if that epoch is not newer than this sender's.
+    /// - [`Error::InvalidParameter`] if the member index or context does
+    ///   not fit the epoch's KID layout.
+    pub fn enter_epoch<const EPOCHS: usize, const KEYS: usize, const W: usize>(
+        &mut self,
+        epochs: &EpochManager<EPOCHS, KEYS, W>,
+    ) -> Result<(), Error> {
+        let newest = epochs.newest_entry().ok_or(Error::UnknownKeyId)?;
+        if self.epoch.is_some_and(|e| newest.epoch <= e) {
+            return Err(Error::StaleKey);
+        }
+        let kid = newest
+            .layout
+            .kid(self.context, self.sender_index, newest.epoch)?;
+        self.sender = Some(Sender::new(epochs.suite(), kid, &newest.base_key));
+        self.epoch = Some(newest.epoch);
+        Ok(())
+    }
+
+    /// The member index.
+    #[must_use]
+    pub const fn sender_index(&self) -> u64 {
+        self.sender_index
+    }
+
+    /// The context value.
+    #[must_use]
+    pub const fn context(&self) -> u64 {
+        self.context
+    }
+
+    /// The epoch frames are sent under.
+    #[must_use]
+    pub const fn epoch(&self) -> Option<u64> {
+        self.epoch
+    }
+
+    /// The KID frames carry now.
+    #[must_use]
+    pub fn kid(&self) -> Option<KeyId> {
+        self.sender.as_ref().map(Sender::kid)
+    }
+
+    /// The counter of the next frame.
+    #[must_use]
+    pub fn next_counter(&self) -> Option<Counter> {
+        self.sender.as_ref().and_then(Sender::next_counter)
+    }
+
+    /// The exact length of the next frame for `plaintext_len` bytes, or
+    /// `None` before the first epoch.
+    #[must_use]
+    pub fn next_ciphertext_len(&self, plaintext_len: usize) -> Option<usize> {
+        self.sender
+            .as_ref()
+            .map(|s| s.next_ciphertext_len(plaintext_len))
+    }
+
+    fn active(&mut self) -> Result<&mut Sender, Error> {
+        self.sender.as_mut().ok_or(Error::UnknownKeyId)
+    }
+
+    /// Encrypts into `out`; see [`Sender::encrypt`].
+    ///
+    /// # Errors
+    /// [`Error::UnknownKeyId`] before the first epoch; otherwise as
+    /// [`Sender::encrypt`].
+    pub fn encrypt(
+        &mut self,
+        metadata: &[u8],
+        plaintext: &[u8],
+        out: &mut [u8],
+    ) -> Result<usize, Error> {
+        self.active()?.encrypt(metadata, plaintext, out)
+    }
+
+    /// Encrypts in place; see [`Sender::encrypt_in_place`].
+    ///
+    /// # Errors
+    /// [`Error::UnknownKeyId`] before the first epoch; otherwise as
+    /// [`Sender::encrypt_in_place`].
+    pub fn encrypt_in_place(
+        &mut self,
+        metadata: &[u8],
+        buf: &mut [u8],
+        plaintext: core::ops::Range<usize>,
+    ) -> Result<core::ops::Range<usize>, Error> {
+        self.active()?.encrypt_in_place(metadata, buf, plaintext)
+    }
+
+    /// Encrypts into a new vector.
+    ///
+    /// # Errors
+    /// [`Error::UnknownKeyId`] before the first epoch; otherwise as
+    /// [`Sender::encrypt_to_vec`].
+    #[cfg(feature = "alloc")]
+    pub fn encrypt_to_vec(
+        &mut self,
+        metadata: &[u8],
+        plaintext: &[u8],
+    ) -> Result<alloc::vec::Vec<u8>, Error> {
+        self.active()?.encrypt_to_vec(metadata, plaintext)
+    }
+}
+
+impl fmt::Debug for MlsSender {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MlsSender")
+            .field("sender_index", &self.sender_index)
+            .field("context", &self.context)
+            .field("epoch", &self.epoch)
+            .field("kid", &self.kid())
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sender_bits_follow_the_group_size() {
+        assert_eq!(
+            MlsKidLayout::sender_bits_for(0),
+            Err(Error::InvalidParameter)
+        );
+        assert_eq!(MlsKidLayout::sender_bits_for(1), Ok(0));
+        assert_eq!(MlsKidLayout::sender_bits_for(2), Ok(1));
+        assert_eq!(MlsKidLayout::sender_bits_for(3), Ok(2));
+        assert_eq!(MlsKidLayout::sender_bits_for(4), Ok(2));
+        assert_eq!(MlsKidLayout::sender_bits_for(64), Ok(6));
+        assert_eq!(MlsKidLayout::sender_bits_for(65), Ok(7));
+        assert_eq!(MlsKidLayout::sender_bits_for(u64::MAX), Ok(64));
+    }
+
+    #[test]
+    fn layouts_that_overflow_64_bits_are_refused() {
+        assert_eq!(MlsKidLayout::new(0, 6), Err(Error::InvalidParameter));
+        assert_eq!(MlsKidLayout::new(60, 5), Err(Error::InvalidParameter));
+        let full = MlsKidLayout::new(32, 32).expect("64 bits");
+        assert_eq!(full.context_bits(), 0);
+        assert_eq!(
+            full.kid(0, 0xffff_ffff, 7),
+            Ok(KeyId(0xffff_ffff_0000_0007))
+        );
+        assert_eq!(full.kid(1, 0, 0), Err(Error::InvalidParameter));
+        let only_epoch = MlsKidLayout::new(64, 0).expect("64 bits");
+        assert_eq!(only_epoch.kid(0, 0, u64::MAX), Ok(KeyId(u64::MAX)));
+    }
+
+    #[test]
+    fn fields_invert_kid() {
+        let layout = MlsKidLayout::new(4, 6).expect("layout");
+        let kid = layout.kid(3, 20, 0x1e).expect("fits");
+        assert_eq!(
+            layout.fields(kid),
+            MlsKidFields {
+                context: 3,
+                sender_index: 20,
+                epoch_bits: 0xe
+            }
+        );
+        assert_eq!(layout.kid(0, 64, 0), Err(Error::InvalidParameter));
+    }
+}

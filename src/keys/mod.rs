@@ -1,0 +1,264 @@
+//! Per-participant key management on top of the core codec: sender-key
+//! ratcheting (RFC 9605 §5.1, [`ratchet`]) and MLS epochs (RFC 9605 §5.2,
+//! [`mls`]), with per-key anti-replay windows, bounded retention of old keys
+//! and per-sender failure counters.
+//!
+//! Everything here is fixed-capacity (const generics) and needs no
+//! allocator; time is an argument (`now_ms`, milliseconds on any monotonic
+//! clock the application chooses).
+
+use crate::error::Error;
+use crate::frame::{Decrypted, FrameKey};
+use crate::header::Header;
+use crate::replay::ReplayWindow;
+
+pub(crate) mod mls;
+pub(crate) mod ratchet;
+
+/// How long keys that have been superseded (an earlier ratchet step, an
+/// earlier generation, an earlier MLS epoch) keep decrypting late frames.
+///
+/// A superseded key is erased (zeroized) as soon as either bound is
+/// reached: when more than `max_previous` newer superseded keys exist, or
+/// once `max_age_ms` milliseconds have passed since it was superseded. The
+/// key in current use is never expired.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Retention {
+    /// How many superseded keys are kept at most (further capped by the
+    /// receiver's fixed capacity).
+    pub max_previous: usize,
+    /// How long a superseded key is kept, in milliseconds after it was
+    /// superseded. A key superseded at `t` decrypts while `now_ms < t +
+    /// max_age_ms`.
+    pub max_age_ms: u64,
+}
+
+impl Retention {
+    /// Three superseded keys for at most five seconds: enough for the
+    /// reordering of real-time media, short enough to erase keys promptly
+    /// (RFC 9605 §5.1: old keys "should be deleted promptly").
+    pub const DEFAULT: Self = Self {
+        max_previous: 3,
+        max_age_ms: 5_000,
+    };
+
+    /// Keep nothing: a superseded key is erased at once.
+    pub const NONE: Self = Self {
+        max_previous: 0,
+        max_age_ms: 0,
+    };
+
+    /// Whether a key superseded at `retired_at` has expired at `now_ms`.
+    pub(crate) const fn expired(&self, retired_at: u64, now_ms: u64) -> bool {
+        now_ms.saturating_sub(retired_at) >= self.max_age_ms
+    }
+}
+
+impl Default for Retention {
+    fn default() -> Self {
+        Self::DEFAULT
+    }
+}
+
+/// Counters of decrypt outcomes for one sender, so an application can tell
+/// which participant fails and why.
+///
+/// Each failed call counts under exactly one kind; errors that are the
+/// caller's own ([`Error::BufferTooSmall`], [`Error::MetadataTooLong`],
+/// [`Error::StoreFull`]) are not counted.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct DecryptStats {
+    /// Frames decrypted and authenticated.
+    pub ok: u64,
+    /// No key for the KID ([`Error::UnknownKeyId`]).
+    pub unknown_key_id: u64,
+    /// The KID's ratchet step was beyond the forward limit
+    /// ([`Error::TooFarAhead`]).
+    pub too_far_ahead: u64,
+    /// The KID's key had been erased ([`Error::KeyExpired`]).
+    pub key_expired: u64,
+    /// The counter was replayed or too old ([`Error::Replayed`]).
+    pub replayed: u64,
+    /// The frame did not authenticate ([`Error::AuthenticationFailed`]).
+    pub authentication_failed: u64,
+    /// The header or frame was malformed ([`Error::MalformedHeader`],
+    /// [`Error::FrameTooShort`]).
+    pub malformed: u64,
+}
+
+impl DecryptStats {
+    /// All failures counted.
+    #[must_use]
+    pub const fn failures(&self) -> u64 {
+        self.unknown_key_id
+            .saturating_add(self.too_far_ahead)
+            .saturating_add(self.key_expired)
+            .saturating_add(self.replayed)
+            .saturating_add(self.authentication_failed)
+            .saturating_add(self.malformed)
+    }
+
+    /// Counts one outcome.
+    pub(crate) fn record<T>(&mut self, result: &Result<T, Error>) {
+        let counter = match result {
+            Ok(_) => &mut self.ok,
+            Err(Error::UnknownKeyId) => &mut self.unknown_key_id,
+            Err(Error::TooFarAhead) => &mut self.too_far_ahead,
+            Err(Error::KeyExpired) => &mut self.key_expired,
+            Err(Error::Replayed) => &mut self.replayed,
+            Err(Error::AuthenticationFailed) => &mut self.authentication_failed,
+            Err(Error::MalformedHeader | Error::FrameTooShort) => &mut self.malformed,
+            Err(_) => return,
+        };
+        *counter = counter.saturating_add(1);
+    }
+}
+
+/// Where a frame being decrypted lives: copied out of a slice, or in place.
+pub(crate) enum FrameIo<'a> {
+    Copy { frame: &'a [u8], out: &'a mut [u8] },
+    InPlace(&'a mut [u8]),
+}
+
+impl FrameIo<'_> {
+    /// The frame's header values, checking that the frame also has room
+    /// for a `tag_len`-byte tag, so that a truncated frame is reported as
+    /// malformed before any key or window is consulted.
+    pub(crate) fn header(&self, tag_len: usize) -> Result<Header, Error> {
+        let bytes: &[u8] = match self {
+            Self::Copy { frame, .. } => frame,
+            Self::InPlace(buf) => buf,
+        };
+        let parsed = Header::parse(bytes)?;
+        if bytes.len() - parsed.len() < tag_len {
+            return Err(Error::FrameTooShort);
+        }
+        Ok(parsed.header())
+    }
+
+    /// Decrypts and authenticates under `key`; changes no receiver state.
+    pub(crate) fn open(&mut self, key: &FrameKey, metadata: &[u8]) -> Result<Decrypted, Error> {
+        match self {
+            Self::Copy { frame, out } => {
+                let parsed = Header::parse(frame)?;
+                key.open_into(&parsed, metadata, frame, out)
+            }
+            Self::InPlace(buf) => {
+                let (header, header_len) = {
+                    let parsed = Header::parse(buf)?;
+                    (parsed.header(), parsed.len())
+                };
+                key.open_in_place(header, header_len, metadata, buf)
+            }
+        }
+    }
+}
+
+/// A receive key with its replay window.
+pub(crate) struct ReceiveKey<const W: usize> {
+    pub(crate) key: FrameKey,
+    pub(crate) window: ReplayWindow<W>,
+}
+
+impl<const W: usize> ReceiveKey<W> {
+    pub(crate) fn new(key: FrameKey, window: ReplayWindow<W>) -> Self {
+        Self { key, window }
+    }
+
+    /// Replay check, decrypt, and only after authentication, record the
+    /// counter (RFC 9605 §9.3).
+    pub(crate) fn open(
+        &mut self,
+        header: Header,
+        io: &mut FrameIo<'_>,
+        metadata: &[u8],
+    ) -> Result<Decrypted, Error> {
+        self.window.check(header.ctr())?;
+        let decrypted = io.open(&self.key, metadata)?;
+        self.window.record(header.ctr());
+        Ok(decrypted)
+    }
+}
+
+/// A window as configured (its width), with nothing recorded.
+pub(crate) fn fresh_window<const W: usize>(width: usize) -> ReplayWindow<W> {
+    // Widths are validated when the receiver is configured.
+    ReplayWindow::with_width(width).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use zeroize::ZeroizeOnDrop;
+
+    use super::*;
+    use crate::secret::BaseKey;
+
+    fn zeroized_on_drop<T: ZeroizeOnDrop>() {}
+
+    /// Every secret a retained key is built from is wiped when the key is
+    /// dropped, so erasing a key (expiry, eviction, rollover) zeroizes it:
+    /// base keys, AES round keys (GCM and CTR) and the keyed HMAC states.
+    #[test]
+    fn key_material_is_zeroized_on_drop() {
+        zeroized_on_drop::<BaseKey>();
+        zeroized_on_drop::<aes_gcm::Aes128Gcm>();
+        zeroized_on_drop::<aes_gcm::Aes256Gcm>();
+        zeroized_on_drop::<aes::Aes128>();
+        zeroized_on_drop::<aes::Aes256>();
+        // `Hmac<H>` declares no marker, but all it holds is two keyed hash
+        // cores (inner and outer pad) of this type, and a block buffer.
+        zeroized_on_drop::<<sha2::Sha256 as hmac::EagerHash>::Core>();
+        zeroized_on_drop::<<sha2::Sha512 as hmac::EagerHash>::Core>();
+    }
+
+    #[test]
+    fn stats_count_each_kind_once_and_ignore_caller_errors() {
+        let mut stats = DecryptStats::default();
+        let kinds = [
+            Error::UnknownKeyId,
+            Error::TooFarAhead,
+            Error::KeyExpired,
+            Error::Replayed,
+            Error::AuthenticationFailed,
+            Error::MalformedHeader,
+            Error::FrameTooShort,
+        ];
+        for e in kinds {
+            stats.record::<()>(&Err(e));
+        }
+        for e in [
+            Error::BufferTooSmall,
+            Error::MetadataTooLong,
+            Error::StoreFull,
+        ] {
+            stats.record::<()>(&Err(e));
+        }
+        stats.record(&Ok(()));
+        assert_eq!(
+            stats,
+            DecryptStats {
+                ok: 1,
+                unknown_key_id: 1,
+                too_far_ahead: 1,
+                key_expired: 1,
+                replayed: 1,
+                authentication_failed: 1,
+                malformed: 2,
+            }
+        );
+        assert_eq!(stats.failures(), 7);
+    }
+
+    #[test]
+    fn retention_expiry_is_at_max_age() {
+        let retention = Retention {
+            max_previous: 1,
+            max_age_ms: 100,
+        };
+        assert!(!retention.expired(1_000, 1_099));
+        assert!(retention.expired(1_000, 1_100));
+        // A clock that goes backwards does not expire anything.
+        assert!(!retention.expired(1_000, 10));
+        assert!(Retention::NONE.expired(5, 5));
+    }
+}

@@ -1,0 +1,850 @@
+//! Sender-key ratcheting (RFC 9605 §5.1): each sender owns a base key that
+//! it ratchets forward for forward secrecy and replaces (a new generation)
+//! when a receiver must be locked out.
+//!
+//! ```text
+//! base_key[i+1] = HKDF-Expand(HKDF-Extract("", base_key[i]), "SFrame 1.0 Ratchet", Nh)
+//! KID           = (generation << R) + (ratchet_step mod 2^R)
+//! ```
+
+use core::fmt;
+
+use hkdf::Hkdf;
+use sha2::{Sha256, Sha512};
+
+use super::{DecryptStats, FrameIo, ReceiveKey, Retention, fresh_window};
+use crate::error::Error;
+use crate::frame::{Decrypted, FrameKey};
+use crate::header::{Counter, Header, KeyId};
+use crate::replay::ReplayWindow;
+use crate::secret::BaseKey;
+use crate::sender::Sender;
+use crate::suite::{CipherSuite, Hash};
+
+/// The HKDF-Expand label of RFC 9605 §5.1: exactly these 18 bytes.
+const RATCHET_LABEL: &[u8] = b"SFrame 1.0 Ratchet";
+
+/// `R`, the number of low KID bits that carry the ratchet step (RFC 9605
+/// §5.1); the generation takes the other `64 − R` bits.
+///
+/// Chosen per sender and known to its receivers. `2^R` bounds how many
+/// ratchet steps a receiver can tell apart, so it bounds reordering across
+/// steps.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct RatchetBits(u32);
+
+impl RatchetBits {
+    /// `R` bits, 1 to 63.
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] outside 1..=63 (with 0 there would be no
+    /// step, with 64 no generation).
+    pub const fn new(bits: u32) -> Result<Self, Error> {
+        if bits == 0 || bits > 63 {
+            return Err(Error::InvalidParameter);
+        }
+        Ok(Self(bits))
+    }
+
+    /// `R`.
+    #[must_use]
+    pub const fn get(self) -> u32 {
+        self.0
+    }
+
+    /// `2^R − 1`: the mask of the step bits.
+    #[must_use]
+    pub const fn step_mask(self) -> u64 {
+        (1 << self.0) - 1
+    }
+
+    /// The largest generation that fits: `2^(64−R) − 1`.
+    #[must_use]
+    pub const fn max_generation(self) -> u64 {
+        u64::MAX >> self.0
+    }
+
+    /// `KID = (generation << R) + (step mod 2^R)`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] if `generation` exceeds
+    /// [`Self::max_generation`].
+    pub const fn kid(self, generation: u64, step: u64) -> Result<KeyId, Error> {
+        if generation > self.max_generation() {
+            return Err(Error::InvalidParameter);
+        }
+        Ok(KeyId((generation << self.0) | (step & self.step_mask())))
+    }
+
+    /// The generation a KID names.
+    #[must_use]
+    pub const fn generation_of(self, kid: KeyId) -> u64 {
+        kid.0 >> self.0
+    }
+
+    /// The low `R` bits of the ratchet step a KID names.
+    #[must_use]
+    pub const fn step_bits_of(self, kid: KeyId) -> u64 {
+        kid.0 & self.step_mask()
+    }
+}
+
+/// One ratchet step (RFC 9605 §5.1): consumes `base_key` and returns the
+/// next one, `Nh` bytes long. The old key is zeroized when it is dropped
+/// here.
+#[must_use]
+pub fn ratchet_forward(suite: CipherSuite, base_key: BaseKey) -> BaseKey {
+    next_base_key(suite, &base_key)
+}
+
+/// `HKDF-Expand(HKDF-Extract("", base_key), "SFrame 1.0 Ratchet", Nh)`.
+pub(crate) fn next_base_key(suite: CipherSuite, base_key: &BaseKey) -> BaseKey {
+    let mut next = BaseKey::zeroed(suite.hash_len());
+    // An empty salt and HKDF's default salt (Nh zero bytes) give the same
+    // HMAC key, so `None` is RFC 9605's `HKDF-Extract("", ...)`. Nh bytes
+    // are far below HKDF's 255·Nh limit, so expansion cannot fail.
+    let ok = match suite.hash() {
+        Hash::Sha256 => Hkdf::<Sha256>::new(None, base_key.expose_secret())
+            .expand(RATCHET_LABEL, next.expose_secret_mut())
+            .is_ok(),
+        Hash::Sha512 => Hkdf::<Sha512>::new(None, base_key.expose_secret())
+            .expand(RATCHET_LABEL, next.expose_secret_mut())
+            .is_ok(),
+    };
+    debug_assert!(ok);
+    next
+}
+
+/// A sender under RFC 9605 §5.1 sender keys: encrypts under its current
+/// (generation, ratchet step) and moves forward with [`Self::ratchet`] (on
+/// a join) or [`Self::rekey`] (on a leave).
+///
+/// Each step and generation has its own key, so the frame counter starts
+/// again at 0 after either; within one key the core's counter rules hold
+/// (never reused, exhaustion is permanent for that key).
+pub struct RatchetingSender {
+    bits: RatchetBits,
+    generation: u64,
+    step: u64,
+    base_key: BaseKey,
+    sender: Sender,
+}
+
+impl RatchetingSender {
+    /// A sender at `generation`, step 0, with the generation's fresh
+    /// `base_key`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] if `generation` does not fit `64 − R`
+    /// bits.
+    pub fn new(
+        suite: CipherSuite,
+        bits: RatchetBits,
+        generation: u64,
+        base_key: BaseKey,
+    ) -> Result<Self, Error> {
+        Self::resume(suite, bits, generation, 0, base_key, Counter(0))
+    }
+
+    /// A sender that continues at `step` of `generation`, where `base_key`
+    /// is the base key of that step (already ratcheted `step` times), with
+    /// the next counter `next_ctr` (RFC 9605 §9.1: persist it before use).
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] if `generation` does not fit `64 − R`
+    /// bits.
+    pub fn resume(
+        suite: CipherSuite,
+        bits: RatchetBits,
+        generation: u64,
+        step: u64,
+        base_key: BaseKey,
+        next_ctr: Counter,
+    ) -> Result<Self, Error> {
+        let kid = bits.kid(generation, step)?;
+        let sender = Sender::resume(suite, kid, &base_key, next_ctr);
+        Ok(Self {
+            bits,
+            generation,
+            step,
+            base_key,
+            sender,
+        })
+    }
+
+    /// Moves to the next ratchet step: the base key is ratcheted (the old
+    /// one is zeroized), the KID's step bits advance and the counter starts
+    /// again at 0. Receivers follow by themselves.
+    ///
+    /// The step counts modulo `2^64`; only its low `R` bits are sent.
+    pub fn ratchet(&mut self) {
+        let suite = self.suite();
+        self.base_key = next_base_key(suite, &self.base_key);
+        self.step = self.step.wrapping_add(1);
+        let kid = KeyId((self.generation << self.bits.get()) | (self.step & self.bits.step_mask()));
+        self.sender = Sender::new(suite, kid, &self.base_key);
+    }
+
+    /// Starts the next generation with a fresh `base_key` at step 0 (the old
+    /// base key is zeroized). The new key must reach the receivers out of
+    /// band, e.g. over an E2E-secure channel.
+    ///
+    /// # Errors
+    /// [`Error::KeyIdExhausted`] if the next generation does not fit
+    /// `64 − R` bits; the sender is unchanged.
+    pub fn rekey(&mut self, base_key: BaseKey) -> Result<(), Error> {
+        let generation = self
+            .generation
+            .checked_add(1)
+            .filter(|&g| g <= self.bits.max_generation())
+            .ok_or(Error::KeyIdExhausted)?;
+        let kid = self.bits.kid(generation, 0)?;
+        self.sender = Sender::new(self.suite(), kid, &base_key);
+        self.base_key = base_key;
+        self.generation = generation;
+        self.step = 0;
+        Ok(())
+    }
+
+    /// The current generation.
+    #[must_use]
+    pub const fn generation(&self) -> u64 {
+        self.generation
+    }
+
+    /// The current ratchet step (the full value; the KID carries its low
+    /// `R` bits).
+    #[must_use]
+    pub const fn step(&self) -> u64 {
+        self.step
+    }
+
+    /// `R`.
+    #[must_use]
+    pub const fn bits(&self) -> RatchetBits {
+        self.bits
+    }
+
+    /// The KID of the current step.
+    #[must_use]
+    pub const fn kid(&self) -> KeyId {
+        self.sender.kid()
+    }
+
+    /// The cipher suite.
+    #[must_use]
+    pub const fn suite(&self) -> CipherSuite {
+        self.sender.suite()
+    }
+
+    /// The base key of the current step: what a participant joining now
+    /// must receive, with [`Self::generation`] and [`Self::step`] (RFC 9605
+    /// §5.1).
+    #[must_use]
+    pub const fn current_base_key(&self) -> &BaseKey {
+        &self.base_key
+    }
+
+    /// The counter of the next frame under the current key, or `None` once
+    /// exhausted (ratchet or rekey to continue).
+    #[must_use]
+    pub const fn next_counter(&self) -> Option<Counter> {
+        self.sender.next_counter()
+    }
+
+    /// The exact length of the next frame for `plaintext_len` bytes.
+    #[must_use]
+    pub const fn next_ciphertext_len(&self, plaintext_len: usize) -> usize {
+        self.sender.next_ciphertext_len(plaintext_len)
+    }
+
+    /// Encrypts into `out`; see [`Sender::encrypt`].
+    ///
+    /// # Errors
+    /// As [`Sender::encrypt`].
+    pub fn encrypt(
+        &mut self,
+        metadata: &[u8],
+        plaintext: &[u8],
+        out: &mut [u8],
+    ) -> Result<usize, Error> {
+        self.sender.encrypt(metadata, plaintext, out)
+    }
+
+    /// Encrypts in place; see [`Sender::encrypt_in_place`].
+    ///
+    /// # Errors
+    /// As [`Sender::encrypt_in_place`].
+    pub fn encrypt_in_place(
+        &mut self,
+        metadata: &[u8],
+        buf: &mut [u8],
+        plaintext: core::ops::Range<usize>,
+    ) -> Result<core::ops::Range<usize>, Error> {
+        self.sender.encrypt_in_place(metadata, buf, plaintext)
+    }
+
+    /// Encrypts into a new vector; see [`Sender::encrypt_to_vec`].
+    ///
+    /// # Errors
+    /// As [`Sender::encrypt_to_vec`].
+    #[cfg(feature = "alloc")]
+    pub fn encrypt_to_vec(
+        &mut self,
+        metadata: &[u8],
+        plaintext: &[u8],
+    ) -> Result<alloc::vec::Vec<u8>, Error> {
+        self.sender.encrypt_to_vec(metadata, plaintext)
+    }
+}
+
+impl fmt::Debug for RatchetingSender {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RatchetingSender")
+            .field("bits", &self.bits)
+            .field("generation", &self.generation)
+            .field("step", &self.step)
+            .field("sender", &self.sender)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The key a receiver decrypts the sender's newest frames with; its base
+/// key is kept so that the receiver can ratchet forward.
+struct CurrentKey<const W: usize> {
+    generation: u64,
+    step: u64,
+    base_key: BaseKey,
+    rx: ReceiveKey<W>,
+}
+
+/// A superseded key kept for late frames; no base key (it can never be
+/// ratcheted again).
+struct PreviousKey<const W: usize> {
+    generation: u64,
+    step: u64,
+    retired_at: u64,
+    rx: ReceiveKey<W>,
+}
+
+/// Receives one sender's frames under RFC 9605 §5.1 sender keys.
+///
+/// Holds the sender's current key and up to `N` superseded ones, each with
+/// an anti-replay window of `64 × W` counters; needs no allocator. Which
+/// sender a frame comes from is known outside SFrame (e.g. its SSRC,
+/// §5.1), so an application keeps one receiver per sender and its
+/// [`Self::stats`] say how that sender fares.
+///
+/// On a frame whose KID names the current generation at a later step, the
+/// receiver ratchets a copy of its base key forward — at most
+/// [`Self::max_forward`] steps — and commits the new step only once the
+/// frame has authenticated: a forged KID costs some hashing but changes
+/// nothing. Frames of earlier steps and generations keep decrypting within
+/// the [`Retention`] bounds; then their keys are erased.
+///
+/// Choose `R` so that `2^R` comfortably exceeds the retained steps plus
+/// `max_forward`, otherwise a KID's low bits cannot say whether it is a
+/// late step or a future one.
+pub struct RatchetingReceiver<const N: usize = 4, const W: usize = 2> {
+    suite: CipherSuite,
+    bits: RatchetBits,
+    max_forward: u64,
+    retention: Retention,
+    window_width: usize,
+    current: Option<CurrentKey<W>>,
+    previous: [Option<PreviousKey<W>>; N],
+    stats: DecryptStats,
+}
+
+impl<const N: usize, const W: usize> RatchetingReceiver<N, W> {
+    /// The default [`Self::max_forward`] is `2^R − 1`, but at most this
+    /// many steps: each step costs an HKDF (two or three HMACs) before the
+    /// frame can be checked, so the limit bounds the work a forged KID can
+    /// cause.
+    pub const DEFAULT_MAX_FORWARD_CAP: u64 = 64;
+
+    /// A receiver with no key yet, for a sender using `bits`, with the
+    /// default forward limit, [`Retention::DEFAULT`] (capped at `N`) and a
+    /// full-width replay window.
+    #[must_use]
+    pub fn new(suite: CipherSuite, bits: RatchetBits) -> Self {
+        let max_forward = if bits.step_mask() < Self::DEFAULT_MAX_FORWARD_CAP {
+            bits.step_mask()
+        } else {
+            Self::DEFAULT_MAX_FORWARD_CAP
+        };
+        let mut retention = Retention::DEFAULT;
+        retention.max_previous = retention.max_previous.min(N);
+        Self {
+            suite,
+            bits,
+            max_forward,
+            retention,
+            window_width: ReplayWindow::<W>::CAPACITY,
+            current: None,
+            previous: core::array::from_fn(|_| None),
+            stats: DecryptStats::default(),
+        }
+    }
+
+    /// Sets how many ratchet steps ahead of the current one a frame may be
+    /// (0 disables receiver-side ratcheting).
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] if `max_forward >= 2^R` (the step bits
+    /// could not tell such a step apart).
+    pub fn with_max_forward(mut self, max_forward: u64) -> Result<Self, Error> {
+        if max_forward > self.bits.step_mask() {
+            return Err(Error::InvalidParameter);
+        }
+        self.max_forward = max_forward;
+        Ok(self)
+    }
+
+    /// Sets how long superseded keys are kept.
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] if `retention.max_previous > N`.
+    pub fn with_retention(mut self, retention: Retention) -> Result<Self, Error> {
+        if retention.max_previous > N {
+            return Err(Error::InvalidParameter);
+        }
+        self.retention = retention;
+        Ok(self)
+    }
+
+    /// Sets the anti-replay window width for keys installed or derived from
+    /// now on.
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] unless `1 <= width <= 64 × W`.
+    pub fn with_replay_window(mut self, width: usize) -> Result<Self, Error> {
+        if width == 0 || width > ReplayWindow::<W>::CAPACITY {
+            return Err(Error::InvalidParameter);
+        }
+        self.window_width = width;
+        Ok(self)
+    }
+
+    /// The cipher suite.
+    #[must_use]
+    pub const fn suite(&self) -> CipherSuite {
+        self.suite
+    }
+
+    /// `R`.
+    #[must_use]
+    pub const fn bits(&self) -> RatchetBits {
+        self.bits
+    }
+
+    /// How many steps ahead the receiver ratchets at most.
+    #[must_use]
+    pub const fn max_forward(&self) -> u64 {
+        self.max_forward
+    }
+
+    /// The retention bounds.
+    #[must_use]
+    pub const fn retention(&self) -> Retention {
+        self.retention
+    }
+
+    /// The current generation, if a key is installed.
+    #[must_use]
+    pub fn generation(&self) -> Option<u64> {
+        self.current.as_ref().map(|c| c.generation)
+    }
+
+    /// The current ratchet step, if a key is installed.
+    #[must_use]
+    pub fn step(&self) -> Option<u64> {
+        self.current.as_ref().map(|c| c.step)
+    }
+
+    /// How many keys are held: the current one plus the superseded ones
+    /// still retained.
+    #[must_use]
+    pub fn key_count(&self) -> usize {
+        usize::from(self.current.is_some()) + self.previous_count()
+    }
+
+    /// How many superseded keys are retained.
+    #[must_use]
+    pub fn previous_count(&self) -> usize {
+        self.previous.iter().flatten().count()
+    }
+
+    /// The decrypt outcomes counted so far for this sender.
+    #[must_use]
+    pub const fn stats(&self) -> DecryptStats {
+        self.stats
+    }
+
+    /// Installs the sender's base key for `(generation, step)`, received
+    /// out of band: the first key, a new generation after a rekey, or a
+    /// later step announced to a joiner. The key in use until now is kept
+    /// as a superseded key within the retention bounds.
+    ///
+    /// # Errors
+    /// - [`Error::StaleKey`] if `(generation, step)` is not newer than the
+    ///   current key's; nothing changes.
+    /// - [`Error::InvalidParameter`] if `generation` does not fit `64 − R`
+    ///   bits.
+    pub fn install_key(
+        &mut self,
+        generation: u64,
+        step: u64,
+        base_key: BaseKey,
+        now_ms: u64,
+    ) -> Result<(), Error> {
+        let kid = self.bits.kid(generation, step)?;
+        if let Some(current) = &self.current
+            && (generation, step) <= (current.generation, current.step)
+        {
+            return Err(Error::StaleKey);
+        }
+        self.expire(now_ms);
+        let rx = ReceiveKey::new(
+            FrameKey::derive(self.suite, kid, &base_key),
+            fresh_window(self.window_width),
+        );
+        if let Some(old) = self.current.take() {
+            self.retire(old.generation, old.step, old.rx, now_ms);
+        }
+        self.drop_shadowed(generation, step);
+        self.current = Some(CurrentKey {
+            generation,
+            step,
+            base_key,
+            rx,
+        });
+        Ok(())
+    }
+
+    /// Erases (zeroizes) every superseded key whose time is up at `now_ms`.
+    /// Decryption calls this too.
+    pub fn expire(&mut self, now_ms: u64) {
+        let retention = self.retention;
+        for slot in &mut self.previous {
+            if slot
+                .as_ref()
+                .is_some_and(|p| retention.expired(p.retired_at, now_ms))
+            {
+                *slot = None;
+            }
+        }
+    }
+
+    /// Decrypts the SFrame ciphertext `frame` into `out` at time `now_ms`;
+    /// the plaintext is `out[result.plaintext()]`.
+    ///
+    /// # Errors
+    /// - [`Error::MalformedHeader`], [`Error::FrameTooShort`]: malformed.
+    /// - [`Error::UnknownKeyId`]: no key yet, or a generation newer than
+    ///   the installed one (install it with [`Self::install_key`]).
+    /// - [`Error::TooFarAhead`]: a step beyond [`Self::max_forward`].
+    /// - [`Error::KeyExpired`]: an earlier step or generation whose key is
+    ///   erased.
+    /// - [`Error::Replayed`]: the counter was seen or is below the window.
+    /// - [`Error::AuthenticationFailed`]: the frame does not authenticate.
+    /// - [`Error::BufferTooSmall`], [`Error::MetadataTooLong`]: as
+    ///   [`crate::Receiver::decrypt`].
+    ///
+    /// On any error the receiver's keys and windows are unchanged (apart
+    /// from expiry at `now_ms`) and `out` holds no plaintext.
+    pub fn decrypt(
+        &mut self,
+        now_ms: u64,
+        metadata: &[u8],
+        frame: &[u8],
+        out: &mut [u8],
+    ) -> Result<Decrypted, Error> {
+        self.decrypt_io(now_ms, metadata, &mut FrameIo::Copy { frame, out })
+    }
+
+    /// Decrypts the SFrame ciphertext that fills `buf` in place; the
+    /// plaintext is `buf[result.plaintext()]`.
+    ///
+    /// # Errors
+    /// As [`Self::decrypt`], without [`Error::BufferTooSmall`].
+    pub fn decrypt_in_place(
+        &mut self,
+        now_ms: u64,
+        metadata: &[u8],
+        buf: &mut [u8],
+    ) -> Result<Decrypted, Error> {
+        self.decrypt_io(now_ms, metadata, &mut FrameIo::InPlace(buf))
+    }
+
+    /// Decrypts `frame` into a new vector.
+    ///
+    /// # Errors
+    /// As [`Self::decrypt`], without [`Error::BufferTooSmall`].
+    #[cfg(feature = "alloc")]
+    pub fn decrypt_to_vec(
+        &mut self,
+        now_ms: u64,
+        metadata: &[u8],
+        frame: &[u8],
+    ) -> Result<(Header, alloc::vec::Vec<u8>), Error> {
+        let mut out = alloc::vec![0; frame.len()];
+        let decrypted = self.decrypt(now_ms, metadata, frame, &mut out)?;
+        out.truncate(decrypted.plaintext().end);
+        Ok((decrypted.header(), out))
+    }
+
+    fn decrypt_io(
+        &mut self,
+        now_ms: u64,
+        metadata: &[u8],
+        io: &mut FrameIo<'_>,
+    ) -> Result<Decrypted, Error> {
+        let result = self.open(now_ms, metadata, io);
+        self.stats.record(&result);
+        result
+    }
+
+    fn open(
+        &mut self,
+        now_ms: u64,
+        metadata: &[u8],
+        io: &mut FrameIo<'_>,
+    ) -> Result<Decrypted, Error> {
+        self.expire(now_ms);
+        let header = io.header(self.suite.tag_len())?;
+        let generation = self.bits.generation_of(header.kid());
+        let step_bits = self.bits.step_bits_of(header.kid());
+        let mask = self.bits.step_mask();
+
+        let current = self.current.as_mut().ok_or(Error::UnknownKeyId)?;
+        if generation == current.generation && step_bits == current.step & mask {
+            return current.rx.open(header, io, metadata);
+        }
+        // Same generation, another step: `ahead` in 1..2^R.
+        let ahead = step_bits.wrapping_sub(current.step) & mask;
+        let forward = generation == current.generation && ahead <= self.max_forward;
+        if let Some(previous) = self
+            .previous
+            .iter_mut()
+            .flatten()
+            .find(|p| p.generation == generation && p.step & mask == step_bits)
+        {
+            let result = previous.rx.open(header, io, metadata);
+            if result.is_ok() || !forward {
+                return result;
+            }
+            // With few step bits a retained step and a future step can
+            // share a KID (RFC 9605 §5.1: R bounds the steps in play). The
+            // key the frame authenticates under decides; if neither does,
+            // the retained key's verdict stands.
+            return self
+                .ratchet_to(ahead, header, io, metadata, now_ms)
+                .or(result);
+        }
+        if generation > current.generation {
+            return Err(Error::UnknownKeyId);
+        }
+        if generation < current.generation {
+            return Err(Error::KeyExpired);
+        }
+        if !forward {
+            // R <= 63, so `mask + 1` cannot overflow.
+            let behind = mask + 1 - ahead;
+            return Err(if behind <= current.step {
+                Error::KeyExpired
+            } else {
+                Error::TooFarAhead
+            });
+        }
+        self.ratchet_to(ahead, header, io, metadata, now_ms)
+    }
+
+    /// Tries the key `ahead` steps past the current one; commits it (and
+    /// retains the skipped steps' keys) only if the frame authenticates.
+    fn ratchet_to(
+        &mut self,
+        ahead: u64,
+        header: Header,
+        io: &mut FrameIo<'_>,
+        metadata: &[u8],
+        now_ms: u64,
+    ) -> Result<Decrypted, Error> {
+        let suite = self.suite;
+        let current = self.current.as_ref().ok_or(Error::UnknownKeyId)?;
+        let mut base_key = next_base_key(suite, &current.base_key);
+        for _ in 1..ahead {
+            base_key = next_base_key(suite, &base_key);
+        }
+        let key = FrameKey::derive(suite, header.kid(), &base_key);
+        let decrypted = io.open(&key, metadata)?;
+
+        // Authenticated: commit.
+        let mut window = fresh_window::<W>(self.window_width);
+        window.record(header.ctr());
+        let rx = ReceiveKey::new(key, window);
+        let Some(old) = self.current.take() else {
+            return Err(Error::UnknownKeyId);
+        };
+        let CurrentKey {
+            generation,
+            step: old_step,
+            base_key: old_base_key,
+            rx: old_rx,
+        } = old;
+        self.retire(generation, old_step, old_rx, now_ms);
+        // Frames of skipped steps may still arrive: keep the keys of the
+        // newest ones that the retention count allows.
+        let skipped = ahead - 1;
+        let keep = skipped.min(self.retention.max_previous as u64);
+        if keep > 0 {
+            let mut skipped_key = next_base_key(suite, &old_base_key);
+            for i in 1..=skipped {
+                if i > skipped - keep {
+                    let step = old_step.wrapping_add(i);
+                    let kid =
+                        KeyId((generation << self.bits.get()) | (step & self.bits.step_mask()));
+                    let rx = ReceiveKey::new(
+                        FrameKey::derive(suite, kid, &skipped_key),
+                        fresh_window(self.window_width),
+                    );
+                    self.retire(generation, step, rx, now_ms);
+                }
+                if i < skipped {
+                    skipped_key = next_base_key(suite, &skipped_key);
+                }
+            }
+        }
+        drop(old_base_key);
+        let step = old_step.wrapping_add(ahead);
+        self.drop_shadowed(generation, step);
+        self.current = Some(CurrentKey {
+            generation,
+            step,
+            base_key,
+            rx,
+        });
+        Ok(decrypted)
+    }
+
+    /// Keeps a superseded key within the retention count, evicting the
+    /// oldest (generation, step) first.
+    fn retire(&mut self, generation: u64, step: u64, rx: ReceiveKey<W>, now_ms: u64) {
+        if self.retention.max_previous == 0 || N == 0 {
+            return;
+        }
+        // A key whose KID bits another retained key already carries would
+        // be unreachable: the newer one takes its place.
+        self.drop_shadowed(generation, step);
+        if self.previous_count() >= self.retention.max_previous {
+            let oldest = self
+                .previous
+                .iter_mut()
+                .filter(|slot| slot.is_some())
+                .min_by_key(|slot| slot.as_ref().map(|p| (p.generation, p.step)));
+            match oldest {
+                Some(slot)
+                    if slot
+                        .as_ref()
+                        .is_some_and(|p| (p.generation, p.step) < (generation, step)) =>
+                {
+                    *slot = None;
+                }
+                // The newcomer is the oldest: it is the one not kept.
+                _ => return,
+            }
+        }
+        if let Some(slot) = self.previous.iter_mut().find(|slot| slot.is_none()) {
+            *slot = Some(PreviousKey {
+                generation,
+                step,
+                retired_at: now_ms,
+                rx,
+            });
+        }
+    }
+
+    /// Erases retained keys that the new current key's KID would shadow.
+    fn drop_shadowed(&mut self, generation: u64, step: u64) {
+        let mask = self.bits.step_mask();
+        for slot in &mut self.previous {
+            if slot
+                .as_ref()
+                .is_some_and(|p| p.generation == generation && p.step & mask == step & mask)
+            {
+                *slot = None;
+            }
+        }
+    }
+}
+
+impl<const N: usize, const W: usize> fmt::Debug for RatchetingReceiver<N, W> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RatchetingReceiver")
+            .field("suite", &self.suite)
+            .field("bits", &self.bits)
+            .field("max_forward", &self.max_forward)
+            .field("retention", &self.retention)
+            .field("generation", &self.generation())
+            .field("step", &self.step())
+            .field("previous", &self.previous_count())
+            .field("stats", &self.stats)
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(byte: u8, len: usize) -> BaseKey {
+        BaseKey::new(&[byte; 64][..len]).expect("length")
+    }
+
+    #[test]
+    fn ratchet_bits_reject_zero_and_64() {
+        assert_eq!(RatchetBits::new(0), Err(Error::InvalidParameter));
+        assert_eq!(RatchetBits::new(64), Err(Error::InvalidParameter));
+        assert!(RatchetBits::new(1).is_ok());
+        assert!(RatchetBits::new(63).is_ok());
+    }
+
+    #[test]
+    fn kid_packs_generation_above_step_bits() {
+        let bits = RatchetBits::new(4).expect("R");
+        assert_eq!(bits.kid(0, 0), Ok(KeyId(0)));
+        assert_eq!(bits.kid(1, 0), Ok(KeyId(0x10)));
+        assert_eq!(bits.kid(3, 5), Ok(KeyId(0x35)));
+        // The step is sent modulo 2^R.
+        assert_eq!(bits.kid(3, 16 + 5), Ok(KeyId(0x35)));
+        assert_eq!(bits.generation_of(KeyId(0x35)), 3);
+        assert_eq!(bits.step_bits_of(KeyId(0x35)), 5);
+        assert_eq!(bits.max_generation(), (1 << 60) - 1);
+        assert_eq!(bits.kid(1 << 60, 0), Err(Error::InvalidParameter));
+        let wide = RatchetBits::new(63).expect("R");
+        assert_eq!(wide.kid(1, 7), Ok(KeyId((1 << 63) | 7)));
+        assert_eq!(wide.kid(2, 0), Err(Error::InvalidParameter));
+    }
+
+    #[test]
+    fn ratchet_output_is_nh_bytes() {
+        for suite in CipherSuite::ALL {
+            let next = ratchet_forward(suite, key(7, 16));
+            assert_eq!(next.expose_secret().len(), suite.hash_len(), "{suite}");
+        }
+    }
+
+    #[test]
+    fn rekey_refuses_a_generation_that_does_not_fit() {
+        let bits = RatchetBits::new(63).expect("R");
+        let suite = CipherSuite::Aes128GcmSha256_128;
+        let mut sender = RatchetingSender::new(suite, bits, 1, key(1, 16)).expect("fits");
+        assert_eq!(sender.rekey(key(2, 16)), Err(Error::KeyIdExhausted));
+        assert_eq!(sender.generation(), 1);
+        assert_eq!(sender.kid(), KeyId(1 << 63));
+        assert_eq!(
+            RatchetingSender::new(suite, bits, 2, key(1, 16)).map(|s| s.kid()),
+            Err(Error::InvalidParameter)
+        );
+    }
+}
