@@ -296,13 +296,15 @@ pub struct Assembled {
 /// - [`Error::BufferTooSmall`] if `out` cannot hold the frame.
 pub fn assemble(received: &[Received<'_>], out: &mut [u8]) -> Result<Option<Assembled>, Error> {
     let find = |seq: u16| received.iter().find(|p| p.seq == seq);
+    // A run cannot be longer than the sequence number space.
+    let longest = received.len().min(usize::from(u16::MAX));
     let mut best: Option<(u16, u16)> = None;
     for start in received {
         let (d, _) = Descriptor::parse(start.payload)?;
         if !d.start {
             continue;
         }
-        let limit = best.map_or(received.len(), |(_, n)| usize::from(n) - 1);
+        let limit = best.map_or(longest, |(_, n)| usize::from(n) - 1);
         let mut n: u16 = 0;
         let mut seq = start.seq;
         while usize::from(n) < limit {
@@ -352,7 +354,8 @@ pub enum Pushed<'b> {
     /// The packet was not the next in sequence (`expected`, but `got`):
     /// a loss or a reordering. The partial frame, if any, was dropped;
     /// the packet itself was then handled as a new start (it begins a new
-    /// frame if its S bit is set).
+    /// frame if its S bit is set; if it is a whole one-packet frame,
+    /// [`Pushed::Frame`] is returned instead).
     Gap {
         /// The sequence number that was due.
         expected: u16,
