@@ -530,3 +530,41 @@ proptest! {
         let _ = sfu::inspect(&bytes);
     }
 }
+
+#[test]
+fn ratcheting_senders_and_receivers_protect_codec_aware_with_replay_protection() {
+    use framecrypt::codec::At;
+    use framecrypt::{RatchetBits, RatchetingReceiver, RatchetingSender};
+
+    let suite = CipherSuite::Aes128GcmSha256_128;
+    let bits = RatchetBits::new(8).unwrap();
+    let mut sender = RatchetingSender::new(suite, bits, 0, BaseKey::new(&KEY).unwrap()).unwrap();
+    let mut receiver = RatchetingReceiver::<4>::new(suite, bits);
+    receiver
+        .install_key(0, 0, BaseKey::new(&KEY).unwrap(), 0)
+        .unwrap();
+    sender.ratchet();
+
+    let frames = media::annexb_access_units(&media::sample("h264.h264"), Codec::H264);
+    let p = Protection::new(Codec::H264, Fallback::Reject);
+    let frame = &frames[0];
+    let mut wire = vec![0u8; max_protected_len(Codec::H264, suite, frame.len())];
+    let done = p.protect(&mut sender, frame, &mut wire).unwrap();
+    let wire = &wire[..done.len()];
+    assert_eq!(done.header().kid(), KeyId(1), "step 1 of generation 0");
+
+    let mut out = vec![0u8; wire.len()];
+    let restored = p
+        .unprotect(&mut At(&mut receiver, 10), wire, &mut out)
+        .unwrap();
+    assert_eq!(&out[..restored.len()], &frame[..]);
+    assert_eq!(
+        receiver.step(),
+        Some(1),
+        "the receiver followed the ratchet"
+    );
+    assert_eq!(
+        p.unprotect(&mut At(&mut receiver, 11), wire, &mut out),
+        Err(Error::Replayed)
+    );
+}

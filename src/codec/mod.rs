@@ -98,6 +98,7 @@ mod annexb;
 mod av1;
 mod binding;
 mod escape;
+mod roles;
 mod walk;
 
 use core::fmt;
@@ -107,12 +108,10 @@ use binding::Binding;
 pub(crate) use walk::{Unit, Units};
 
 use crate::error::Error;
-use crate::frame::max_overhead;
 use crate::header::Header;
-use crate::key_store::KeyStore;
-use crate::receiver::Receiver;
-use crate::sender::Sender;
 use crate::suite::CipherSuite;
+
+pub use roles::{At, OpenFrame, SealFrame};
 
 pub(crate) use annexb::Nal;
 pub(crate) use av1::{OBU_SEQUENCE_HEADER, layer_ids};
@@ -273,7 +272,14 @@ impl Processed {
 /// bytes of size-field growth. Saturates at `usize::MAX`.
 #[must_use]
 pub const fn max_protected_len(codec: Codec, suite: CipherSuite, frame_len: usize) -> usize {
-    let base = frame_len.saturating_add(max_overhead(suite));
+    bound(codec, suite.tag_len(), frame_len)
+}
+
+/// [`max_protected_len`] for a tag of `tag_len` bytes.
+const fn bound(codec: Codec, tag_len: usize, frame_len: usize) -> usize {
+    let base = frame_len
+        .saturating_add(Header::MAX_LEN)
+        .saturating_add(tag_len);
     match codec {
         // Each encrypted piece grows by at most half, plus a trailer byte
         // that the start code and NAL header of its unit pay for (module
@@ -288,7 +294,12 @@ pub const fn max_protected_len(codec: Codec, suite: CipherSuite, frame_len: usiz
 /// frame: [`max_protected_len`], plus `frame_len` for H.26x and AV1.
 #[must_use]
 pub const fn max_in_place_len(codec: Codec, suite: CipherSuite, frame_len: usize) -> usize {
-    let len = max_protected_len(codec, suite, frame_len);
+    in_place_bound(codec, suite.tag_len(), frame_len)
+}
+
+/// [`max_in_place_len`] for a tag of `tag_len` bytes.
+const fn in_place_bound(codec: Codec, tag_len: usize, frame_len: usize) -> usize {
+    let len = bound(codec, tag_len, frame_len);
     if codec.is_multi_unit() {
         len.saturating_add(frame_len)
     } else {
@@ -307,8 +318,12 @@ pub const fn max_unprotect_in_place_len(codec: Codec, protected_len: usize) -> u
     }
 }
 
-/// A codec rule and a fallback policy: protects frames with a [`Sender`] and
-/// unprotects them with a [`Receiver`].
+/// A codec rule and a fallback policy: protects frames with any sender
+/// ([`crate::Sender`], [`crate::RatchetingSender`], [`crate::MlsSender`]:
+/// [`SealFrame`]) and unprotects them with any receiver
+/// ([`crate::Receiver`], or a ratcheting / MLS receiver with the time,
+/// [`At`]: [`OpenFrame`]). The receiver's own rules (replay window, ratchet
+/// commit after authentication) apply as for a plain frame.
 ///
 /// Three doors, one implementation, as for the core API: into a caller
 /// slice, in place, and (feature `alloc`) into a new `Vec`.
@@ -357,21 +372,24 @@ impl Protection {
     /// - [`Error::CounterExhausted`] once the sender's counters are used up.
     pub fn protect(
         &self,
-        sender: &mut Sender,
+        sender: &mut impl SealFrame,
         frame: &[u8],
         out: &mut [u8],
     ) -> Result<Processed, Error> {
-        if out.len() < max_protected_len(self.codec, sender.suite(), frame.len()) {
+        let (_, tag_len) = sender.next_frame()?;
+        if out.len() < bound(self.codec, tag_len, frame.len()) {
             return Err(Error::BufferTooSmall);
         }
         match self.codec_aware_seal(sender, frame, out) {
             Err(Error::MalformedFrame | Error::UnsupportedCodec)
                 if self.fallback == Fallback::WholeFrame =>
             {
-                let header = next_header(sender)?;
-                let len = sender.encrypt(&[], frame, out)?;
+                let (header, _) = sender.next_frame()?;
+                let h = header.encoded_len();
+                out[h..h + frame.len()].copy_from_slice(frame);
+                let range = sender.seal_in_place(&[], out, h..h + frame.len())?;
                 Ok(Processed {
-                    len,
+                    len: range.end,
                     header,
                     layout: Layout::WholeFrame,
                 })
@@ -388,13 +406,12 @@ impl Protection {
     /// As [`Self::protect`].
     pub fn protect_in_place(
         &self,
-        sender: &mut Sender,
+        sender: &mut impl SealFrame,
         buf: &mut [u8],
         frame_len: usize,
     ) -> Result<Processed, Error> {
-        if frame_len > buf.len()
-            || buf.len() < max_in_place_len(self.codec, sender.suite(), frame_len)
-        {
+        let (_, tag_len) = sender.next_frame()?;
+        if frame_len > buf.len() || buf.len() < in_place_bound(self.codec, tag_len, frame_len) {
             return Err(Error::BufferTooSmall);
         }
         let result = if self.codec.is_multi_unit() {
@@ -413,10 +430,10 @@ impl Protection {
             Err(Error::MalformedFrame | Error::UnsupportedCodec)
                 if self.fallback == Fallback::WholeFrame =>
             {
-                let header = next_header(sender)?;
+                let (header, _) = sender.next_frame()?;
                 let h = header.encoded_len();
                 buf.copy_within(..frame_len, h);
-                let range = sender.encrypt_in_place(&[], buf, h..h + frame_len)?;
+                let range = sender.seal_in_place(&[], buf, h..h + frame_len)?;
                 Ok(Processed {
                     len: range.end,
                     header,
@@ -434,10 +451,11 @@ impl Protection {
     #[cfg(feature = "alloc")]
     pub fn protect_to_vec(
         &self,
-        sender: &mut Sender,
+        sender: &mut impl SealFrame,
         frame: &[u8],
     ) -> Result<(Processed, alloc::vec::Vec<u8>), Error> {
-        let mut out = alloc::vec![0; max_protected_len(self.codec, sender.suite(), frame.len())];
+        let (_, tag_len) = sender.next_frame()?;
+        let mut out = alloc::vec![0; bound(self.codec, tag_len, frame.len())];
         let done = self.protect(sender, frame, &mut out)?;
         out.truncate(done.len);
         Ok((done, out))
@@ -451,12 +469,12 @@ impl Protection {
     ///   (with [`Fallback::Reject`]); [`Error::UnsupportedCodec`] for
     ///   [`Codec::Unknown`] with [`Fallback::Reject`].
     /// - [`Error::BufferTooSmall`] if `out` is shorter than `protected`.
-    /// - As [`Receiver::decrypt`]: [`Error::UnknownKeyId`],
+    /// - As [`crate::Receiver::decrypt`]: [`Error::UnknownKeyId`],
     ///   [`Error::MalformedHeader`], [`Error::FrameTooShort`],
     ///   [`Error::AuthenticationFailed`].
-    pub fn unprotect<S: KeyStore>(
+    pub fn unprotect(
         &self,
-        receiver: &mut Receiver<S>,
+        receiver: &mut impl OpenFrame,
         protected: &[u8],
         out: &mut [u8],
     ) -> Result<Processed, Error> {
@@ -465,9 +483,13 @@ impl Protection {
         }
         let result = self.codec_aware_open(receiver, protected, out);
         self.or_whole_frame(result, || {
-            let done = receiver.decrypt(&[], protected, out)?;
+            let out = &mut out[..protected.len()];
+            out.copy_from_slice(protected);
+            let done = receiver.open_in_place(&[], out)?;
+            let plaintext = done.plaintext();
+            out.copy_within(plaintext.clone(), 0);
             Ok(Processed {
-                len: done.plaintext().len(),
+                len: plaintext.len(),
                 header: done.header(),
                 layout: Layout::WholeFrame,
             })
@@ -480,9 +502,9 @@ impl Protection {
     ///
     /// # Errors
     /// As [`Self::unprotect`].
-    pub fn unprotect_in_place<S: KeyStore>(
+    pub fn unprotect_in_place(
         &self,
-        receiver: &mut Receiver<S>,
+        receiver: &mut impl OpenFrame,
         buf: &mut [u8],
         protected_len: usize,
     ) -> Result<Processed, Error> {
@@ -504,7 +526,7 @@ impl Protection {
             self.single_open_in_place(receiver, buf, protected_len)
         };
         self.or_whole_frame(result, || {
-            let done = receiver.decrypt_in_place(&[], &mut buf[..protected_len])?;
+            let done = receiver.open_in_place(&[], &mut buf[..protected_len])?;
             let plaintext = done.plaintext();
             buf.copy_within(plaintext.clone(), 0);
             Ok(Processed {
@@ -520,9 +542,9 @@ impl Protection {
     /// # Errors
     /// As [`Self::unprotect`], without [`Error::BufferTooSmall`].
     #[cfg(feature = "alloc")]
-    pub fn unprotect_to_vec<S: KeyStore>(
+    pub fn unprotect_to_vec(
         &self,
-        receiver: &mut Receiver<S>,
+        receiver: &mut impl OpenFrame,
         protected: &[u8],
     ) -> Result<(Processed, alloc::vec::Vec<u8>), Error> {
         let mut out = alloc::vec![0; protected.len()];
@@ -598,16 +620,15 @@ impl Protection {
     /// [`max_protected_len`] long).
     fn codec_aware_seal(
         &self,
-        sender: &mut Sender,
+        sender: &mut impl SealFrame,
         frame: &[u8],
         out: &mut [u8],
     ) -> Result<Processed, Error> {
         if self.codec == Codec::Unknown {
             return Err(Error::UnsupportedCodec);
         }
-        let header = next_header(sender)?;
+        let (header, t) = sender.next_frame()?;
         let h = header.encoded_len();
-        let t = sender.suite().tag_len();
         let plan = self.plan(frame, h, t)?;
         let cap = out.len();
         let ct_len = h + plan.data_len + t;
@@ -633,7 +654,7 @@ impl Protection {
                 at += region.len();
             }
         }
-        sender.encrypt_in_place(binding.finish(), out, ct_start + h..cap - t)?;
+        sender.seal_in_place(binding.finish(), out, ct_start + h..cap - t)?;
 
         // Lay the frame out from the start: clear bytes from `frame`, pieces
         // from the ciphertext, which is always ahead of the write position.
@@ -674,9 +695,9 @@ impl Protection {
 
     /// The codec-aware receiver, from `protected` into `out` (at least as
     /// long).
-    fn codec_aware_open<S: KeyStore>(
+    fn codec_aware_open(
         &self,
-        receiver: &mut Receiver<S>,
+        receiver: &mut impl OpenFrame,
         protected: &[u8],
         out: &mut [u8],
     ) -> Result<Processed, Error> {
@@ -732,7 +753,7 @@ impl Protection {
                 binding.unit(clear, piece);
             }
         }
-        let done = receiver.decrypt_in_place(binding.finish(), &mut out[start..])?;
+        let done = receiver.open_in_place(binding.finish(), &mut out[start..])?;
         let h = done.plaintext().start;
         let t = ct_len - done.plaintext().end;
 
@@ -774,23 +795,22 @@ impl Protection {
     /// header length and encrypt it there.
     fn single_seal_in_place(
         &self,
-        sender: &mut Sender,
+        sender: &mut impl SealFrame,
         buf: &mut [u8],
         frame_len: usize,
     ) -> Result<Processed, Error> {
         if self.codec == Codec::Unknown {
             return Err(Error::UnsupportedCodec);
         }
-        let header = next_header(sender)?;
+        let (header, t) = sender.next_frame()?;
         let h = header.encoded_len();
-        let t = sender.suite().tag_len();
         let frame = &buf[..frame_len];
         let unit = walk::next_unit(self.codec, frame, 0)?.ok_or(Error::MalformedFrame)?;
         let clear = unit.clear_end;
         let mut binding = Binding::new(self.codec.id());
         binding.unit(&frame[..clear], frame_len - clear + h + t);
         buf.copy_within(clear..frame_len, clear + h);
-        let range = sender.encrypt_in_place(binding.finish(), buf, clear + h..frame_len + h)?;
+        let range = sender.seal_in_place(binding.finish(), buf, clear + h..frame_len + h)?;
         Ok(Processed {
             len: range.end,
             header,
@@ -800,9 +820,9 @@ impl Protection {
 
     /// Single-unit codecs in place: decrypt after the clear prefix, then
     /// move the plaintext back over the header.
-    fn single_open_in_place<S: KeyStore>(
+    fn single_open_in_place(
         &self,
-        receiver: &mut Receiver<S>,
+        receiver: &mut impl OpenFrame,
         buf: &mut [u8],
         protected_len: usize,
     ) -> Result<Processed, Error> {
@@ -814,7 +834,7 @@ impl Protection {
         let clear = unit.clear_end;
         let mut binding = Binding::new(self.codec.id());
         binding.unit(&frame[..clear], protected_len - clear);
-        let done = receiver.decrypt_in_place(binding.finish(), &mut buf[clear..protected_len])?;
+        let done = receiver.open_in_place(binding.finish(), &mut buf[clear..protected_len])?;
         let plaintext = done.plaintext();
         buf.copy_within(clear + plaintext.start..clear + plaintext.end, clear);
         Ok(Processed {
@@ -853,12 +873,6 @@ pub(crate) fn read_piece(frame: &[u8], unit: &Unit, head: &mut [u8]) -> Result<u
         head[..n].copy_from_slice(&region[..n]);
         Ok(region.len())
     }
-}
-
-/// The header the sender's next frame will carry.
-fn next_header(sender: &Sender) -> Result<Header, Error> {
-    let ctr = sender.next_counter().ok_or(Error::CounterExhausted)?;
-    Ok(Header::new(sender.kid(), ctr))
 }
 
 /// Bytes of SFrame header and tag that unit `i`'s piece carries.
