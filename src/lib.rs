@@ -21,6 +21,9 @@ mod receiver;
 mod secret;
 mod sender;
 mod suite;
+#[cfg(feature = "test-hooks")]
+#[doc(hidden)]
+pub mod test_hooks;
 
 pub use crypto::INLINE_AAD_CAPACITY;
 pub use error::Error;

@@ -29,6 +29,8 @@ pub(crate) enum Cipher {
 impl FrameCipher for Cipher {
     fn new(suite: CipherSuite, key: &[u8]) -> Self {
         debug_assert_eq!(key.len(), suite.key_len());
+        #[cfg(feature = "test-hooks")]
+        crate::test_hooks::count_cipher_construction();
         let (enc_key, auth_key) = key.split_at(suite.aes_key_len());
         let tag_len = suite.tag_len();
         // Lengths come from the suite table, so the `new_from_slice` calls
@@ -73,7 +75,7 @@ impl FrameCipher for Cipher {
         }
     }
 
-    fn open(
+    fn open_unzeroed(
         &self,
         nonce: &[u8; 12],
         aad: Aad<'_>,
