@@ -3,6 +3,8 @@
 //! the tag, so the crate zeroes the output of every failed decryption; these
 //! tests hold both backends to that.
 
+#![allow(clippy::cast_possible_truncation)] // test data: byte patterns from indices
+
 use framecrypt::hazmat::Aead;
 use framecrypt::{BaseKey, CipherSuite, Error, FixedKeyStore, KeyId, Receiver, Sender};
 
@@ -34,7 +36,11 @@ fn pair(suite: CipherSuite) -> (Sender, Receiver<FixedKeyStore<1>>) {
 /// other metadata. Returns the frame and the metadata the receiver uses.
 fn forgeries(frame: &[u8]) -> Vec<(Vec<u8>, &'static [u8])> {
     let mut out = Vec::new();
-    for (at, bit) in [(0, 0x01), (1 + PLAINTEXT_LEN / 2, 0x40), (frame.len() - 1, 0x40)] {
+    for (at, bit) in [
+        (0, 0x01),
+        (1 + PLAINTEXT_LEN / 2, 0x40),
+        (frame.len() - 1, 0x40),
+    ] {
         let mut forged = frame.to_vec();
         forged[at] ^= bit;
         out.push((forged, b"meta".as_slice()));

@@ -4,9 +4,12 @@
 //!
 //! A counting global allocator sees every allocation made through Rust's
 //! allocator, by this crate, its Rust dependencies and `aws-lc-rs`. It does
-//! not see `malloc` calls made inside AWS-LC's C code; BENCHMARKS.md shows
-//! how valgrind confirms those stay flat too. The file holds one test so no
+//! not see `malloc` calls made inside AWS-LC's C code:
+//! `scripts/valgrind-alloc-check.sh` runs this test under valgrind at two
+//! frame counts and checks that the process-wide totals are equal. The file holds one test so no
 //! other test allocates while it counts.
+
+#![allow(clippy::cast_possible_truncation)] // test data: byte patterns from indices
 
 use std::alloc::System;
 

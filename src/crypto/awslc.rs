@@ -20,9 +20,14 @@ use crate::suite::CipherSuite;
 /// A ready cipher: the GCM context (AES round keys and GHASH key table)
 /// or, for the CTR suites, the AES key schedule and the HMAC context with
 /// its inner and outer hash states already keyed.
+///
+/// The CTR+HMAC state (about 1.7 KB, held inline by `aws-lc-rs`) is boxed
+/// once at construction so that every key, and every slot of a
+/// `FixedKeyStore`, is not sized for it; the GCM context is already behind a
+/// pointer.
 pub(crate) enum Cipher {
     Gcm(LessSafeKey),
-    CtrHmac(CtrHmac),
+    CtrHmac(alloc::boxed::Box<CtrHmac>),
 }
 
 impl FrameCipher for Cipher {
@@ -43,27 +48,32 @@ impl FrameCipher for Cipher {
             )),
             CipherSuite::Aes128CtrHmacSha256_80
             | CipherSuite::Aes128CtrHmacSha256_64
-            | CipherSuite::Aes128CtrHmacSha256_32 => Self::CtrHmac(CtrHmac {
-                aes: EncryptingKey::ctr(
-                    UnboundCipherKey::new(&AES_128, enc_key).expect("suite key length"),
-                )
-                .expect("AES supports CTR"),
-                mac: hmac::Key::new(hmac::HMAC_SHA256, auth_key),
-                tag_len: suite.tag_len(),
-            }),
+            | CipherSuite::Aes128CtrHmacSha256_32 => {
+                Self::CtrHmac(alloc::boxed::Box::new(CtrHmac {
+                    aes: EncryptingKey::ctr(
+                        UnboundCipherKey::new(&AES_128, enc_key).expect("suite key length"),
+                    )
+                    .expect("AES supports CTR"),
+                    mac: hmac::Key::new(hmac::HMAC_SHA256, auth_key),
+                    tag_len: suite.tag_len(),
+                }))
+            }
             CipherSuite::Aes256CtrHmacSha512_80
             | CipherSuite::Aes256CtrHmacSha512_64
-            | CipherSuite::Aes256CtrHmacSha512_32 => Self::CtrHmac(CtrHmac {
-                aes: EncryptingKey::ctr(
-                    UnboundCipherKey::new(&AES_256, enc_key).expect("suite key length"),
-                )
-                .expect("AES supports CTR"),
-                mac: hmac::Key::new(hmac::HMAC_SHA512, auth_key),
-                tag_len: suite.tag_len(),
-            }),
+            | CipherSuite::Aes256CtrHmacSha512_32 => {
+                Self::CtrHmac(alloc::boxed::Box::new(CtrHmac {
+                    aes: EncryptingKey::ctr(
+                        UnboundCipherKey::new(&AES_256, enc_key).expect("suite key length"),
+                    )
+                    .expect("AES supports CTR"),
+                    mac: hmac::Key::new(hmac::HMAC_SHA512, auth_key),
+                    tag_len: suite.tag_len(),
+                }))
+            }
         }
     }
 
+    #[inline]
     fn seal(
         &self,
         nonce: &[u8; 12],
@@ -77,6 +87,7 @@ impl FrameCipher for Cipher {
         }
     }
 
+    #[inline]
     fn open_unzeroed(
         &self,
         nonce: &[u8; 12],
@@ -91,6 +102,7 @@ impl FrameCipher for Cipher {
     }
 }
 
+#[inline]
 fn gcm_seal(
     key: &LessSafeKey,
     nonce: &[u8; 12],
@@ -116,6 +128,7 @@ fn gcm_seal(
 /// AWS-LC decrypts while it hashes and compares the tag at the end, so on
 /// failure the output holds unauthenticated plaintext: [`FrameCipher::open`]
 /// zeroes it before the caller sees it.
+#[inline]
 fn gcm_open(
     key: &LessSafeKey,
     nonce: &[u8; 12],
@@ -165,8 +178,14 @@ impl CtrHmac {
     /// XORs the keystream starting `offset` bytes (a whole number of blocks)
     /// into the frame into `buf`. RFC 9605 §4.5.1: the first counter block is
     /// `nonce || 0x00000000`, incremented as one 128-bit big-endian number.
-    fn apply_keystream(&self, nonce: &[u8; 12], offset: usize, buf: &mut [u8]) -> Result<(), Error> {
-        let block = u128::from_be_bytes(ctr_initial_block(nonce)).wrapping_add((offset / 16) as u128);
+    fn apply_keystream(
+        &self,
+        nonce: &[u8; 12],
+        offset: usize,
+        buf: &mut [u8],
+    ) -> Result<(), Error> {
+        let block =
+            u128::from_be_bytes(ctr_initial_block(nonce)).wrapping_add((offset / 16) as u128);
         let iv = EncryptionContext::Iv128(block.to_be_bytes().into());
         self.aes
             .less_safe_encrypt(buf, iv)
@@ -194,6 +213,7 @@ impl CtrHmac {
         }
     }
 
+    #[inline]
     fn seal(
         &self,
         nonce: &[u8; 12],

@@ -60,6 +60,7 @@ impl FrameCipher for Cipher {
         }
     }
 
+    #[inline]
     fn seal(
         &self,
         nonce: &[u8; 12],
@@ -75,6 +76,7 @@ impl FrameCipher for Cipher {
         }
     }
 
+    #[inline]
     fn open_unzeroed(
         &self,
         nonce: &[u8; 12],
@@ -100,6 +102,7 @@ fn inout(data: Data<'_>) -> Result<InOutBuf<'_, '_, u8>, Error> {
     }
 }
 
+#[inline]
 fn gcm_seal<G>(
     gcm: &G,
     nonce: &[u8; 12],
@@ -118,6 +121,7 @@ where
     Ok(())
 }
 
+#[inline]
 fn gcm_open<G>(
     gcm: &G,
     nonce: &[u8; 12],
@@ -170,6 +174,7 @@ where
             .map_err(|_| Error::BufferTooSmall)
     }
 
+    #[inline]
     fn seal(
         &self,
         nonce: &[u8; 12],
