@@ -320,3 +320,46 @@ mod cross_backend {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::cast_possible_truncation)] // test data from indices
+
+    use super::{Aad, INLINE_AAD_CAPACITY, with_contiguous_aad};
+    use crate::error::Error;
+
+    #[test]
+    fn contiguous_aad_is_header_then_metadata_on_every_path() {
+        let header = [0x9a, 0x01, 0x02];
+        let metadata: [u8; 2 * INLINE_AAD_CAPACITY] = core::array::from_fn(|i| (i % 253) as u8);
+        // Empty, the small buffer and its edge, the inline buffer and its
+        // edge, then past it.
+        for len in [0, 1, 61, 62, 100, INLINE_AAD_CAPACITY - 3] {
+            let aad = Aad {
+                header: &header,
+                metadata: &metadata[..len],
+            };
+            let seen = with_contiguous_aad(aad, |joined| {
+                assert_eq!(&joined[..3], &header);
+                assert_eq!(&joined[3..], &metadata[..len]);
+                Ok(joined.len())
+            });
+            assert_eq!(seen, Ok(3 + len));
+        }
+        for len in [INLINE_AAD_CAPACITY - 2, metadata.len()] {
+            let aad = Aad {
+                header: &header,
+                metadata: &metadata[..len],
+            };
+            let result = with_contiguous_aad(aad, |joined| {
+                assert_eq!(&joined[3..], &metadata[..len]);
+                Ok(())
+            });
+            if cfg!(feature = "alloc") {
+                assert_eq!(result, Ok(()));
+            } else {
+                assert_eq!(result, Err(Error::MetadataTooLong));
+            }
+        }
+    }
+}
