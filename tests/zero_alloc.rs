@@ -24,11 +24,12 @@ static GLOBAL: &StatsAlloc<System> = &INSTRUMENTED_SYSTEM;
 /// Frames per suite, each sent and received on both paths, after warm-up.
 /// `FRAMECRYPT_ZERO_ALLOC_FRAMES` overrides it (the valgrind check runs the
 /// test at two counts and compares the totals).
+/// Under Miri, which is orders of magnitude slower, a few frames suffice.
 fn frames() -> usize {
     std::env::var("FRAMECRYPT_ZERO_ALLOC_FRAMES")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(10_000)
+        .unwrap_or(if cfg!(miri) { 3 } else { 10_000 })
 }
 
 const PAYLOAD_LENS: [usize; 3] = [1, 100, 1200];
