@@ -26,6 +26,9 @@ mod secret;
 mod sender;
 pub mod sfu;
 mod suite;
+#[cfg(feature = "test-hooks")]
+#[doc(hidden)]
+pub mod test_hooks;
 
 pub use crypto::INLINE_AAD_CAPACITY;
 pub use error::Error;
