@@ -16,8 +16,15 @@ bin=$(cargo test -p framecrypt "$@" --test zero_alloc --no-run 2>&1 |
 [ -x "$bin" ] || { echo "zero_alloc test binary not found" >&2; exit 1; }
 
 allocs() {
-    FRAMECRYPT_ZERO_ALLOC_FRAMES=$1 valgrind --error-exitcode=99 "$bin" --test-threads=1 2>&1 |
-        sed -n 's/.*total heap usage: \([0-9,]*\) allocs.*/\1/p'
+    local log
+    log=$(mktemp)
+    if ! FRAMECRYPT_ZERO_ALLOC_FRAMES=$1 valgrind --error-exitcode=99 "$bin" >"$log" 2>&1; then
+        echo "FAIL: the zero_alloc test failed under valgrind at $1 frames/suite:" >&2
+        grep -v '^==' "$log" | tail -20 >&2
+        exit 1
+    fi
+    sed -n 's/.*total heap usage: \([0-9,]*\) allocs.*/\1/p' "$log"
+    rm -f "$log"
 }
 
 short=$(allocs 100)
