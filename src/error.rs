@@ -62,6 +62,17 @@ pub enum Error {
     /// The MLS exporter could not produce a secret (for example, the group
     /// is no longer active).
     ExportFailed,
+    /// A frame does not parse as the codec it was given to
+    /// [`crate::codec`] (or a protected frame's clear structure is broken),
+    /// and the fallback policy does not allow whole-frame protection.
+    MalformedFrame,
+    /// [`crate::codec::Codec::Unknown`] (or an unknown codec name) with a
+    /// fallback policy that refuses whole-frame protection.
+    UnsupportedCodec,
+    /// An SFrame RTP payload (draft-ietf-avtcore-rtp-sframe §4) is empty,
+    /// or fragments cannot be joined: a sequence gap, a missing first or
+    /// last fragment, or mixed T bits.
+    MalformedPacket,
 }
 
 impl fmt::Display for Error {
@@ -84,6 +95,9 @@ impl fmt::Display for Error {
             Self::KeyIdExhausted => "no key ID left for the next generation or step",
             Self::InvalidParameter => "configuration value out of range",
             Self::ExportFailed => "MLS exporter failed",
+            Self::MalformedFrame => "frame does not parse as the given codec",
+            Self::UnsupportedCodec => "no codec-aware rule for this codec",
+            Self::MalformedPacket => "malformed or incomplete SFrame RTP payload",
         })
     }
 }

@@ -9,6 +9,7 @@ extern crate alloc;
 #[cfg(feature = "std")]
 extern crate std;
 
+pub mod codec;
 mod crypto;
 mod error;
 mod frame;
@@ -20,8 +21,10 @@ mod key_store;
 mod keys;
 mod receiver;
 mod replay;
+pub mod rtp;
 mod secret;
 mod sender;
+pub mod sfu;
 mod suite;
 
 pub use crypto::INLINE_AAD_CAPACITY;

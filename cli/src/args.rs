@@ -8,6 +8,7 @@
 use std::fmt;
 use std::io::Read;
 
+use framecrypt::codec::{Codec, Fallback};
 use framecrypt::{BaseKey, CipherSuite, KeyId};
 use zeroize::Zeroizing;
 
@@ -41,6 +42,28 @@ pub fn parse_suite(s: &str) -> Result<CipherSuite, String> {
             suite_names()
         )
     })
+}
+
+/// Parses a codec: `vp8`, `vp9`, `h264`, `h265` (or `hevc`), `av1`, `opus`
+/// or `opus-opaque` (Opus without a clear TOC byte).
+pub fn parse_codec(s: &str) -> Result<Codec, String> {
+    match s.parse() {
+        Ok(Codec::Unknown) | Err(_) => Err(format!(
+            "unknown codec '{s}'; expected vp8, vp9, h264, h265, av1, opus or opus-opaque"
+        )),
+        Ok(codec) => Ok(codec),
+    }
+}
+
+/// Parses the fallback policy: `reject` or `whole-frame`.
+pub fn parse_fallback(s: &str) -> Result<Fallback, String> {
+    match s.to_ascii_lowercase().as_str() {
+        "reject" => Ok(Fallback::Reject),
+        "whole-frame" | "whole" => Ok(Fallback::WholeFrame),
+        _ => Err(format!(
+            "unknown fallback '{s}'; expected reject or whole-frame"
+        )),
+    }
 }
 
 /// Every suite as `N=NAME`, for error messages and help.
@@ -204,6 +227,17 @@ mod tests {
         assert!(parse_kid_key("x=00ff").is_err());
         assert!(parse_kid_key("1=").is_err(), "empty key");
         assert!(parse_kid_key(&format!("1={}", "00".repeat(129))).is_err());
+    }
+
+    #[test]
+    fn codecs_and_fallbacks_parse_by_name() {
+        assert_eq!(parse_codec("H264"), Ok(Codec::H264));
+        assert_eq!(parse_codec("hevc"), Ok(Codec::H265));
+        assert_eq!(parse_codec("opus"), Ok(Codec::OPUS));
+        assert!(parse_codec("unknown").is_err());
+        assert!(parse_codec("mpeg2").is_err());
+        assert_eq!(parse_fallback("whole-frame"), Ok(Fallback::WholeFrame));
+        assert!(parse_fallback("guess").is_err());
     }
 
     #[test]

@@ -10,13 +10,16 @@
 #![allow(clippy::std_instead_of_core, clippy::std_instead_of_alloc)]
 
 mod args;
+mod container;
 mod decrypt;
 mod encrypt;
 mod error;
 mod inspect;
 mod mls_kid;
 mod output;
+mod protect;
 mod ratchet;
+mod unprotect;
 mod vectors;
 
 use std::process::ExitCode;
@@ -46,6 +49,8 @@ enum Command {
     Vectors(vectors::Args),
     Ratchet(ratchet::Args),
     MlsKid(mls_kid::Args),
+    Protect(protect::Args),
+    Unprotect(unprotect::Args),
 }
 
 fn main() -> ExitCode {
@@ -56,6 +61,8 @@ fn main() -> ExitCode {
         Command::Vectors(args) => vectors::run(args),
         Command::Ratchet(args) => ratchet::run(args),
         Command::MlsKid(args) => mls_kid::run(args),
+        Command::Protect(args) => protect::run(args),
+        Command::Unprotect(args) => unprotect::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

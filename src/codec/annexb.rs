@@ -1,0 +1,277 @@
+//! H.264 / H.265 Annex B byte streams (ITU-T H.264 Annex B, H.265 Annex B):
+//! NAL unit boundaries and the clear prefix of each NAL unit.
+
+use super::walk::{Bound, Unit};
+use crate::error::Error;
+
+/// Which of the two Annex B codecs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Nal {
+    H264,
+    H265,
+}
+
+/// What the clear prefix of a NAL unit is, by NAL unit type.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum NalRule {
+    /// Not authenticated, left as is: access unit delimiters and filler
+    /// data, which RTP packetizers drop (RFC 6184 §5.1, RFC 7798 §4.4).
+    PassThrough,
+    /// Kept clear and authenticated: parameter sets, SEI and every other
+    /// non-VCL type.
+    Clear,
+    /// A slice: header and first slice header fields clear, rest encrypted.
+    Slice,
+    /// H.264 SVC/MVC slice (types 20, 21): 4 header bytes clear.
+    ExtendedSlice,
+}
+
+impl Nal {
+    /// The NAL unit header length.
+    pub(crate) const fn header_len(self) -> usize {
+        match self {
+            Self::H264 => 1,
+            Self::H265 => 2,
+        }
+    }
+
+    /// The NAL unit type from the first header byte.
+    pub(crate) const fn nal_type(self, first: u8) -> u8 {
+        match self {
+            Self::H264 => first & 0x1f,
+            Self::H265 => (first >> 1) & 0x3f,
+        }
+    }
+
+    /// H.264 Table 7-1 / H.265 Table 7-1 classification.
+    pub(crate) const fn rule(self, nal_type: u8) -> NalRule {
+        match self {
+            Self::H264 => match nal_type {
+                1..=5 => NalRule::Slice,
+                20 | 21 => NalRule::ExtendedSlice,
+                9 | 12 => NalRule::PassThrough,
+                _ => NalRule::Clear,
+            },
+            Self::H265 => match nal_type {
+                0..=31 => NalRule::Slice,
+                35 | 38 => NalRule::PassThrough,
+                _ => NalRule::Clear,
+            },
+        }
+    }
+
+    /// Whether a NAL unit type marks a keyframe: H.264 IDR (5); H.265 IRAP
+    /// (16–23).
+    pub(crate) const fn is_keyframe(self, nal_type: u8) -> bool {
+        match self {
+            Self::H264 => nal_type == 5,
+            Self::H265 => matches!(nal_type, 16..=23),
+        }
+    }
+
+    /// Whether a NAL unit type is a parameter set (H.264 SPS/PPS; H.265
+    /// VPS/SPS/PPS).
+    pub(crate) const fn is_parameter_set(self, nal_type: u8) -> bool {
+        match self {
+            Self::H264 => matches!(nal_type, 7 | 8),
+            Self::H265 => matches!(nal_type, 32..=34),
+        }
+    }
+
+    /// The end of the clear prefix of a slice NAL unit `nal` (header
+    /// included): the bytes covering the slice header fields an RTP
+    /// depacketizer reads. H.264 §7.3.3: `first_mb_in_slice`, `slice_type`,
+    /// `pic_parameter_set_id`; H.265 §7.3.6.1:
+    /// `first_slice_segment_in_pic_flag`, for IRAP pictures
+    /// `no_output_of_prior_pics_flag`, and `slice_pic_parameter_set_id`.
+    ///
+    /// The result depends only on the bytes it covers, so a receiver finds
+    /// the same prefix in the protected NAL unit.
+    fn slice_prefix(self, nal: &[u8], nal_type: u8) -> Result<usize, Error> {
+        let mut bits = BitReader::new(nal, self.header_len());
+        match self {
+            Self::H264 => {
+                for _ in 0..3 {
+                    bits.ue()?;
+                }
+            }
+            Self::H265 => {
+                bits.bit()?;
+                if matches!(nal_type, 16..=23) {
+                    bits.bit()?;
+                }
+                bits.ue()?;
+            }
+        }
+        Ok(bits.bytes_used())
+    }
+
+    /// The unit starting at `pos`: zeros and a start code, then a NAL unit
+    /// up to the next start code; or the zeros that end the stream.
+    pub(crate) fn next_unit(self, frame: &[u8], pos: usize) -> Result<Option<Unit>, Error> {
+        let rest = frame.get(pos..).ok_or(Error::MalformedFrame)?;
+        if rest.is_empty() {
+            return Ok(None);
+        }
+        let zeros = rest.iter().take_while(|&&b| b == 0).count();
+        if zeros == rest.len() {
+            return Ok(Some(Unit::clear(pos, frame.len())));
+        }
+        // B.2: a start code is at least two zeros then 0x01.
+        if zeros < 2 || rest[zeros] != 1 {
+            return Err(Error::MalformedFrame);
+        }
+        let nal_start = pos + zeros + 1;
+        let nal_end = nal_start + nal_len(&frame[nal_start..]);
+        let nal = &frame[nal_start..nal_end];
+        if nal.len() < self.header_len() {
+            return Err(Error::MalformedFrame);
+        }
+        let nal_type = self.nal_type(nal[0]);
+        let (prefix, protected) = match self.rule(nal_type) {
+            NalRule::PassThrough => return Ok(Some(Unit::clear(pos, nal_end))),
+            NalRule::Clear => (nal.len(), false),
+            NalRule::Slice => (self.slice_prefix(nal, nal_type)?, true),
+            NalRule::ExtendedSlice => (4, true),
+        };
+        if prefix > nal.len() {
+            return Err(Error::MalformedFrame);
+        }
+        Ok(Some(Unit {
+            start: pos,
+            clear_end: nal_start + prefix,
+            end: nal_end,
+            bound: Bound::Range(nal_start..nal_start + prefix),
+            protected,
+            escaped: true,
+            size_field: None,
+            kind: nal_type,
+        }))
+    }
+}
+
+/// The length of the NAL unit at the start of `bytes`: up to the first
+/// `00 00 00` or `00 00 01` (B.2), without trailing zeros at the end of the
+/// stream. The last byte of the result is never zero.
+fn nal_len(bytes: &[u8]) -> usize {
+    let mut i = 0;
+    while i + 2 < bytes.len() {
+        if bytes[i + 2] > 1 {
+            // Neither window containing this byte as its third can match.
+            i += 3;
+        } else if bytes[i] == 0 && bytes[i + 1] == 0 {
+            return i;
+        } else {
+            i += 1;
+        }
+    }
+    let mut end = bytes.len();
+    while end > 0 && bytes[end - 1] == 0 {
+        end -= 1;
+    }
+    end
+}
+
+/// Reads bits of a NAL unit's payload, skipping emulation prevention bytes
+/// (H.264 §7.4.1).
+struct BitReader<'a> {
+    nal: &'a [u8],
+    /// The next byte to load.
+    pos: usize,
+    /// Zeros just before `pos` in the NAL unit.
+    zeros: u8,
+    byte: u8,
+    /// Bits of `byte` not yet read.
+    left: u8,
+}
+
+impl<'a> BitReader<'a> {
+    fn new(nal: &'a [u8], start: usize) -> Self {
+        Self {
+            nal,
+            pos: start,
+            zeros: 0,
+            byte: 0,
+            left: 0,
+        }
+    }
+
+    fn bit(&mut self) -> Result<u32, Error> {
+        if self.left == 0 {
+            let mut b = *self.nal.get(self.pos).ok_or(Error::MalformedFrame)?;
+            self.pos += 1;
+            if self.zeros >= 2 && b == 3 {
+                self.zeros = 0;
+                b = *self.nal.get(self.pos).ok_or(Error::MalformedFrame)?;
+                self.pos += 1;
+            }
+            self.zeros = if b == 0 {
+                self.zeros.saturating_add(1)
+            } else {
+                0
+            };
+            self.byte = b;
+            self.left = 8;
+        }
+        self.left -= 1;
+        Ok(u32::from((self.byte >> self.left) & 1))
+    }
+
+    /// `ue(v)`, H.264 §9.1; at most 31 leading zeros.
+    fn ue(&mut self) -> Result<u64, Error> {
+        let mut zeros = 0;
+        while self.bit()? == 0 {
+            zeros += 1;
+            if zeros > 31 {
+                return Err(Error::MalformedFrame);
+            }
+        }
+        let mut value = 0u64;
+        for _ in 0..zeros {
+            value = (value << 1) | u64::from(self.bit()?);
+        }
+        Ok((1u64 << zeros) - 1 + value)
+    }
+
+    /// Bytes from the start of the NAL unit up to the last byte read.
+    const fn bytes_used(&self) -> usize {
+        self.pos
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nal_ends_before_the_next_start_code() {
+        assert_eq!(nal_len(&[0x65, 7, 0, 0, 1, 5]), 2);
+        assert_eq!(nal_len(&[0x65, 7, 0, 0, 0, 1]), 2);
+        assert_eq!(nal_len(&[0x65, 0, 0, 2, 9]), 5);
+        assert_eq!(nal_len(&[0x65, 9, 0, 0]), 2);
+    }
+
+    #[test]
+    fn h264_slice_prefix_covers_three_exp_golomb_fields() {
+        // first_mb 0 ('1'), slice_type 7 ('0001000'), pps_id 0 ('1').
+        let nal = [0x65, 0b1000_1000, 0xd5, 0xff];
+        assert_eq!(Nal::H264.slice_prefix(&nal, 5).unwrap(), 3);
+        // Too short: the fields run past the end.
+        assert!(Nal::H264.slice_prefix(&[0x65, 0x00], 5).is_err());
+    }
+
+    #[test]
+    fn h265_irap_prefix_reads_the_extra_flag() {
+        // first_slice 1, no_output 0, pps_id 0 ('1') -> 3 bits of one byte.
+        assert_eq!(Nal::H265.slice_prefix(&[0x26, 0x01, 0xa0], 19).unwrap(), 3);
+    }
+
+    #[test]
+    fn emulation_prevention_bytes_are_skipped_in_slice_headers() {
+        // first_mb_in_slice has 23 leading zeros spanning `00 00 03 01`;
+        // its 23 value bits, slice_type and pps_id end in the fourth 0xff.
+        let nal = [0x41, 0x00, 0x00, 0x03, 0x01, 0xff, 0xff, 0xff, 0xff, 0x12];
+        assert_eq!(Nal::H264.slice_prefix(&nal, 1).unwrap(), 9);
+    }
+}
