@@ -1,5 +1,5 @@
 //! Builds the seed corpus in `fuzz/corpus/<target>/` from the test vectors
-//! in `tests/data/`. Run through `fuzz/make-corpus.sh`; the output is
+//! and the media samples in `tests/data/`. Run through `fuzz/make-corpus.sh`; the output is
 //! deterministic, so a rerun changes nothing unless the vectors or the
 //! input types changed.
 //!
@@ -8,10 +8,16 @@
 use std::fs;
 use std::path::{Path as FsPath, PathBuf};
 
+use arbitrary::{Arbitrary, Unstructured};
+use framecrypt::codec::{Codec, Fallback, Protection};
+use framecrypt::rtp::{Origin, fragment};
+use framecrypt::{CipherSuite, KeyId, Sender};
 use framecrypt_fuzz::Path;
+use framecrypt_fuzz::codec::{self, CodecInput, Door, Mode, codec_index};
 use framecrypt_fuzz::decrypt::{self, Action, DecryptInput, Edit};
 use framecrypt_fuzz::roundtrip::{Install, Op, RoundtripInput};
-use framecrypt_fuzz::seed::encode;
+use framecrypt_fuzz::rtp::{Packet, RtpInput, RtpMode, Swap};
+use framecrypt_fuzz::seed::{Seed, encode};
 use serde_json::Value;
 
 /// One frame of a vector file.
@@ -110,6 +116,10 @@ fn main() {
     header_parse(&mut corpus, &rfc, &sframe, &sequences);
     decrypt_seeds(&mut corpus, &sframe, &sequences);
     roundtrip_seeds(&mut corpus, &sframe, &sequences);
+    let media = media_samples(&root);
+    codec_seeds(&mut corpus, &media);
+    sfu_seeds(&mut corpus, &media, &sframe);
+    rtp_seeds(&mut corpus, &media);
     println!("{} seeds written to {}", corpus.count, corpus.dir.display());
 }
 
@@ -533,4 +543,367 @@ fn sequence_ops(frames: &[VectorFrame], install: Install, deliver: bool) -> Vec<
         }
     }
     ops
+}
+
+/// Two frames of each media sample: the first (a keyframe) and the
+/// smallest of the others that is at least 32 bytes (an interframe).
+struct Sample {
+    name: &'static str,
+    codec: Codec,
+    frames: [Vec<u8>; 2],
+}
+
+fn media_samples(root: &FsPath) -> Vec<Sample> {
+    let read = |name: &str| {
+        let path = root.join("tests/data/media").join(name);
+        fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    };
+    let samples: [(&str, Codec, Vec<Vec<u8>>); 7] = [
+        ("vp8", Codec::Vp8, ivf_frames(&read("vp8.ivf"))),
+        ("vp9", Codec::Vp9, ivf_frames(&read("vp9.ivf"))),
+        ("av1", Codec::Av1, ivf_frames(&read("av1.ivf"))),
+        (
+            "h264",
+            Codec::H264,
+            access_units(&read("h264.h264"), Codec::H264),
+        ),
+        (
+            "h264-slices",
+            Codec::H264,
+            access_units(&read("h264-slices.h264"), Codec::H264),
+        ),
+        (
+            "h265",
+            Codec::H265,
+            access_units(&read("h265.h265"), Codec::H265),
+        ),
+        ("opus", Codec::OPUS, ogg_packets(&read("opus.ogg"))),
+    ];
+    samples
+        .into_iter()
+        .map(|(name, codec, frames)| {
+            let small = frames[1..]
+                .iter()
+                .filter(|f| f.len() >= 32)
+                .min_by_key(|f| f.len())
+                .expect("an interframe")
+                .clone();
+            Sample {
+                name,
+                codec,
+                frames: [frames[0].clone(), small],
+            }
+        })
+        .collect()
+}
+
+/// IVF: a file header (its size at byte 6), then per frame a 4-byte LE
+/// size, an 8-byte timestamp and the frame.
+fn ivf_frames(file: &[u8]) -> Vec<Vec<u8>> {
+    assert_eq!(&file[..4], b"DKIF");
+    let mut pos = usize::from(u16::from_le_bytes([file[6], file[7]]));
+    let mut frames = Vec::new();
+    while pos + 12 <= file.len() {
+        let size = u32::from_le_bytes(file[pos..pos + 4].try_into().expect("4 bytes"));
+        pos += 12;
+        let size = usize::try_from(size).expect("small");
+        frames.push(file[pos..pos + size].to_vec());
+        pos += size;
+    }
+    frames
+}
+
+/// An Annex B stream cut into access units (H.264 §7.4.1.2.3, H.265
+/// §7.4.2.4.4), as `tests/media/mod.rs` does.
+fn access_units(stream: &[u8], codec: Codec) -> Vec<Vec<u8>> {
+    let mut nals = Vec::new();
+    let mut i = 0;
+    while i + 3 <= stream.len() {
+        if stream[i..i + 3] == [0, 0, 1] {
+            let start = if i > 0 && stream[i - 1] == 0 {
+                i - 1
+            } else {
+                i
+            };
+            nals.push((start, i + 3));
+            i += 3;
+        } else {
+            i += 1;
+        }
+    }
+    let mut cuts = Vec::new();
+    let mut has_vcl = false;
+    for &(start, nal) in &nals {
+        let first_in_picture = |at: usize| stream.get(at).is_some_and(|b| b & 0x80 != 0);
+        let (vcl, first, opens) = if codec == Codec::H264 {
+            let t = stream[nal] & 0x1f;
+            (
+                (1..=5).contains(&t),
+                first_in_picture(nal + 1),
+                matches!(t, 6..=9 | 14..=18),
+            )
+        } else {
+            let t = (stream[nal] >> 1) & 0x3f;
+            (
+                t <= 31,
+                first_in_picture(nal + 2),
+                matches!(t, 32..=35 | 39 | 41..=44 | 48..=55),
+            )
+        };
+        if cuts.is_empty() || (has_vcl && (opens || (vcl && first))) {
+            cuts.push(start);
+            has_vcl = false;
+        }
+        has_vcl |= vcl;
+    }
+    cuts.push(stream.len());
+    cuts.windows(2)
+        .map(|w| stream[w[0]..w[1]].to_vec())
+        .collect()
+}
+
+/// The packets of an Ogg Opus file (RFC 3533 pages: segments of 255 bytes
+/// continue a packet), without the `OpusHead` and `OpusTags` headers.
+fn ogg_packets(file: &[u8]) -> Vec<Vec<u8>> {
+    let mut packets = Vec::new();
+    let mut packet = Vec::new();
+    let mut pos = 0;
+    while pos + 27 <= file.len() {
+        assert_eq!(&file[pos..pos + 4], b"OggS");
+        let segments = usize::from(file[pos + 26]);
+        let table = &file[pos + 27..pos + 27 + segments];
+        let mut at = pos + 27 + segments;
+        for &len in table {
+            packet.extend_from_slice(&file[at..at + usize::from(len)]);
+            at += usize::from(len);
+            if len < 255 {
+                packets.push(std::mem::take(&mut packet));
+            }
+        }
+        pos = at;
+    }
+    assert!(packets[0].starts_with(b"OpusHead") && packets[1].starts_with(b"OpusTags"));
+    packets.split_off(2)
+}
+
+fn codec_bytes(input: &CodecInput<'_>) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    input.seed(&mut bytes);
+    let decoded = CodecInput::arbitrary_take_rest(Unstructured::new(&bytes)).expect("decodes");
+    assert_eq!(&decoded, input, "seed bytes decode to another value");
+    bytes
+}
+
+fn rtp_bytes(input: &RtpInput<'_>) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    input.seed(&mut bytes);
+    let decoded = RtpInput::arbitrary_take_rest(Unstructured::new(&bytes)).expect("decodes");
+    assert_eq!(&decoded, input, "seed bytes decode to another value");
+    bytes
+}
+
+/// `frame` protected codec-aware as the codec harness protects it (plain
+/// sender, its KID and key, counter `ctr`).
+fn protected(codec: Codec, suite: CipherSuite, frame: &[u8], ctr: u64) -> Vec<u8> {
+    let mut sender = Sender::resume(
+        suite,
+        KeyId(codec::KID),
+        &codec::key(suite),
+        framecrypt::Counter(ctr),
+    );
+    let (_, bytes) = Protection::new(codec, Fallback::Reject)
+        .protect_to_vec(&mut sender, frame)
+        .expect("a sample frame protects");
+    bytes
+}
+
+fn codec_seeds(corpus: &mut Corpus, media: &[Sample]) {
+    let doors = [Door::Slice, Door::InPlace, Door::ToVec];
+    let mut n = 0u8;
+    for sample in media {
+        let index = codec_index(sample.codec);
+        for (k, frame) in sample.frames.iter().enumerate() {
+            n = n.wrapping_add(1);
+            let mode = Mode::RoundTrip {
+                codec: index,
+                whole_frame: k == 1,
+                suite: n % 8,
+                ratchet: n.is_multiple_of(2),
+                protect: doors[usize::from(n) % 3],
+                unprotect: doors[usize::from(n / 3) % 3],
+                flip: (k == 1).then_some(u32::from(n) * 97),
+            };
+            let input = CodecInput { mode, data: frame };
+            corpus.write(
+                "codec",
+                &format!("roundtrip-{}-{k}", sample.name),
+                &codec_bytes(&input),
+            );
+        }
+        // The interframe as protected, to unprotect.
+        let suite = CipherSuite::Aes128CtrHmacSha256_80;
+        let bytes = protected(sample.codec, suite, &sample.frames[1], 0);
+        let input = CodecInput {
+            mode: Mode::Unprotect {
+                codec: index,
+                whole_frame: false,
+                suite: 0,
+                door: Door::InPlace,
+            },
+            data: &bytes,
+        };
+        corpus.write(
+            "codec",
+            &format!("unprotect-{}", sample.name),
+            &codec_bytes(&input),
+        );
+    }
+    // Escaping: runs of zeros and small bytes after every kind of clear
+    // ending, and one protected H.264 slice piece.
+    let tricky: &[u8] = &[0, 0, 0, 0, 1, 0, 0, 2, 0, 0, 3, 0, 0, 3, 3, 4, 0, 0, 0];
+    for (name, clear) in [
+        ("none", vec![]),
+        ("one-zero", vec![0x65, 0]),
+        ("two-zeros", vec![0x65, 0, 0]),
+    ] {
+        for (mode, what) in [
+            (
+                Mode::Escape {
+                    clear: clear.clone(),
+                },
+                "escape",
+            ),
+            (
+                Mode::Unescape {
+                    clear: clear.clone(),
+                },
+                "unescape",
+            ),
+        ] {
+            let input = CodecInput { mode, data: tricky };
+            corpus.write("codec", &format!("{what}-{name}"), &codec_bytes(&input));
+        }
+    }
+    let h264 = media
+        .iter()
+        .find(|s| s.name == "h264")
+        .expect("h264 sample");
+    let slice = protected(
+        Codec::H264,
+        CipherSuite::Aes128GcmSha256_128,
+        &h264.frames[1],
+        0,
+    );
+    let input = CodecInput {
+        mode: Mode::Unescape {
+            clear: vec![0, 0, 1, 0x41, 0x9a],
+        },
+        data: &slice[slice.len() / 2..],
+    };
+    corpus.write("codec", "unescape-h264-piece", &codec_bytes(&input));
+}
+
+fn sfu_seeds(corpus: &mut Corpus, media: &[Sample], sframe: &[VectorFrame]) {
+    for sample in media {
+        for (k, frame) in sample.frames.iter().enumerate() {
+            let suite = CipherSuite::ALL[k * 3 % 8];
+            let bytes = protected(sample.codec, suite, frame, 0x1234);
+            corpus.write("sfu_inspect", &format!("{}-{k}", sample.name), &bytes);
+        }
+    }
+    for f in sframe.iter().take(2) {
+        corpus.write("sfu_inspect", &format!("rfc9605-suite{}", f.suite), &f.ct);
+    }
+}
+
+fn rtp_seeds(corpus: &mut Corpus, media: &[Sample]) {
+    let suite = CipherSuite::Aes128GcmSha256_128;
+    for (i, sample) in media.iter().enumerate() {
+        let frame = protected(sample.codec, suite, &sample.frames[1], 7);
+        let i = u8::try_from(i).expect("few samples");
+        // Per frame: fragments delivered whole, then with a loss and
+        // reordering.
+        for (name, lost, swaps) in [
+            ("whole", 0u64, vec![]),
+            ("lossy", 0b100, vec![Swap { a: 0, b: 1 }]),
+            (
+                "reordered",
+                0,
+                vec![Swap { a: 0, b: 3 }, Swap { a: 1, b: 2 }],
+            ),
+        ] {
+            let input = RtpInput {
+                mode: RtpMode::Fragments {
+                    first_seq: 65530,
+                    max_payload: 120 + u16::from(i) * 40,
+                    packetized: i % 2 == 1,
+                    lost,
+                    swaps,
+                },
+                data: &frame,
+            };
+            corpus.write(
+                "rtp_reassemble",
+                &format!("fragments-{}-{name}", sample.name),
+                &rtp_bytes(&input),
+            );
+        }
+        // The same fragments as arbitrary packets: in order, with a
+        // duplicate, and with a gap.
+        let fragments: Vec<_> = fragment(&frame, Origin::Raw, 200).expect("room").collect();
+        for (name, steps) in [
+            ("in-order", vec![]),
+            ("duplicate", vec![(2usize, 0i8)]),
+            ("gap", vec![(1, 2)]),
+        ] {
+            let mut packets: Vec<Packet> = fragments
+                .iter()
+                .map(|f| Packet {
+                    step: 1,
+                    descriptor: Some(f.descriptor.to_byte()),
+                    len: u8::try_from(f.data.len()).expect("short fragments"),
+                })
+                .collect();
+            for &(at, step) in &steps {
+                if let Some(p) = packets.get_mut(at) {
+                    p.step = step;
+                }
+            }
+            let input = RtpInput {
+                mode: RtpMode::Packets {
+                    first_seq: 100,
+                    buffer: 4096,
+                    packets,
+                },
+                data: &frame,
+            };
+            corpus.write(
+                "rtp_reassemble",
+                &format!("packets-{}-{name}", sample.name),
+                &rtp_bytes(&input),
+            );
+        }
+    }
+    let opus = media
+        .iter()
+        .find(|s| s.name == "opus")
+        .expect("opus sample");
+    for (name, descriptor) in [
+        ("whole", None),
+        ("no-end-bit", Some(0xa0)),
+        ("reserved-bits", Some(0xff)),
+    ] {
+        let input = RtpInput {
+            mode: RtpMode::PerPacket {
+                suite: 4,
+                descriptor,
+            },
+            data: &opus.frames[1],
+        };
+        corpus.write(
+            "rtp_reassemble",
+            &format!("per-packet-{name}"),
+            &rtp_bytes(&input),
+        );
+    }
 }

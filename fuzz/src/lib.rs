@@ -9,10 +9,13 @@
 use arbitrary::Arbitrary;
 use framecrypt::CipherSuite;
 
+pub mod codec;
 pub mod decrypt;
 pub mod model;
 pub mod roundtrip;
+pub mod rtp;
 pub mod seed;
+pub mod sfu;
 
 /// The suite `choice` names, modulo the eight suites.
 #[must_use]

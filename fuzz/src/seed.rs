@@ -28,7 +28,7 @@ macro_rules! seed_int {
         }
     )*};
 }
-seed_int!(u8, u16, u32, u64);
+seed_int!(u8, u16, u32, u64, i8);
 
 impl Seed for bool {
     fn seed(&self, out: &mut Vec<u8>) {

@@ -10,8 +10,11 @@ use std::path::PathBuf;
 
 use arbitrary::{Arbitrary, Unstructured};
 use framecrypt::Error;
+use framecrypt::codec::Layout;
+use framecrypt_fuzz::codec::{self, CodecInput};
 use framecrypt_fuzz::decrypt::{self, DecryptInput};
 use framecrypt_fuzz::roundtrip::{self, RoundtripInput};
+use framecrypt_fuzz::rtp::{self, RtpInput};
 
 fn seeds(target: &str, prefix: &str) -> Vec<(String, Vec<u8>)> {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -133,4 +136,44 @@ fn roundtrip_edges_reach_their_errors() {
         ]
     );
     assert!(results("edge-one-step-bit").iter().any(Result::is_ok));
+}
+
+#[test]
+fn media_frames_round_trip_codec_aware_and_their_protected_forms_unprotect() {
+    for (name, bytes) in seeds("codec", "roundtrip-") {
+        let input = CodecInput::arbitrary_take_rest(Unstructured::new(&bytes)).expect("decodes");
+        let layout = codec::run(&input);
+        if name.ends_with("-0") {
+            // Keyframes, no flip: the whole round trip, codec-aware.
+            assert_eq!(layout, Some(Layout::CodecAware), "{name}");
+        }
+    }
+    for (name, bytes) in seeds("codec", "unprotect-") {
+        let input = CodecInput::arbitrary_take_rest(Unstructured::new(&bytes)).expect("decodes");
+        assert_eq!(codec::run(&input), Some(Layout::CodecAware), "{name}");
+    }
+}
+
+#[test]
+fn every_committed_seed_runs_clean() {
+    for (_, bytes) in seeds("header_parse", "") {
+        let _ = framecrypt::Header::parse(&bytes);
+    }
+    for (_, bytes) in seeds("decrypt", "") {
+        decrypt::run(&decode::<DecryptInput>(&bytes));
+    }
+    for (_, bytes) in seeds("roundtrip", "") {
+        roundtrip::run(&decode::<RoundtripInput>(&bytes));
+    }
+    for (_, bytes) in seeds("codec", "") {
+        let input = CodecInput::arbitrary_take_rest(Unstructured::new(&bytes)).expect("decodes");
+        codec::run(&input);
+    }
+    for (_, bytes) in seeds("sfu_inspect", "") {
+        framecrypt_fuzz::sfu::run(&bytes);
+    }
+    for (_, bytes) in seeds("rtp_reassemble", "") {
+        let input = RtpInput::arbitrary_take_rest(Unstructured::new(&bytes)).expect("decodes");
+        rtp::run(&input);
+    }
 }
