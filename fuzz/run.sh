@@ -16,68 +16,82 @@
 # leaves the clone clean; crash inputs go to fuzz/artifacts/<target>/
 # (ignored by git).
 set -euo pipefail
-cd "$(dirname "$0")"
 
-CARGO_FUZZ_VERSION=0.13.2
-seconds="${FUZZ_SECONDS:-60}"
-timeout="${FUZZ_TIMEOUT:-30}"
+# Everything is in a function so that bash has read the whole script before
+# it starts: editing this file during a long run cannot derail it.
+main() {
+  cd "$(dirname "$0")"
+  local cargo_fuzz_version=0.13.2
+  local seconds="${FUZZ_SECONDS:-60}"
+  local timeout="${FUZZ_TIMEOUT:-30}"
 
-# Nightly for the sanitizer flags; without one, stable with RUSTC_BOOTSTRAP.
-if rustup toolchain list | grep -q '^nightly'; then
-  cargo=(cargo +nightly)
-else
-  cargo=(env RUSTC_BOOTSTRAP=1 cargo +stable)
-fi
-if ! cargo fuzz --version 2>/dev/null | grep -qx "cargo-fuzz $CARGO_FUZZ_VERSION"; then
-  cargo install --locked "cargo-fuzz@$CARGO_FUZZ_VERSION"
-fi
-
-work="$(mktemp -d)"
-trap 'rm -rf "$work"' EXIT
-corpus_root="${FUZZ_CORPUS:-$work/corpus}"
-
-# The seeds are what the documented command makes of the vectors, and the
-# harnesses reach the paths the seeds were built for.
-./make-corpus.sh "$work/seeds" >/dev/null
-if ! diff -r corpus "$work/seeds" >/dev/null; then
-  echo "fuzz/corpus/ is stale: run fuzz/make-corpus.sh and commit the result"
-  diff -rq corpus "$work/seeds" || true
-  exit 1
-fi
-"${cargo[@]}" test --quiet 2>&1 | grep -E '^test result' | sed 's/^/seed tests: /'
-
-targets="${FUZZ_TARGETS:-$("${cargo[@]}" fuzz list)}"
-# -a (cargo-fuzz's default, spelled out): debug assertions and overflow
-# checks, so an arithmetic overflow is a crash too. Built once here; the
-# runs below reuse the build.
-"${cargo[@]}" fuzz build -a
-
-failed=()
-for target in $targets; do
-  mkdir -p "$corpus_root/$target" "artifacts/$target"
-  seeds=()
-  [ -d "corpus/$target" ] && seeds=("corpus/$target")
-  log="$work/$target.log"
-  status=0
-  "${cargo[@]}" fuzz run -a "$target" "$corpus_root/$target" "${seeds[@]}" -- \
-    -max_total_time="$seconds" -timeout="$timeout" \
-    -artifact_prefix="artifacts/$target/" >"$log" 2>&1 || status=$?
-  runs="$(sed -nE 's/^Done ([0-9]+) runs.*/\1/p' "$log" | tail -1)"
-  if [ "$status" -ne 0 ] || [ -z "$runs" ]; then
-    last="$(grep -oE '^#[0-9]+' "$log" | tail -1 | tr -d '#')"
-    printf '%-16s FAILED after %s executions (exit %s)\n' "$target" "${last:-0}" "$status"
-    echo "----- last lines of the $target log -----"
-    tail -n 40 "$log"
-    echo "-----"
-    grep -hoE '(Test unit written to|Failing input:?) *[^ ]+' "$log" | sed 's/^/crash input: /' || true
-    failed+=("$target")
+  # Nightly for the sanitizer flags; without one, stable with
+  # RUSTC_BOOTSTRAP.
+  local cargo
+  if rustup toolchain list | grep -q '^nightly'; then
+    cargo=(cargo +nightly)
   else
-    printf '%-16s %12s executions in %s s\n' "$target" "$runs" "$seconds"
+    cargo=(env RUSTC_BOOTSTRAP=1 cargo +stable)
   fi
-done
+  if ! cargo fuzz --version 2>/dev/null | grep -qx "cargo-fuzz $cargo_fuzz_version"; then
+    cargo install --locked "cargo-fuzz@$cargo_fuzz_version"
+  fi
 
-if [ "${#failed[@]}" -gt 0 ]; then
-  echo "fuzzing FAILED: ${failed[*]}"
-  exit 1
-fi
-echo "fuzzing: all targets ran ${seconds} s without a crash"
+  work="$(mktemp -d)"
+  trap 'rm -rf "$work"' EXIT
+  local corpus_root="${FUZZ_CORPUS:-$work/corpus}"
+
+  # The seeds are what the documented command makes of the vectors and
+  # samples, and the harnesses reach the paths the seeds were built for.
+  ./make-corpus.sh "$work/seeds" >/dev/null
+  if ! diff -r corpus "$work/seeds" >/dev/null; then
+    echo "fuzz/corpus/ is stale: run fuzz/make-corpus.sh and commit the result"
+    diff -rq corpus "$work/seeds" || true
+    exit 1
+  fi
+  if ! "${cargo[@]}" test --quiet --test seeds >"$work/seeds.log" 2>&1; then
+    cat "$work/seeds.log"
+    echo "fuzzing FAILED: the seed tests (fuzz/tests/seeds.rs) fail"
+    exit 1
+  fi
+  grep -E '^test result' "$work/seeds.log" | sed 's/^/seed tests: /'
+
+  local targets
+  targets="${FUZZ_TARGETS:-$("${cargo[@]}" fuzz list)}"
+  # -a (cargo-fuzz's default, spelled out): debug assertions and overflow
+  # checks, so an arithmetic overflow is a crash too. Built once here; the
+  # runs below reuse the build.
+  "${cargo[@]}" fuzz build -a
+
+  local failed=() target seeds log status runs last
+  for target in $targets; do
+    mkdir -p "$corpus_root/$target" "artifacts/$target"
+    seeds=()
+    [ -d "corpus/$target" ] && seeds=("corpus/$target")
+    log="$work/$target.log"
+    status=0
+    "${cargo[@]}" fuzz run -a "$target" "$corpus_root/$target" "${seeds[@]}" -- \
+      -max_total_time="$seconds" -timeout="$timeout" \
+      -artifact_prefix="artifacts/$target/" >"$log" 2>&1 || status=$?
+    runs="$(sed -nE 's/^Done ([0-9]+) runs.*/\1/p' "$log" | tail -1)"
+    if [ "$status" -ne 0 ] || [ -z "$runs" ]; then
+      last="$(grep -oE '^#[0-9]+' "$log" | tail -1 | tr -d '#')"
+      printf '%-16s FAILED after %s executions (exit %s)\n' "$target" "${last:-0}" "$status"
+      echo "----- last lines of the $target log -----"
+      tail -n 40 "$log"
+      echo "-----"
+      grep -hoE '(Test unit written to|Failing input:?) *[^ ]+' "$log" | sed 's/^/crash input: /' || true
+      failed+=("$target")
+    else
+      printf '%-16s %12s executions in %s s\n' "$target" "$runs" "$seconds"
+    fi
+  done
+
+  if [ "${#failed[@]}" -gt 0 ]; then
+    echo "fuzzing FAILED: ${failed[*]}"
+    exit 1
+  fi
+  echo "fuzzing: all targets ran ${seconds} s without a crash"
+}
+
+main "$@"
