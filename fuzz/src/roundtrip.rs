@@ -9,7 +9,7 @@
 //! receiver's step, key counts and stats must match the model after every
 //! operation.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 
 use arbitrary::Arbitrary;
 use framecrypt::{
@@ -194,6 +194,9 @@ struct Harness {
     model: RatchetModel,
     /// Every frame produced, by (bytes, metadata).
     produced: HashMap<(Vec<u8>, Vec<u8>), Produced>,
+    /// Every (generation, step, CTR) used: a nonce is never reused
+    /// under one key (RFC 9605 §4.4.3, §9.1).
+    nonces: HashSet<(u64, u64, u64)>,
     queue: VecDeque<InFlight>,
     pending: VecDeque<u64>,
     results: Vec<Result<(), Error>>,
@@ -268,6 +271,7 @@ impl Harness {
             receiver,
             model,
             produced: HashMap::new(),
+            nonces: HashSet::new(),
             queue: VecDeque::new(),
             pending: VecDeque::new(),
             results: Vec::new(),
@@ -392,6 +396,10 @@ impl Harness {
         assert_eq!(
             frame.len(),
             framecrypt::ciphertext_len(self.suite, header, payload.len())
+        );
+        assert!(
+            self.nonces.insert((s.generation, s.step, ctr)),
+            "CTR {ctr} used twice under one key"
         );
         let previous = self.produced.insert(
             (frame.clone(), metadata.to_vec()),
