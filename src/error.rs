@@ -73,6 +73,21 @@ pub enum Error {
     /// or fragments cannot be joined: a sequence gap, a missing first or
     /// last fragment, or mixed T bits.
     MalformedPacket,
+    /// A key announcement (`distribute` feature) is truncated, has trailing
+    /// bytes, an unknown version byte, an empty ID, an unsupported cipher
+    /// suite or ratchet bits, or a generation that does not fit them.
+    MalformedAnnouncement,
+    /// A key announcement names another session, cipher suite or ratchet
+    /// bits than the receiver's session.
+    WrongSession,
+    /// A key announcement is addressed to another participant.
+    WrongRecipient,
+    /// A key announcement names another sender than the one it is opened
+    /// for.
+    WrongSender,
+    /// A key announcement for exactly the key already installed arrived
+    /// again.
+    AnnouncementReplayed,
 }
 
 impl fmt::Display for Error {
@@ -98,6 +113,11 @@ impl fmt::Display for Error {
             Self::MalformedFrame => "frame does not parse as the given codec",
             Self::UnsupportedCodec => "no codec-aware rule for this codec",
             Self::MalformedPacket => "malformed or incomplete SFrame RTP payload",
+            Self::MalformedAnnouncement => "malformed key announcement",
+            Self::WrongSession => "key announcement is for another session",
+            Self::WrongRecipient => "key announcement is addressed to another participant",
+            Self::WrongSender => "key announcement is from another sender",
+            Self::AnnouncementReplayed => "key announcement replayed",
         })
     }
 }

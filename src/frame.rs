@@ -47,7 +47,19 @@ pub struct FrameKey {
 impl ZeroizeOnDrop for FrameKey {}
 
 #[derive(Zeroize, ZeroizeOnDrop)]
-struct Salt([u8; CipherSuite::NONCE_LEN]);
+/// `sframe_salt` in the top 96 bits of a `u128` (big-endian), so the nonce
+/// is one XOR in registers.
+struct Salt(u128);
+
+impl Salt {
+    fn new(salt: &[u8; CipherSuite::NONCE_LEN]) -> Self {
+        let mut wide = [0u8; 16];
+        wide[..CipherSuite::NONCE_LEN].copy_from_slice(salt);
+        let salt = Self(u128::from_be_bytes(wide));
+        wide.zeroize();
+        salt
+    }
+}
 
 /// The result of a successful decryption.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -81,7 +93,7 @@ impl FrameKey {
         Self {
             kid,
             suite,
-            salt: Salt(derived.salt),
+            salt: Salt::new(&derived.salt),
             cipher: Cipher::new(suite, derived.key()),
         }
     }
@@ -99,15 +111,20 @@ impl FrameKey {
     }
 
     /// RFC 9605 §4.4.3: `nonce = sframe_salt XOR encode_big_endian(CTR, Nn)`.
+    ///
+    /// Computed as one 16-byte value rather than byte by byte: a nonce
+    /// written in pieces and read back whole by the AEAD stalls store
+    /// forwarding, a few nanoseconds on every frame.
+    #[inline]
     fn nonce(&self, ctr: Counter) -> [u8; 12] {
-        let mut nonce = self.salt.0;
-        for (n, c) in nonce[4..].iter_mut().zip(ctr.0.to_be_bytes()) {
-            *n ^= c;
-        }
+        let wide = (self.salt.0 ^ (u128::from(ctr.0) << 32)).to_be_bytes();
+        let mut nonce = [0u8; 12];
+        nonce.copy_from_slice(&wide[..12]);
         nonce
     }
 
     /// Encrypts `plaintext` into `out` as `header || ciphertext || tag`.
+    #[inline]
     pub(crate) fn seal_into(
         &self,
         ctr: Counter,
@@ -133,6 +150,7 @@ impl FrameKey {
 
     /// Encrypts `buf[plaintext]` in place, writing the header just before it
     /// and the tag just after it; returns the range of the whole frame.
+    #[inline]
     pub(crate) fn seal_in_place(
         &self,
         ctr: Counter,
@@ -170,6 +188,7 @@ impl FrameKey {
     }
 
     /// Splits a received frame into body and tag after its header.
+    #[inline]
     fn split_frame<'a>(
         &self,
         header: &ParsedHeader<'_>,
@@ -184,6 +203,7 @@ impl FrameKey {
     }
 
     /// Decrypts `frame`, whose header has been parsed as `header`, into `out`.
+    #[inline]
     pub(crate) fn open_into(
         &self,
         header: &ParsedHeader<'_>,
@@ -213,6 +233,7 @@ impl FrameKey {
 
     /// Decrypts the frame in `buf` in place; the plaintext stays where the
     /// ciphertext was, between the header and the tag.
+    #[inline]
     pub(crate) fn open_in_place(
         &self,
         header: Header,

@@ -65,7 +65,8 @@ impl Aead {
     }
 
     /// `AEAD.Decrypt(key, nonce, aad, ct)` into `out`; returns the plaintext
-    /// length.
+    /// length. On an authentication failure the first plaintext-length bytes
+    /// of `out` are zeroed.
     ///
     /// # Errors
     /// [`Error::FrameTooShort`] if `ct` is shorter than the tag,

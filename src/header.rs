@@ -96,17 +96,37 @@ impl Header {
 
     /// The minimal encoding, on the stack.
     #[must_use]
+    #[inline]
+    #[allow(clippy::cast_possible_truncation)] // `as u8` keeps the last byte on purpose
     pub fn encode(&self) -> EncodedHeader {
-        let mut bytes = [0u8; Self::MAX_LEN];
         let (kid_bits, kid_len) = field(self.kid.0);
         let (ctr_bits, ctr_len) = field(self.ctr.0);
-        bytes[0] = (kid_bits << 4) | ctr_bits;
-        let kid_end = 1 + kid_len;
-        bytes[1..kid_end].copy_from_slice(&self.kid.0.to_be_bytes()[8 - kid_len..]);
-        bytes[kid_end..kid_end + ctr_len].copy_from_slice(&self.ctr.0.to_be_bytes()[8 - ctr_len..]);
+        let config = (kid_bits << 4) | ctr_bits;
+        // The extended fields as one big-endian number of `kid_len + ctr_len`
+        // (at most 16) bytes, left-aligned. Built in registers and stored as
+        // whole words: byte-wise copies of variable length here are read
+        // back at once by the caller and stall store forwarding, a cost
+        // every frame would pay.
+        let kid = if kid_len == 0 {
+            0
+        } else {
+            u128::from(self.kid.0)
+        };
+        let ctr = if ctr_len == 0 {
+            0
+        } else {
+            u128::from(self.ctr.0)
+        };
+        let fields_len = kid_len + ctr_len;
+        let fields = ((kid << (8 * ctr_len)) | ctr)
+            .checked_shl(8 * (16 - fields_len as u32))
+            .unwrap_or(0);
+        let mut bytes = [0u8; Self::MAX_LEN];
+        bytes[..16].copy_from_slice(&((u128::from(config) << 120) | (fields >> 8)).to_be_bytes());
+        bytes[16] = fields as u8;
         EncodedHeader {
             bytes,
-            len: kid_end + ctr_len,
+            len: 1 + fields_len,
         }
     }
 

@@ -25,6 +25,8 @@ pub(crate) fn derive_key_and_salt(
     kid: KeyId,
     base_key: &BaseKey,
 ) -> KeyAndSalt {
+    #[cfg(feature = "test-hooks")]
+    crate::test_hooks::count_key_derivation();
     let mut out = KeyAndSalt {
         key: [0; CipherSuite::MAX_KEY_LEN],
         key_len: suite.key_len(),

@@ -29,6 +29,9 @@ mod secret;
 mod sender;
 pub mod sfu;
 mod suite;
+#[cfg(feature = "test-hooks")]
+#[doc(hidden)]
+pub mod test_hooks;
 
 pub use crypto::INLINE_AAD_CAPACITY;
 pub use error::Error;
@@ -37,6 +40,9 @@ pub use header::{Counter, EncodedHeader, Header, KeyId, ParsedHeader};
 #[cfg(feature = "alloc")]
 pub use key_store::VecKeyStore;
 pub use key_store::{FixedKeyStore, KeyStore};
+#[cfg(feature = "distribute")]
+#[cfg_attr(docsrs, doc(cfg(feature = "distribute")))]
+pub use keys::distribute;
 pub use keys::mls::{
     EpochManager, MLS_BASE_KEY_LABEL, MlsExporter, MlsKidFields, MlsKidLayout, MlsSender,
     mls_base_key,

@@ -73,7 +73,9 @@ impl<S: KeyStore> Receiver<S> {
     /// `out[result.plaintext()]`. `metadata` must be the bytes the sender
     /// authenticated.
     ///
-    /// On any error nothing is released: `out` holds no plaintext.
+    /// On any error nothing is released: `out` holds no plaintext (after an
+    /// authentication failure its first `frame`-payload-length bytes are
+    /// zeroed).
     ///
     /// # Errors
     /// [`Error::MalformedHeader`], [`Error::UnknownKeyId`],
@@ -93,6 +95,10 @@ impl<S: KeyStore> Receiver<S> {
 
     /// Decrypts the SFrame ciphertext that fills `buf`, in place. The
     /// plaintext is `buf[result.plaintext()]`, between the header and the tag.
+    ///
+    /// If the frame fails authentication, the bytes between the header and
+    /// the tag are zeroed, so no unauthenticated plaintext is left behind on
+    /// any backend.
     ///
     /// # Errors
     /// As [`Self::decrypt`], without [`Error::BufferTooSmall`].

@@ -1,14 +1,24 @@
 //! The AEAD behind every suite, built once per key (RFC 9605 §4.5).
 //!
 //! One internal trait, [`FrameCipher`], is all the rest of the crate sees.
-//! The backend is chosen at compile time; the RustCrypto one is the default
-//! and the only one in `no_std` builds.
+//! The backend is chosen at compile time: RustCrypto by default (and the
+//! only one in `no_std` builds), AWS-LC (`aws-lc-rs`) with the `aws-lc`
+//! feature. With both features on, as in `--all-features`, AWS-LC wins.
+
+use zeroize::Zeroize;
 
 use crate::error::Error;
 use crate::suite::CipherSuite;
 
+#[cfg(feature = "aws-lc")]
+mod awslc;
+// Also compiled in aws-lc test builds, to cross-check the two backends.
+#[cfg(any(not(feature = "aws-lc"), test))]
 mod rustcrypto;
 
+#[cfg(feature = "aws-lc")]
+pub(crate) use awslc::Cipher;
+#[cfg(not(feature = "aws-lc"))]
 pub(crate) use rustcrypto::Cipher;
 
 /// The associated data of one frame: the header bytes as sent or received,
@@ -36,9 +46,28 @@ pub(crate) enum Data<'a> {
     },
 }
 
+impl Data<'_> {
+    /// The same buffers, for a shorter borrow.
+    fn reborrow(&mut self) -> Data<'_> {
+        match self {
+            Data::InPlace(buf) => Data::InPlace(buf),
+            Data::Copy { input, output } => Data::Copy { input, output },
+        }
+    }
+
+    /// The bytes the call writes.
+    fn output(&mut self) -> &mut [u8] {
+        match self {
+            Data::InPlace(buf) => buf,
+            Data::Copy { output, .. } => output,
+        }
+    }
+}
+
 /// An AEAD with its key schedule already expanded.
 pub(crate) trait FrameCipher: Sized {
     /// Builds the cipher from `key`, which is exactly `suite.key_len()` bytes.
+    /// Called once per key (on install), never per frame.
     fn new(suite: CipherSuite, key: &[u8]) -> Self;
 
     /// Encrypts `data`, writing `suite.tag_len()` bytes of tag to `tag`.
@@ -50,9 +79,34 @@ pub(crate) trait FrameCipher: Sized {
         tag: &mut [u8],
     ) -> Result<(), Error>;
 
-    /// Checks `tag` and, only if it is right, decrypts `data`.
-    fn open(&self, nonce: &[u8; 12], aad: Aad<'_>, data: Data<'_>, tag: &[u8])
-    -> Result<(), Error>;
+    /// Checks `tag` and decrypts `data`. On failure the output may hold
+    /// anything, even unauthenticated plaintext (AWS-LC's GCM decrypts
+    /// while it hashes and compares the tag at the end): call [`Self::open`].
+    fn open_unzeroed(
+        &self,
+        nonce: &[u8; 12],
+        aad: Aad<'_>,
+        data: Data<'_>,
+        tag: &[u8],
+    ) -> Result<(), Error>;
+
+    /// Checks `tag` and decrypts `data`. On any failure the output bytes are
+    /// zeroed, whatever the backend did, so unauthenticated plaintext is
+    /// never released (RFC 9605 §4.4.4: a frame that fails is discarded).
+    #[inline]
+    fn open(
+        &self,
+        nonce: &[u8; 12],
+        aad: Aad<'_>,
+        mut data: Data<'_>,
+        tag: &[u8],
+    ) -> Result<(), Error> {
+        let result = self.open_unzeroed(nonce, aad, data.reborrow(), tag);
+        if result.is_err() {
+            data.output().zeroize();
+        }
+        result
+    }
 }
 
 /// How many bytes of header plus metadata an AES-GCM call can bind without
@@ -64,29 +118,53 @@ pub(crate) trait FrameCipher: Sized {
 pub const INLINE_AAD_CAPACITY: usize = 512;
 
 /// Calls `f` with the AAD as one contiguous slice.
+///
+/// Empty metadata (the common case) costs nothing: the header is the AAD.
+/// Otherwise the two are joined on the stack, in a small buffer when they
+/// fit (so a few bytes of codec metadata do not pay for zeroing 512).
+/// Always inlined, so the AAD, the data and the closure's captures stay in
+/// registers instead of going through the stack (where reading them back
+/// whole after writing them in parts stalls store forwarding).
+#[inline(always)]
 pub(crate) fn with_contiguous_aad<R>(
     aad: Aad<'_>,
     f: impl FnOnce(&[u8]) -> Result<R, Error>,
 ) -> Result<R, Error> {
-    if aad.metadata.is_empty() {
-        return f(aad.header);
-    }
-    let len = aad.len();
-    if len <= INLINE_AAD_CAPACITY {
-        let mut buf = [0u8; INLINE_AAD_CAPACITY];
-        buf[..aad.header.len()].copy_from_slice(aad.header);
-        buf[aad.header.len()..len].copy_from_slice(aad.metadata);
-        return f(&buf[..len]);
-    }
+    /// Header (at most 17 bytes) plus typical codec metadata.
+    const SMALL: usize = 64;
+    let small: [u8; SMALL];
+    let inline: [u8; INLINE_AAD_CAPACITY];
     #[cfg(feature = "alloc")]
-    {
-        let mut buf = alloc::vec::Vec::with_capacity(len);
-        buf.extend_from_slice(aad.header);
-        buf.extend_from_slice(aad.metadata);
-        f(&buf)
-    }
-    #[cfg(not(feature = "alloc"))]
-    Err(Error::MetadataTooLong)
+    let heap: alloc::vec::Vec<u8>;
+    let len = aad.len();
+    let joined: &[u8] = if aad.metadata.is_empty() {
+        aad.header
+    } else if len <= SMALL {
+        small = join_on_stack(aad);
+        &small[..len]
+    } else if len <= INLINE_AAD_CAPACITY {
+        inline = join_on_stack(aad);
+        &inline[..len]
+    } else {
+        #[cfg(feature = "alloc")]
+        {
+            heap = [aad.header, aad.metadata].concat();
+            &heap
+        }
+        #[cfg(not(feature = "alloc"))]
+        return Err(Error::MetadataTooLong);
+    };
+    f(joined)
+}
+
+/// `header || metadata` at the start of an `N`-byte array; `aad.len() <= N`.
+#[inline(never)]
+fn join_on_stack<const N: usize>(aad: Aad<'_>) -> [u8; N] {
+    let mut buf = [0u8; N];
+    let (head, rest) = buf.split_at_mut(aad.header.len());
+    head.copy_from_slice(aad.header);
+    rest[..aad.metadata.len()].copy_from_slice(aad.metadata);
+    buf
 }
 
 /// Whether this build can bind the AAD of a frame of `suite` with a header of
@@ -121,4 +199,178 @@ pub(crate) fn ctr_initial_block(nonce: &[u8; 12]) -> [u8; 16] {
     let mut block = [0u8; 16];
     block[..12].copy_from_slice(nonce);
     block
+}
+
+/// With `aws-lc` on, both backends are compiled in tests: they must agree
+/// byte for byte on every suite, on both data paths, and across the
+/// AES-CTR chunk boundaries of the AWS-LC slice path.
+#[cfg(all(test, feature = "aws-lc"))]
+mod cross_backend {
+    #![allow(clippy::cast_possible_truncation)] // test data from indices
+
+    use super::{Aad, Data, FrameCipher, awslc, rustcrypto};
+    use crate::error::Error;
+    use crate::suite::CipherSuite;
+
+    fn bytes(len: usize, seed: u8) -> alloc::vec::Vec<u8> {
+        (0..len)
+            .map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed))
+            .collect()
+    }
+
+    const LENGTHS: [usize; 12] = [0, 1, 15, 16, 17, 100, 1200, 4095, 4096, 4097, 8192, 10_007];
+
+    fn seal<C: FrameCipher>(
+        cipher: &C,
+        nonce: &[u8; 12],
+        aad: Aad<'_>,
+        pt: &[u8],
+        in_place: bool,
+        tag_len: usize,
+    ) -> (alloc::vec::Vec<u8>, alloc::vec::Vec<u8>) {
+        let mut ct = alloc::vec![0u8; pt.len()];
+        let mut tag = alloc::vec![0u8; tag_len];
+        let data = if in_place {
+            ct.copy_from_slice(pt);
+            Data::InPlace(&mut ct)
+        } else {
+            Data::Copy {
+                input: pt,
+                output: &mut ct,
+            }
+        };
+        cipher.seal(nonce, aad, data, &mut tag).expect("seal");
+        (ct, tag)
+    }
+
+    #[test]
+    fn aws_lc_and_rustcrypto_produce_identical_frames() {
+        for suite in CipherSuite::ALL {
+            let key = bytes(suite.key_len(), suite.id() as u8);
+            let lc = awslc::Cipher::new(suite, &key);
+            let rc = rustcrypto::Cipher::new(suite, &key);
+            for (n, len) in LENGTHS.into_iter().enumerate() {
+                let nonce: [u8; 12] = core::array::from_fn(|i| (i * 7 + n) as u8);
+                let pt = bytes(len, 3);
+                let metadata = bytes(n * 10, 9);
+                let header = [0x12, 0x34];
+                let aad = Aad {
+                    header: &header,
+                    metadata: &metadata,
+                };
+                for in_place in [true, false] {
+                    let lc_frame = seal(&lc, &nonce, aad, &pt, in_place, suite.tag_len());
+                    let rc_frame = seal(&rc, &nonce, aad, &pt, in_place, suite.tag_len());
+                    assert!(
+                        lc_frame == rc_frame,
+                        "{suite} len {len} in_place {in_place}"
+                    );
+                }
+
+                // Each opens what the other sealed.
+                let (ct, tag) = seal(&rc, &nonce, aad, &pt, false, suite.tag_len());
+                let mut out = alloc::vec![0u8; len];
+                let data = Data::Copy {
+                    input: &ct,
+                    output: &mut out,
+                };
+                lc.open(&nonce, aad, data, &tag).expect("aws-lc opens");
+                assert_eq!(out, pt, "{suite} len {len}");
+                let mut buf = ct.clone();
+                lc.open(&nonce, aad, Data::InPlace(&mut buf), &tag)
+                    .expect("aws-lc opens in place");
+                assert_eq!(buf, pt, "{suite} len {len}");
+
+                let (ct, tag) = seal(&lc, &nonce, aad, &pt, true, suite.tag_len());
+                let mut buf = ct.clone();
+                rc.open(&nonce, aad, Data::InPlace(&mut buf), &tag)
+                    .expect("RustCrypto opens");
+                assert_eq!(buf, pt, "{suite} len {len}");
+            }
+        }
+    }
+
+    /// Opens a forged frame in place and into a slice with `cipher`;
+    /// both outputs must come back zeroed.
+    fn assert_forgery_zeroed<C: FrameCipher>(cipher: &C, suite: CipherSuite, key: &[u8]) {
+        let rc = rustcrypto::Cipher::new(suite, key);
+        let nonce = [7u8; 12];
+        let aad = Aad {
+            header: &[0x00],
+            metadata: &[],
+        };
+        let pt = bytes(300, 5);
+        let (ct, mut tag) = seal(&rc, &nonce, aad, &pt, false, suite.tag_len());
+        tag[0] ^= 1;
+
+        let mut buf = ct.clone();
+        assert_eq!(
+            cipher.open(&nonce, aad, Data::InPlace(&mut buf), &tag),
+            Err(Error::AuthenticationFailed)
+        );
+        assert!(buf.iter().all(|&b| b == 0), "{suite}: in place");
+
+        let mut out = alloc::vec![0xAA; ct.len()];
+        let data = Data::Copy {
+            input: &ct,
+            output: &mut out,
+        };
+        assert_eq!(
+            cipher.open(&nonce, aad, data, &tag),
+            Err(Error::AuthenticationFailed)
+        );
+        assert!(out.iter().all(|&b| b == 0), "{suite}: into a slice");
+    }
+
+    #[test]
+    fn failed_open_zeroes_the_output_on_both_backends() {
+        for suite in CipherSuite::ALL {
+            let key = bytes(suite.key_len(), 1);
+            assert_forgery_zeroed(&awslc::Cipher::new(suite, &key), suite, &key);
+            assert_forgery_zeroed(&rustcrypto::Cipher::new(suite, &key), suite, &key);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::cast_possible_truncation)] // test data from indices
+
+    use super::{Aad, INLINE_AAD_CAPACITY, with_contiguous_aad};
+    use crate::error::Error;
+
+    #[test]
+    fn contiguous_aad_is_header_then_metadata_on_every_path() {
+        let header = [0x9a, 0x01, 0x02];
+        let metadata: [u8; 2 * INLINE_AAD_CAPACITY] = core::array::from_fn(|i| (i % 253) as u8);
+        // Empty, the small buffer and its edge, the inline buffer and its
+        // edge, then past it.
+        for len in [0, 1, 61, 62, 100, INLINE_AAD_CAPACITY - 3] {
+            let aad = Aad {
+                header: &header,
+                metadata: &metadata[..len],
+            };
+            let seen = with_contiguous_aad(aad, |joined| {
+                assert_eq!(&joined[..3], &header);
+                assert_eq!(&joined[3..], &metadata[..len]);
+                Ok(joined.len())
+            });
+            assert_eq!(seen, Ok(3 + len));
+        }
+        for len in [INLINE_AAD_CAPACITY - 2, metadata.len()] {
+            let aad = Aad {
+                header: &header,
+                metadata: &metadata[..len],
+            };
+            let result = with_contiguous_aad(aad, |joined| {
+                assert_eq!(&joined[3..], &metadata[..len]);
+                Ok(())
+            });
+            if cfg!(feature = "alloc") {
+                assert_eq!(result, Ok(()));
+            } else {
+                assert_eq!(result, Err(Error::MetadataTooLong));
+            }
+        }
+    }
 }

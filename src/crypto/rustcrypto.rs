@@ -29,6 +29,8 @@ pub(crate) enum Cipher {
 impl FrameCipher for Cipher {
     fn new(suite: CipherSuite, key: &[u8]) -> Self {
         debug_assert_eq!(key.len(), suite.key_len());
+        #[cfg(feature = "test-hooks")]
+        crate::test_hooks::count_cipher_construction();
         let (enc_key, auth_key) = key.split_at(suite.aes_key_len());
         let tag_len = suite.tag_len();
         // Lengths come from the suite table, so the `new_from_slice` calls
@@ -58,6 +60,7 @@ impl FrameCipher for Cipher {
         }
     }
 
+    #[inline]
     fn seal(
         &self,
         nonce: &[u8; 12],
@@ -73,7 +76,8 @@ impl FrameCipher for Cipher {
         }
     }
 
-    fn open(
+    #[inline]
+    fn open_unzeroed(
         &self,
         nonce: &[u8; 12],
         aad: Aad<'_>,
@@ -98,6 +102,7 @@ fn inout(data: Data<'_>) -> Result<InOutBuf<'_, '_, u8>, Error> {
     }
 }
 
+#[inline]
 fn gcm_seal<G>(
     gcm: &G,
     nonce: &[u8; 12],
@@ -116,6 +121,7 @@ where
     Ok(())
 }
 
+#[inline]
 fn gcm_open<G>(
     gcm: &G,
     nonce: &[u8; 12],
@@ -168,6 +174,7 @@ where
             .map_err(|_| Error::BufferTooSmall)
     }
 
+    #[inline]
     fn seal(
         &self,
         nonce: &[u8; 12],

@@ -3,7 +3,8 @@
 //! [`mls`]), with per-key anti-replay windows, bounded retention of old keys
 //! and per-sender failure counters.
 //!
-//! Everything here is fixed-capacity (const generics) and needs no
+//! Everything here except [`distribute`] (X25519/HPKE key distribution,
+//! feature `distribute`) is fixed-capacity (const generics) and needs no
 //! allocator; time is an argument (`now_ms`, milliseconds on any monotonic
 //! clock the application chooses).
 
@@ -12,6 +13,8 @@ use crate::frame::{Decrypted, FrameKey};
 use crate::header::Header;
 use crate::replay::ReplayWindow;
 
+#[cfg(feature = "distribute")]
+pub mod distribute;
 pub(crate) mod mls;
 pub(crate) mod ratchet;
 

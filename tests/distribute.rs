@@ -1,0 +1,1158 @@
+//! Key distribution without MLS (feature `distribute`): a roster of five,
+//! joins and leaves, and every way an announcement can be wrong.
+#![cfg(feature = "distribute")]
+
+use framecrypt::distribute::{
+    AnnouncementHeader, Identity, IdentityPublicKey, KeyAnnouncement, KeyDistributor, LABEL,
+    Participant, Session, VERSION,
+};
+use framecrypt::{CipherSuite, Error, RatchetBits, RatchetingReceiver, Retention};
+use rand_chacha::ChaCha20Rng;
+use rand_chacha::rand_core::SeedableRng;
+
+const SUITE: CipherSuite = CipherSuite::Aes128GcmSha256_128;
+const SESSION_ID: &[u8] = b"meeting-9605";
+
+fn rng(seed: u64) -> ChaCha20Rng {
+    ChaCha20Rng::seed_from_u64(seed)
+}
+
+fn session() -> Session {
+    Session::new(SESSION_ID, SUITE, RatchetBits::new(8).expect("R")).expect("session")
+}
+
+/// A participant on the receiving side of one sender (Alice).
+struct Member {
+    name: &'static str,
+    identity: Identity,
+    rx: RatchetingReceiver<4, 2>,
+}
+
+impl Member {
+    fn new(name: &'static str, session: &Session, rng: &mut ChaCha20Rng) -> Self {
+        Self {
+            name,
+            identity: Identity::generate(rng),
+            rx: session.receiver(),
+        }
+    }
+
+    fn participant(&self) -> Participant {
+        Participant::new(self.name.as_bytes(), self.identity.public_key()).expect("id")
+    }
+
+    /// Opens `announcement` from `sender` and installs it.
+    fn receive(
+        &mut self,
+        session: &Session,
+        sender: &Participant,
+        announcement: &[u8],
+        now: u64,
+    ) -> Result<(u64, u64), Error> {
+        let key = session.open_announcement(
+            announcement,
+            self.name.as_bytes(),
+            &self.identity,
+            sender,
+        )?;
+        let at = (key.generation(), key.step());
+        key.install(&mut self.rx, now)?;
+        Ok(at)
+    }
+
+    fn decrypt(&mut self, now: u64, frame: &[u8]) -> Result<Vec<u8>, Error> {
+        self.rx
+            .decrypt_to_vec(now, b"", frame)
+            .map(|(_, plaintext)| plaintext)
+    }
+}
+
+/// Alice sends; everyone else receives. `members` holds every receiver
+/// the test uses, present or not.
+struct Meeting {
+    rng: ChaCha20Rng,
+    session: Session,
+    alice_identity: Identity,
+    alice: Participant,
+    distributor: KeyDistributor,
+    members: Vec<Member>,
+}
+
+/// How Alice's distributor and the receivers are configured.
+#[derive(Clone, Copy)]
+struct Options {
+    activation_delay_ms: u64,
+    retention: Retention,
+}
+
+const DEFAULTS: Options = Options {
+    activation_delay_ms: 0,
+    retention: Retention::DEFAULT,
+};
+
+impl Meeting {
+    /// Alice and `present` start; `absent` exist but are not in the roster.
+    fn start(present: &[&'static str], absent: &[&'static str]) -> Self {
+        Self::start_with(present, absent, DEFAULTS)
+    }
+
+    fn start_with(present: &[&'static str], absent: &[&'static str], options: Options) -> Self {
+        let mut rng = rng(9605);
+        let session = session();
+        let alice_identity = Identity::generate(&mut rng);
+        let alice = Participant::new(b"alice", alice_identity.public_key()).expect("id");
+        let members: Vec<Member> = present
+            .iter()
+            .chain(absent)
+            .map(|name| {
+                let mut member = Member::new(name, &session, &mut rng);
+                member.rx = session
+                    .receiver()
+                    .with_retention(options.retention)
+                    .expect("fits N");
+                member
+            })
+            .collect();
+        let roster = members[..present.len()]
+            .iter()
+            .map(Member::participant)
+            .collect();
+        let (distributor, announcements) =
+            KeyDistributor::start(session.clone(), b"alice", &alice_identity, roster, &mut rng)
+                .expect("start");
+        assert_eq!(announcements.len(), present.len());
+        let mut meeting = Self {
+            rng,
+            session,
+            alice_identity,
+            alice,
+            distributor: distributor.with_activation_delay(options.activation_delay_ms),
+            members,
+        };
+        meeting.deliver(&announcements, 0);
+        meeting
+    }
+
+    fn member(&mut self, name: &str) -> &mut Member {
+        self.members
+            .iter_mut()
+            .find(|m| m.name == name)
+            .expect("known member")
+    }
+
+    /// Delivers each announcement to its recipient; all must install.
+    fn deliver(&mut self, announcements: &[KeyAnnouncement], now: u64) {
+        let session = self.session.clone();
+        let alice = self.alice.clone();
+        for announcement in announcements {
+            let name = core::str::from_utf8(announcement.recipient_id()).expect("utf-8");
+            let member = self.member(name);
+            let at = member
+                .receive(&session, &alice, announcement.as_bytes(), now)
+                .unwrap_or_else(|e| panic!("{name} refused its announcement: {e}"));
+            assert_eq!(at, (announcement.generation(), announcement.step()));
+        }
+    }
+
+    fn join(&mut self, name: &str, now: u64) -> KeyAnnouncement {
+        let participant = self.member(name).participant();
+        self.distributor
+            .join(&self.alice_identity, participant, now, &mut self.rng)
+            .expect("join")
+    }
+
+    fn leave(&mut self, name: &str, now: u64) -> Vec<KeyAnnouncement> {
+        self.distributor
+            .leave(&self.alice_identity, name.as_bytes(), now, &mut self.rng)
+            .expect("leave")
+    }
+
+    fn send(&mut self, now: u64, text: &str) -> Vec<u8> {
+        self.distributor
+            .encrypt_to_vec(now, b"", text.as_bytes())
+            .expect("encrypt")
+    }
+
+    /// Which members decrypt `frame` at `now`, in roster order.
+    fn readers(&mut self, now: u64, frame: &[u8], text: &str) -> Vec<&'static str> {
+        self.members
+            .iter_mut()
+            .filter_map(|m| match m.decrypt(now, frame) {
+                Ok(plaintext) => {
+                    assert_eq!(plaintext, text.as_bytes(), "{} decrypted garbage", m.name);
+                    Some(m.name)
+                }
+                Err(_) => None,
+            })
+            .collect()
+    }
+}
+
+/// The roster of five: Alice, who sends, and these four.
+const RECEIVERS: [&str; 4] = ["bob", "carol", "dave", "erin"];
+
+// ---------------------------------------------------------------------
+// The flow: start, join, leave.
+
+#[test]
+fn start_seals_generation_zero_to_every_member_and_all_decrypt() {
+    let mut m = Meeting::start(&RECEIVERS, &[]);
+    assert_eq!(m.distributor.generation(), 0);
+    assert_eq!(m.distributor.step(), 0);
+    assert_eq!(m.distributor.members().len(), 4);
+    let frame = m.send(10, "hello");
+    assert_eq!(m.readers(10, &frame, "hello"), RECEIVERS);
+}
+
+#[test]
+fn join_ratchets_and_seals_the_current_step_to_the_joiner_only() {
+    let mut m = Meeting::start(&RECEIVERS, &["frank"]);
+    let before = m.send(10, "before frank");
+    assert_eq!(m.readers(10, &before, "before frank"), RECEIVERS);
+
+    let announcement = m.join("frank", 20);
+    assert_eq!(announcement.recipient_id(), b"frank");
+    assert_eq!((announcement.generation(), announcement.step()), (0, 1));
+    assert_eq!((m.distributor.generation(), m.distributor.step()), (0, 1));
+    m.deliver(core::slice::from_ref(&announcement), 20);
+
+    // The others ratchet forward by themselves on the first frame.
+    let after = m.send(30, "with frank");
+    assert_eq!(
+        m.readers(30, &after, "with frank"),
+        ["bob", "carol", "dave", "erin", "frank"]
+    );
+    // Frank holds step 1 and cannot go back to step 0.
+    assert_eq!(
+        m.member("frank").decrypt(40, &before),
+        Err(Error::KeyExpired)
+    );
+    let frank = m.members.iter().find(|x| x.name == "frank").expect("frank");
+    // Nor with a receiver that ratchets as far as it likes: the ratchet is
+    // one-way, so no step it can reach is step 0.
+    let mut eager = m
+        .session
+        .receiver::<4, 2>()
+        .with_max_forward(255)
+        .expect("R = 8");
+    let key = m
+        .session
+        .open_announcement(announcement.as_bytes(), b"frank", &frank.identity, &m.alice)
+        .expect("open");
+    key.install(&mut eager, 50).expect("install");
+    assert!(eager.decrypt_to_vec(50, b"", &before).is_err());
+}
+
+#[test]
+fn leave_starts_a_new_generation_sealed_to_the_remaining_members_only() {
+    let mut m = Meeting::start(&RECEIVERS, &[]);
+    let before = m.send(10, "all five");
+    assert_eq!(m.readers(10, &before, "all five"), RECEIVERS);
+
+    let announcements = m.leave("carol", 20);
+    let recipients: Vec<&[u8]> = announcements
+        .iter()
+        .map(KeyAnnouncement::recipient_id)
+        .collect();
+    assert_eq!(recipients, [&b"bob"[..], b"dave", b"erin"]);
+    assert!(
+        announcements
+            .iter()
+            .all(|a| (a.generation(), a.step()) == (1, 0))
+    );
+    assert_eq!((m.distributor.generation(), m.distributor.step()), (1, 0));
+
+    // Carol can open none of them: not addressed to her, and re-addressed
+    // copies do not authenticate (sealed to another key, bound to another ID).
+    let (session, alice) = (m.session.clone(), m.alice.clone());
+    for announcement in &announcements {
+        let carol = m.member("carol");
+        assert_eq!(
+            carol.receive(&session, &alice, announcement.as_bytes(), 20),
+            Err(Error::WrongRecipient)
+        );
+        let readdressed = rewrite(announcement.as_bytes(), |h| h.recipient = b"carol".to_vec());
+        assert_eq!(
+            carol.receive(&session, &alice, &readdressed, 20),
+            Err(Error::AuthenticationFailed)
+        );
+    }
+    m.deliver(&announcements, 20);
+
+    let after = m.send(30, "without carol");
+    assert_eq!(
+        m.readers(30, &after, "without carol"),
+        ["bob", "dave", "erin"]
+    );
+    assert_eq!(
+        m.member("carol").decrypt(40, &after),
+        Err(Error::UnknownKeyId)
+    );
+}
+
+/// Joins and leaves in sequence, including a rejoin: every frame is
+/// decrypted by exactly the members present when it was sent.
+#[test]
+fn join_and_leave_sequence_each_frame_reaches_exactly_the_members_present() {
+    let mut m = Meeting::start(&RECEIVERS, &["frank"]);
+    let mut now = 0;
+    let mut sent: Vec<(Vec<u8>, String)> = Vec::new();
+    let mut check = |m: &mut Meeting, now: u64, label: &str, present: &[&str]| {
+        let frame = m.send(now, label);
+        assert_eq!(m.readers(now, &frame, label), present, "frame {label:?}");
+        sent.push((frame, label.to_owned()));
+    };
+
+    now += 10;
+    check(&mut m, now, "f1", &["bob", "carol", "dave", "erin"]);
+    now += 10;
+    let a = m.join("frank", now);
+    m.deliver(&[a], now);
+    check(
+        &mut m,
+        now,
+        "f2",
+        &["bob", "carol", "dave", "erin", "frank"],
+    );
+    now += 10;
+    let a = m.leave("carol", now);
+    m.deliver(&a, now);
+    check(&mut m, now, "f3", &["bob", "dave", "erin", "frank"]);
+    now += 10;
+    let a = m.leave("bob", now);
+    assert_eq!(a.len(), 3);
+    m.deliver(&a, now);
+    check(&mut m, now, "f4", &["dave", "erin", "frank"]);
+    now += 10;
+    let a = m.join("carol", now);
+    assert_eq!((a.generation(), a.step()), (2, 1));
+    m.deliver(&[a], now);
+    check(&mut m, now, "f5", &["carol", "dave", "erin", "frank"]);
+    now += 10;
+    let a = m.join("bob", now);
+    m.deliver(&[a], now);
+    check(
+        &mut m,
+        now,
+        "f6",
+        &["bob", "carol", "dave", "erin", "frank"],
+    );
+
+    // Joiners cannot read what was sent before they (re)joined.
+    now += 10;
+    for (name, frames) in [("frank", &[0][..]), ("carol", &[2, 3, 4]), ("bob", &[3, 4])] {
+        for &i in frames {
+            assert!(
+                m.member(name).decrypt(now, &sent[i].0).is_err(),
+                "{name} decrypted {}",
+                sent[i].1
+            );
+        }
+    }
+}
+
+// ---------------------------------------------------------------------
+// Announcements that must be refused.
+
+/// The clear header fields, to rebuild an announcement with one changed
+/// (the byte format of the module documentation).
+struct Fields {
+    version: u8,
+    suite: u16,
+    r: u8,
+    generation: u64,
+    step: u64,
+    session: Vec<u8>,
+    sender: Vec<u8>,
+    recipient: Vec<u8>,
+}
+
+fn encode(f: &Fields) -> Vec<u8> {
+    let mut out = vec![f.version];
+    out.extend_from_slice(&f.suite.to_be_bytes());
+    out.push(f.r);
+    out.extend_from_slice(&f.generation.to_be_bytes());
+    out.extend_from_slice(&f.step.to_be_bytes());
+    for id in [&f.session, &f.sender, &f.recipient] {
+        out.push(u8::try_from(id.len()).expect("short id"));
+        out.extend_from_slice(id);
+    }
+    out
+}
+
+/// `announcement` with its header rewritten by `change`; the sealed part
+/// is kept as it is.
+fn rewrite(announcement: &[u8], change: impl FnOnce(&mut Fields)) -> Vec<u8> {
+    let header = AnnouncementHeader::parse(announcement).expect("well-formed");
+    let mut fields = Fields {
+        version: VERSION,
+        suite: header.suite().id(),
+        r: u8::try_from(header.bits().get()).expect("R"),
+        generation: header.generation(),
+        step: header.step(),
+        session: header.session_id().to_vec(),
+        sender: header.sender_id().to_vec(),
+        recipient: header.recipient_id().to_vec(),
+    };
+    // The rebuilt header is byte-identical before any change.
+    assert_eq!(encode(&fields), announcement[..header.len()]);
+    change(&mut fields);
+    [encode(&fields), announcement[header.len()..].to_vec()].concat()
+}
+
+/// A started meeting and Bob's announcement of generation 0.
+fn bobs_announcement() -> (Meeting, Vec<u8>) {
+    let mut rng = rng(1);
+    let session = session();
+    let alice_identity = Identity::generate(&mut rng);
+    let alice = Participant::new(b"alice", alice_identity.public_key()).expect("id");
+    let members: Vec<Member> = RECEIVERS
+        .iter()
+        .map(|n| Member::new(n, &session, &mut rng))
+        .collect();
+    let roster = members.iter().map(Member::participant).collect();
+    let (distributor, announcements) =
+        KeyDistributor::start(session.clone(), b"alice", &alice_identity, roster, &mut rng)
+            .expect("start");
+    let bobs = announcements[0].as_bytes().to_vec();
+    let meeting = Meeting {
+        rng,
+        session,
+        alice_identity,
+        alice,
+        distributor,
+        members,
+    };
+    (meeting, bobs)
+}
+
+fn open_as_bob(m: &mut Meeting, announcement: &[u8]) -> Result<(u64, u64), Error> {
+    let (session, alice) = (m.session.clone(), m.alice.clone());
+    m.member("bob").receive(&session, &alice, announcement, 0)
+}
+
+#[test]
+fn the_byte_format_is_as_documented() {
+    let (m, bobs) = bobs_announcement();
+    let suite = SUITE.id().to_be_bytes();
+    assert_eq!(bobs[0], 0x01, "version");
+    assert_eq!(bobs[1..3], suite, "suite");
+    assert_eq!(bobs[3], 8, "R");
+    assert_eq!(bobs[4..12], 0u64.to_be_bytes(), "generation");
+    assert_eq!(bobs[12..20], 0u64.to_be_bytes(), "step");
+    let a = SESSION_ID.len();
+    assert_eq!(usize::from(bobs[20]), a);
+    assert_eq!(&bobs[21..21 + a], SESSION_ID);
+    assert_eq!(bobs[21 + a], 5);
+    assert_eq!(&bobs[22 + a..27 + a], b"alice");
+    assert_eq!(bobs[27 + a], 3);
+    assert_eq!(&bobs[28 + a..31 + a], b"bob");
+    let header_len = 23 + a + 5 + 3;
+    // enc (32) and the Nh-byte base key sealed with a 16-byte tag.
+    assert_eq!(bobs.len(), header_len + 32 + SUITE.hash_len() + 16);
+    let header = AnnouncementHeader::parse(&bobs).expect("parse");
+    assert_eq!(header.len(), header_len);
+    assert_eq!(header.session_id(), m.session.id());
+    assert_eq!(LABEL, b"framecrypt key announcement");
+}
+
+/// Every bit of the header, and the lowest and highest bit of every byte
+/// of `enc`, ciphertext and tag (all bits of those cost an HPKE open each
+/// and teach nothing more: the AEAD covers every bit alike).
+#[test]
+fn single_bit_flips_are_refused() {
+    let (mut m, bobs) = bobs_announcement();
+    let header_len = AnnouncementHeader::parse(&bobs).expect("parse").len();
+    for byte in 0..bobs.len() {
+        let bits: &[u32] = if byte < header_len {
+            &[0, 1, 2, 3, 4, 5, 6, 7]
+        } else {
+            &[0, 7]
+        };
+        for &bit in bits {
+            let mut tampered = bobs.clone();
+            tampered[byte] ^= 1 << bit;
+            let result = open_as_bob(&mut m, &tampered);
+            assert!(result.is_err(), "flip of byte {byte} bit {bit} accepted");
+            // The step and everything sealed only fail authentication.
+            if (12..20).contains(&byte) || byte >= header_len {
+                assert_eq!(result, Err(Error::AuthenticationFailed), "byte {byte}");
+            }
+        }
+    }
+    // The original still opens: refusals change nothing.
+    assert_eq!(open_as_bob(&mut m, &bobs), Ok((0, 0)));
+}
+
+#[test]
+fn truncated_or_padded_announcements_are_malformed() {
+    let (mut m, bobs) = bobs_announcement();
+    for len in 0..bobs.len() {
+        assert_eq!(
+            open_as_bob(&mut m, &bobs[..len]),
+            Err(Error::MalformedAnnouncement),
+            "prefix of {len} bytes"
+        );
+    }
+    let padded = [&bobs[..], &[0]].concat();
+    assert_eq!(
+        open_as_bob(&mut m, &padded),
+        Err(Error::MalformedAnnouncement)
+    );
+    let v2 = [&[2u8][..], &bobs[1..]].concat();
+    assert_eq!(open_as_bob(&mut m, &v2), Err(Error::MalformedAnnouncement));
+    // A suite with another `Nh` (64) needs another sealed length.
+    let longer = rewrite(&bobs, |f| f.suite = CipherSuite::Aes256GcmSha512_128.id());
+    assert_eq!(
+        open_as_bob(&mut m, &longer),
+        Err(Error::MalformedAnnouncement)
+    );
+}
+
+#[test]
+fn tampered_header_fields_are_refused() {
+    let (mut m, bobs) = bobs_announcement();
+    // Fields whose change keeps the header well-formed and addressed to Bob
+    // in his session: HPKE's info no longer matches.
+    let cases: Vec<(&str, Vec<u8>)> = vec![
+        ("generation", rewrite(&bobs, |f| f.generation = 1)),
+        ("step", rewrite(&bobs, |f| f.step = 3)),
+    ];
+    for (what, tampered) in cases {
+        assert_eq!(
+            open_as_bob(&mut m, &tampered),
+            Err(Error::AuthenticationFailed),
+            "{what}"
+        );
+    }
+    // Swapping the sealed part of two announcements does not work either.
+    let (_, other) = bobs_announcement_with_seed(2);
+    let header_len = AnnouncementHeader::parse(&bobs).expect("parse").len();
+    let swapped = [&bobs[..header_len], &other[header_len..]].concat();
+    assert_eq!(
+        open_as_bob(&mut m, &swapped),
+        Err(Error::AuthenticationFailed)
+    );
+}
+
+fn bobs_announcement_with_seed(seed: u64) -> (Identity, Vec<u8>) {
+    let mut rng = rng(seed);
+    let alice = Identity::generate(&mut rng);
+    let bob = Identity::generate(&mut rng);
+    let roster = vec![Participant::new(b"bob", bob.public_key()).expect("id")];
+    let (_, announcements) =
+        KeyDistributor::start(session(), b"alice", &alice, roster, &mut rng).expect("start");
+    (bob, announcements[0].as_bytes().to_vec())
+}
+
+#[test]
+fn misdirected_announcements_are_refused() {
+    let (mut m, bobs) = bobs_announcement();
+    let (session, alice) = (m.session.clone(), m.alice.clone());
+    let dave = m.member("dave");
+    assert_eq!(
+        dave.receive(&session, &alice, &bobs, 0),
+        Err(Error::WrongRecipient)
+    );
+    let readdressed = rewrite(&bobs, |f| f.recipient = b"dave".to_vec());
+    assert_eq!(
+        dave.receive(&session, &alice, &readdressed, 0),
+        Err(Error::AuthenticationFailed)
+    );
+    // Bob's own ID with Dave's identity key: sealed to Bob's key.
+    let key = session.open_announcement(&bobs, b"bob", &dave.identity, &alice);
+    assert_eq!(key.map(|_| ()), Err(Error::AuthenticationFailed));
+}
+
+#[test]
+fn announcements_of_another_session_suite_or_r_are_refused() {
+    let (mut m, bobs) = bobs_announcement();
+    let alice = m.alice.clone();
+    let bob = m.member("bob");
+    let bits = RatchetBits::new(8).expect("R");
+    let others = [
+        Session::new(b"meeting-9606", SUITE, bits).expect("session"),
+        // Same `Nh` (32), so only the suite number differs.
+        Session::new(SESSION_ID, CipherSuite::Aes128CtrHmacSha256_80, bits).expect("session"),
+        Session::new(SESSION_ID, SUITE, RatchetBits::new(16).expect("R")).expect("session"),
+    ];
+    for other in &others {
+        let result = other.open_announcement(&bobs, b"bob", &bob.identity, &alice);
+        assert_eq!(result.map(|_| ()), Err(Error::WrongSession), "{other:?}");
+    }
+    // Claiming the other session in the header does not authenticate.
+    let moved = rewrite(&bobs, |f| f.session = b"meeting-9606".to_vec());
+    let result = others[0].open_announcement(&moved, b"bob", &bob.identity, &alice);
+    assert_eq!(result.map(|_| ()), Err(Error::AuthenticationFailed));
+    let moved = rewrite(&bobs, |f| {
+        f.suite = CipherSuite::Aes128CtrHmacSha256_80.id()
+    });
+    let result = others[1].open_announcement(&moved, b"bob", &bob.identity, &alice);
+    assert_eq!(result.map(|_| ()), Err(Error::AuthenticationFailed));
+    let moved = rewrite(&bobs, |f| f.r = 16);
+    let result = others[2].open_announcement(&moved, b"bob", &bob.identity, &alice);
+    assert_eq!(result.map(|_| ()), Err(Error::AuthenticationFailed));
+}
+
+#[test]
+fn announcements_from_another_sender_or_forged_ones_are_refused() {
+    let (mut m, bobs) = bobs_announcement();
+    let session = m.session.clone();
+    let dave = m.member("dave").participant();
+    let bob = m.member("bob");
+    // Opened as if from Dave: the header names Alice.
+    let result = session.open_announcement(&bobs, b"bob", &bob.identity, &dave);
+    assert_eq!(result.map(|_| ()), Err(Error::WrongSender));
+
+    // Dave, a member, seals a key to Bob claiming to be Alice. Auth mode
+    // binds the sender's identity key, which Dave does not have.
+    let mut rng = rng(7);
+    let dave_identity = Identity::generate(&mut rng);
+    let roster = vec![bob.participant()];
+    let (_, forged) =
+        KeyDistributor::start(session.clone(), b"alice", &dave_identity, roster, &mut rng)
+            .expect("start");
+    let alice = m.alice.clone();
+    let bob = m.member("bob");
+    let result = session.open_announcement(forged[0].as_bytes(), b"bob", &bob.identity, &alice);
+    assert_eq!(result.map(|_| ()), Err(Error::AuthenticationFailed));
+}
+
+#[test]
+fn replayed_announcements_are_refused() {
+    let mut m = Meeting::start(&RECEIVERS, &["frank"]);
+    let (session, alice) = (m.session.clone(), m.alice.clone());
+    // The same announcement again: the key is already in use.
+    let join = m.join("frank", 10);
+    m.deliver(core::slice::from_ref(&join), 10);
+    let frank = m.member("frank");
+    assert_eq!(
+        frank.receive(&session, &alice, join.as_bytes(), 11),
+        Err(Error::AnnouncementReplayed)
+    );
+    // After a leave, the old one is stale as well.
+    let leave = m.leave("carol", 20);
+    m.deliver(&leave, 20);
+    let frank = m.member("frank");
+    assert_eq!(
+        frank.receive(&session, &alice, join.as_bytes(), 21),
+        Err(Error::StaleKey)
+    );
+    // A replay changes nothing: Frank still decrypts the current key.
+    let frame = m.send(30, "still fine");
+    assert_eq!(
+        m.member("frank").decrypt(30, &frame).as_deref(),
+        Ok(&b"still fine"[..])
+    );
+}
+
+#[test]
+fn a_stale_announcement_is_refused_and_changes_nothing() {
+    let mut m = Meeting::start(&RECEIVERS, &["frank"]);
+    let (session, alice) = (m.session.clone(), m.alice.clone());
+    // Frank's join announcement (0, 1) is overtaken by the leave's (1, 0).
+    let join = m.join("frank", 10);
+    let leave = m.leave("carol", 20);
+    let for_frank = leave
+        .iter()
+        .find(|a| a.recipient_id() == b"frank")
+        .expect("frank is a member");
+    let frank = m.member("frank");
+    assert_eq!(
+        frank.receive(&session, &alice, for_frank.as_bytes(), 20),
+        Ok((1, 0))
+    );
+    assert_eq!(
+        frank.receive(&session, &alice, join.as_bytes(), 21),
+        Err(Error::StaleKey)
+    );
+    assert_eq!(frank.rx.generation(), Some(1));
+    assert_eq!(frank.rx.step(), Some(0));
+}
+
+#[test]
+fn an_announced_key_refuses_a_receiver_of_another_suite() {
+    let (mut m, bobs) = bobs_announcement();
+    let (session, alice) = (m.session.clone(), m.alice.clone());
+    let bob = m.member("bob");
+    let key = session
+        .open_announcement(&bobs, b"bob", &bob.identity, &alice)
+        .expect("open");
+    let mut wrong = RatchetingReceiver::<4, 2>::new(
+        CipherSuite::Aes256GcmSha512_128,
+        RatchetBits::new(8).expect("R"),
+    );
+    assert_eq!(key.install(&mut wrong, 0), Err(Error::InvalidParameter));
+    assert_eq!(wrong.generation(), None);
+}
+
+// ---------------------------------------------------------------------
+// Delayed activation (RFC 9605 §6.2 versus §7.3).
+
+#[test]
+fn delayed_leave_keeps_the_old_key_for_the_grace_period_then_locks_out() {
+    let mut m = Meeting::start_with(&RECEIVERS, &[], delay(500));
+    let announcements = m.leave("carol", 1_000);
+    assert_eq!(m.distributor.pending_activation(), Some(1_500));
+    assert_eq!(m.distributor.announced_key_id(), (1, 0));
+    assert_eq!(m.distributor.generation(), 0, "still the old key");
+    m.deliver(&announcements, 1_000);
+
+    // During the grace period: the old key. The remaining members decrypt
+    // with their retained key; Carol still can too (the documented price).
+    let grace = m.send(1_200, "grace");
+    assert_eq!(
+        m.readers(1_200, &grace, "grace"),
+        ["bob", "carol", "dave", "erin"]
+    );
+    assert!(!m.distributor.poll(1_499));
+    assert!(m.distributor.poll(1_500));
+    assert_eq!(m.distributor.pending_activation(), None);
+    let after = m.send(1_510, "after");
+    assert_eq!(m.readers(1_510, &after, "after"), ["bob", "dave", "erin"]);
+}
+
+#[test]
+fn delayed_join_gives_the_joiner_nothing_before_the_switch() {
+    let mut m = Meeting::start_with(&RECEIVERS, &["frank"], delay(300));
+    let announcement = m.join("frank", 1_000);
+    m.deliver(&[announcement], 1_000);
+    let grace = m.send(1_100, "grace");
+    assert_eq!(m.readers(1_100, &grace, "grace"), RECEIVERS);
+    // `encrypt` switches by itself once due.
+    let after = m.send(1_300, "after");
+    assert_eq!(m.distributor.step(), 1);
+    assert_eq!(
+        m.readers(1_300, &after, "after"),
+        ["bob", "carol", "dave", "erin", "frank"]
+    );
+}
+
+#[test]
+fn a_grace_period_longer_than_receiver_retention_loses_frames() {
+    // The documented constraint: receivers retire the old key when they
+    // install the new one; if it expires before the sender switches, the
+    // grace-period frames are lost.
+    let mut m = Meeting::start_with(
+        &RECEIVERS,
+        &[],
+        Options {
+            activation_delay_ms: 500,
+            retention: Retention {
+                max_previous: 3,
+                max_age_ms: 200,
+            },
+        },
+    );
+    let announcements = m.leave("carol", 1_000);
+    m.deliver(&announcements, 1_000);
+    let early = m.send(1_100, "early");
+    assert_eq!(
+        m.readers(1_100, &early, "early"),
+        ["bob", "carol", "dave", "erin"]
+    );
+    let late = m.send(1_300, "late in the grace period");
+    assert_eq!(
+        m.member("bob").decrypt(1_300, &late),
+        Err(Error::KeyExpired)
+    );
+}
+
+fn delay(ms: u64) -> Options {
+    Options {
+        activation_delay_ms: ms,
+        ..DEFAULTS
+    }
+}
+
+#[test]
+fn without_a_delay_frames_can_outrun_their_announcement() {
+    let mut m = Meeting::start(&RECEIVERS, &[]);
+    let announcements = m.leave("carol", 1_000);
+    let frame = m.send(1_000, "too early");
+    // Bob has not got the new key yet: the frame is refused, not misread.
+    assert_eq!(
+        m.member("bob").decrypt(1_001, &frame),
+        Err(Error::UnknownKeyId)
+    );
+    m.deliver(&announcements, 1_002);
+    assert_eq!(
+        m.member("bob").decrypt(1_003, &frame).as_deref(),
+        Ok(&b"too early"[..])
+    );
+}
+
+#[test]
+fn a_join_during_a_pending_leave_builds_on_the_pending_key() {
+    let mut m = Meeting::start_with(&RECEIVERS, &["frank"], delay(500));
+    let leave = m.leave("carol", 1_000);
+    m.deliver(&leave, 1_000);
+    let join = m.join("frank", 1_100);
+    assert_eq!((join.generation(), join.step()), (1, 1));
+    assert_eq!(m.distributor.pending_activation(), Some(1_600));
+    m.deliver(&[join], 1_100);
+
+    let grace = m.send(1_300, "grace");
+    assert_eq!(
+        m.readers(1_300, &grace, "grace"),
+        ["bob", "carol", "dave", "erin"]
+    );
+    let after = m.send(1_600, "after");
+    assert_eq!((m.distributor.generation(), m.distributor.step()), (1, 1));
+    assert_eq!(
+        m.readers(1_600, &after, "after"),
+        ["bob", "dave", "erin", "frank"]
+    );
+}
+
+#[test]
+fn a_new_change_never_postpones_a_switch_that_is_due() {
+    let mut m = Meeting::start_with(&RECEIVERS, &[], delay(500));
+    let first = m.leave("carol", 1_000);
+    m.deliver(&first, 1_000);
+    // No frame and no poll until well after the first switch was due.
+    let second = m.leave("bob", 2_000);
+    assert_eq!(m.distributor.generation(), 1, "the first switch happened");
+    assert_eq!(m.distributor.announced_key_id(), (2, 0));
+    m.deliver(&second, 2_000);
+    let frame = m.send(2_100, "carol is out");
+    assert_eq!(
+        m.readers(2_100, &frame, "carol is out"),
+        ["bob", "dave", "erin"]
+    );
+}
+
+// ---------------------------------------------------------------------
+// Parameters.
+
+#[test]
+fn ids_must_be_one_to_255_bytes_and_unique() {
+    let mut rng = rng(3);
+    let identity = Identity::generate(&mut rng);
+    let key = identity.public_key();
+    let bits = RatchetBits::new(8).expect("R");
+    assert_eq!(
+        Participant::new(b"", key).map(|_| ()),
+        Err(Error::InvalidParameter)
+    );
+    assert_eq!(
+        Participant::new(&[b'x'; 256], key).map(|_| ()),
+        Err(Error::InvalidParameter)
+    );
+    assert!(Participant::new(&[b'x'; 255], key).is_ok());
+    assert_eq!(
+        Session::new(b"", SUITE, bits).map(|_| ()),
+        Err(Error::InvalidParameter)
+    );
+
+    let bob = Participant::new(b"bob", key).expect("id");
+    let start = |own: &[u8], roster: Vec<Participant>, rng: &mut ChaCha20Rng| {
+        KeyDistributor::start(session(), own, &identity, roster, rng).map(|_| ())
+    };
+    assert_eq!(
+        start(b"alice", vec![bob.clone(), bob.clone()], &mut rng),
+        Err(Error::InvalidParameter)
+    );
+    assert_eq!(
+        start(b"bob", vec![bob.clone()], &mut rng),
+        Err(Error::InvalidParameter)
+    );
+    assert_eq!(start(b"", vec![], &mut rng), Err(Error::InvalidParameter));
+}
+
+#[test]
+fn join_and_leave_refuse_bad_requests_and_change_nothing() {
+    let mut m = Meeting::start(&RECEIVERS, &["frank"]);
+    let bob = m.member("bob").participant();
+    let frank = m.member("frank").participant();
+    let mut rng = rng(4);
+    let stranger = Identity::generate(&mut rng);
+    let d = &mut m.distributor;
+    assert_eq!(
+        d.join(&m.alice_identity, bob, 10, &mut rng).map(|_| ()),
+        Err(Error::InvalidParameter)
+    );
+    assert_eq!(
+        d.join(&stranger, frank, 10, &mut rng).map(|_| ()),
+        Err(Error::InvalidParameter)
+    );
+    assert_eq!(
+        d.leave(&m.alice_identity, b"frank", 10, &mut rng)
+            .map(|_| ()),
+        Err(Error::InvalidParameter)
+    );
+    assert_eq!(
+        d.leave(&stranger, b"bob", 10, &mut rng).map(|_| ()),
+        Err(Error::InvalidParameter)
+    );
+    assert_eq!(d.members().len(), 4);
+    assert_eq!((d.generation(), d.step()), (0, 0));
+}
+
+#[test]
+fn leave_refuses_a_generation_that_does_not_fit_the_kid() {
+    // R = 63 leaves one generation bit: generations 0 and 1.
+    let mut rng = rng(5);
+    let session = Session::new(b"tiny", SUITE, RatchetBits::new(63).expect("R")).expect("session");
+    let alice = Identity::generate(&mut rng);
+    let roster: Vec<Participant> = ["bob", "carol", "dave"]
+        .iter()
+        .map(|n| {
+            Participant::new(n.as_bytes(), Identity::generate(&mut rng).public_key()).expect("id")
+        })
+        .collect();
+    let (mut d, _) =
+        KeyDistributor::start(session, b"alice", &alice, roster, &mut rng).expect("start");
+    assert_eq!(
+        d.leave(&alice, b"bob", 10, &mut rng).map(|a| a.len()),
+        Ok(2)
+    );
+    assert_eq!(
+        d.leave(&alice, b"carol", 20, &mut rng).map(|_| ()),
+        Err(Error::KeyIdExhausted)
+    );
+    assert_eq!(d.members().len(), 2, "carol is still in the roster");
+    assert_eq!(d.generation(), 1);
+}
+
+#[test]
+fn low_order_public_keys_are_refused() {
+    // The small-order points of Curve25519 and their non-canonical
+    // encodings (RFC 7748 §6.1 asks for the all-zero check they all fail).
+    let hex = [
+        "0000000000000000000000000000000000000000000000000000000000000000",
+        "0100000000000000000000000000000000000000000000000000000000000000",
+        "e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800",
+        "5f9c95bca3508c24b1d0b1559c83ef5b04445cc4581c8e86d8224eddd09f1157",
+        "ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+        "edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+        "eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+    ];
+    for h in hex {
+        let bytes: [u8; 32] = hex::decode(h).expect("hex").try_into().expect("32 bytes");
+        assert_eq!(
+            IdentityPublicKey::from_bytes(bytes),
+            Err(Error::InvalidParameter),
+            "{h}"
+        );
+    }
+    let mut rng = rng(6);
+    let good = Identity::generate(&mut rng).public_key();
+    assert_eq!(IdentityPublicKey::from_bytes(good.to_bytes()), Ok(good));
+    let mut nine = [0; 32];
+    nine[0] = 9; // the base point
+    assert!(IdentityPublicKey::from_bytes(nine).is_ok());
+}
+
+#[test]
+fn an_identity_restored_from_its_secret_is_the_same_identity() {
+    let mut rng = rng(8);
+    let identity = Identity::generate(&mut rng);
+    let restored = Identity::from_secret_bytes(*identity.expose_secret());
+    assert_eq!(restored.public_key(), identity.public_key());
+}
+
+// ---------------------------------------------------------------------
+// Interoperability: an independent RFC 9180 implementation (hpke-rs).
+
+fn hpke_rs() -> hpke_rs::Hpke<hpke_rs_rust_crypto::HpkeRustCrypto> {
+    hpke_rs::Hpke::new(
+        hpke_rs::Mode::Auth,
+        hpke_rs::hpke_types::KemAlgorithm::DhKem25519,
+        hpke_rs::hpke_types::KdfAlgorithm::HkdfSha256,
+        hpke_rs::hpke_types::AeadAlgorithm::Aes128Gcm,
+    )
+}
+
+#[test]
+fn hpke_rs_opens_an_announcement_from_the_documented_format() {
+    let (mut m, bobs) = bobs_announcement();
+    let header_len = AnnouncementHeader::parse(&bobs).expect("parse").len();
+    let (enc, ct) = bobs[header_len..].split_at(32);
+    let info = [LABEL, &bobs[..header_len]].concat();
+    let bob_secret = m.member("bob").identity.expose_secret().to_vec();
+    let plaintext = hpke_rs()
+        .open(
+            enc,
+            &hpke_rs::HpkePrivateKey::new(bob_secret),
+            &info,
+            b"",
+            ct,
+            None,
+            None,
+            Some(&hpke_rs::HpkePublicKey::new(
+                m.alice.public_key().to_bytes().to_vec(),
+            )),
+        )
+        .expect("hpke-rs opens it");
+    let key = open_key(&mut m, &bobs);
+    assert_eq!(plaintext, key);
+}
+
+#[test]
+fn an_announcement_sealed_by_hpke_rs_to_the_documented_format_opens() {
+    let (mut m, bobs) = bobs_announcement();
+    let header = rewrite(&bobs, |f| f.generation = 5);
+    let header = &header[..AnnouncementHeader::parse(&bobs).expect("parse").len()];
+    let info = [LABEL, header].concat();
+    let base_key = [0x42; 32];
+    let bob_key = m.member("bob").identity.public_key().to_bytes().to_vec();
+    let (enc, ct) = hpke_rs()
+        .seal(
+            &hpke_rs::HpkePublicKey::new(bob_key),
+            &info,
+            b"",
+            &base_key,
+            None,
+            None,
+            Some(&hpke_rs::HpkePrivateKey::new(
+                m.alice_identity.expose_secret().to_vec(),
+            )),
+        )
+        .expect("seal");
+    let announcement = [header, &enc, &ct].concat();
+    assert_eq!(open_key(&mut m, &announcement), base_key);
+}
+
+/// The base key Bob opens from `announcement`.
+fn open_key(m: &mut Meeting, announcement: &[u8]) -> Vec<u8> {
+    let (session, alice) = (m.session.clone(), m.alice.clone());
+    let bob = m.member("bob");
+    session
+        .open_announcement(announcement, b"bob", &bob.identity, &alice)
+        .expect("open")
+        .base_key()
+        .expose_secret()
+        .to_vec()
+}
+
+// ---------------------------------------------------------------------
+// Secrets: zeroized, never printed, never cloned.
+
+/// Hex (either case) and decimal renderings of every 4-byte window.
+fn renderings(secret: &[u8]) -> Vec<String> {
+    let mut forms = vec![format!("{secret:?}"), format!("{secret:#?}")];
+    for window in secret.windows(4) {
+        let hex: String = window.iter().map(|b| format!("{b:02x}")).collect();
+        forms.push(hex.to_uppercase());
+        forms.push(hex);
+        let decimal: Vec<String> = window.iter().map(u8::to_string).collect();
+        forms.push(decimal.join(", "));
+        forms.push(decimal.join(",\n"));
+    }
+    forms
+}
+
+fn assert_hides(what: &str, value: &impl core::fmt::Debug, secrets: &[&[u8]]) {
+    for debug in [format!("{value:?}"), format!("{value:#?}")] {
+        for secret in secrets {
+            for form in renderings(secret) {
+                assert!(
+                    !debug.contains(&form),
+                    "{what} Debug output {debug:?} shows {form:?}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn debug_output_shows_no_identity_secret_or_base_key() {
+    let mut m = Meeting::start_with(&RECEIVERS, &["frank"], delay(1_000));
+    let join = m.join("frank", 10); // pending: a second base key inside
+    let (session, alice) = (m.session.clone(), m.alice.clone());
+    let frank = m.member("frank");
+    let announced = session
+        .open_announcement(join.as_bytes(), b"frank", &frank.identity, &alice)
+        .expect("open");
+    let pending_key = announced.base_key().expose_secret().to_vec();
+    let current_key = m
+        .distributor
+        .sender()
+        .current_base_key()
+        .expose_secret()
+        .to_vec();
+    let alice_secret = m.alice_identity.expose_secret().to_vec();
+    let frank_secret = m.member("frank").identity.expose_secret().to_vec();
+    let secrets: [&[u8]; 4] = [&pending_key, &current_key, &alice_secret, &frank_secret];
+
+    assert_hides("Identity", &m.alice_identity, &secrets);
+    assert_hides("AnnouncedKey", &announced, &secrets);
+    assert_hides("KeyDistributor", &m.distributor, &secrets);
+    assert_hides("KeyAnnouncement", &join, &secrets);
+    assert_hides("Session", &m.session, &secrets);
+    assert_hides("Participant", &m.alice, &secrets);
+    // And the Debug output still says what things are.
+    let identity = format!("{:?}", m.alice_identity);
+    assert!(identity.contains("redacted") && identity.contains("IdentityPublicKey"));
+    assert!(format!("{announced:?}").contains("BaseKey(<redacted>)"));
+}
+
+#[test]
+fn the_leak_check_would_see_a_printed_secret() {
+    let mut rng = rng(10);
+    let identity = Identity::generate(&mut rng);
+    let secret = identity.expose_secret();
+    let printed = format!("secret: {secret:?}");
+    let caught = std::panic::catch_unwind(|| assert_hides("probe", &printed, &[secret]));
+    assert!(caught.is_err());
+}
+
+#[test]
+fn sealed_announcements_do_not_contain_the_key() {
+    let (mut m, bobs) = bobs_announcement();
+    let key = open_key(&mut m, &bobs);
+    assert!(!bobs.windows(8).any(|w| key.windows(8).any(|k| k == w)));
+}
+
+fn zeroized_on_drop<T: zeroize::ZeroizeOnDrop>() {}
+
+#[test]
+fn identity_secrets_announced_keys_and_base_keys_are_zeroized() {
+    use zeroize::Zeroize;
+    // Wiped on drop: the identity (its `StaticSecret`), an opened key (its
+    // `BaseKey`, into which the sealed plaintext is decrypted directly) and
+    // base keys.
+    zeroized_on_drop::<Identity>();
+    zeroized_on_drop::<x25519_dalek::StaticSecret>();
+    zeroized_on_drop::<framecrypt::distribute::AnnouncedKey>();
+    zeroized_on_drop::<framecrypt::BaseKey>();
+
+    let mut rng = rng(11);
+    let mut identity = Identity::generate(&mut rng);
+    assert!(identity.expose_secret().iter().any(|&b| b != 0));
+    identity.zeroize();
+    assert_eq!(identity.expose_secret(), &[0; 32]);
+
+    let (mut m, bobs) = bobs_announcement();
+    let (session, alice) = (m.session.clone(), m.alice.clone());
+    let bob = m.member("bob");
+    let mut key = session
+        .open_announcement(&bobs, b"bob", &bob.identity, &alice)
+        .expect("open");
+    assert!(key.base_key().expose_secret().iter().any(|&b| b != 0));
+    key.zeroize();
+    assert!(key.base_key().expose_secret().iter().all(|&b| b == 0));
+}
+
+/// Compiles only if `T` is not `Clone`.
+macro_rules! assert_not_clone {
+    ($($t:ty),* $(,)?) => {{
+        trait AmbiguousIfClone<A> {
+            fn check() {}
+        }
+        impl<T: ?Sized> AmbiguousIfClone<()> for T {}
+        struct IsClone;
+        impl<T: ?Sized + Clone> AmbiguousIfClone<IsClone> for T {}
+        $( <$t as AmbiguousIfClone<_>>::check(); )*
+    }};
+}
+
+#[test]
+fn secret_holders_are_not_clone() {
+    assert_not_clone!(
+        Identity,
+        framecrypt::distribute::AnnouncedKey,
+        KeyDistributor
+    );
+}
