@@ -468,13 +468,15 @@ impl Slot {
     }
 
     /// Decrypts through `path`; returns the header and plaintext. Checks
-    /// that a failed call leaves the output (or in-place buffer) as it was.
+    /// that a failed call leaves no plaintext: the output slice untouched
+    /// (all zero), the in-place frame untouched or its payload zeroed.
     fn decrypt(
         &mut self,
         now: u64,
         path: Path,
         metadata: &[u8],
         frame: &[u8],
+        tag_len: usize,
     ) -> Result<(Header, Vec<u8>), Error> {
         match path {
             Path::Copy { short } => {
@@ -502,7 +504,10 @@ impl Slot {
                 match result {
                     Ok(d) => Ok((d.header(), buf[d.plaintext()].to_vec())),
                     Err(e) => {
-                        assert_eq!(buf, frame, "buffer changed on {e:?}");
+                        assert!(
+                            unchanged_or_zeroed(frame, &buf, tag_len),
+                            "buffer after {e:?}"
+                        );
                         Err(e)
                     }
                 }
@@ -608,7 +613,8 @@ impl Harness {
         let now = self.now;
         let (index, slot) = self.slot(to);
         let replay_protected = slot.has_replay_windows();
-        let (header, plaintext) = match slot.decrypt(now, path, metadata, frame) {
+        let tag_len = receiver(index).1.tag_len();
+        let (header, plaintext) = match slot.decrypt(now, path, metadata, frame, tag_len) {
             Ok(decrypted) => decrypted,
             Err(e) => {
                 self.outcomes.rejected.push(e);
@@ -629,6 +635,24 @@ impl Harness {
             );
         }
     }
+}
+
+/// A frame decrypted in place that failed: either untouched, or (once a
+/// key was tried on it) with the payload between header and tag zeroed,
+/// so that no unauthenticated plaintext is left.
+fn unchanged_or_zeroed(frame: &[u8], buf: &[u8], tag_len: usize) -> bool {
+    if buf == frame {
+        return true;
+    }
+    let Ok(header) = Header::parse(frame) else {
+        return false;
+    };
+    let (h, end) = (header.len(), frame.len().saturating_sub(tag_len));
+    end >= h
+        && buf.len() == frame.len()
+        && buf[..h] == frame[..h]
+        && buf[end..] == frame[end..]
+        && buf[h..end].iter().all(|&b| b == 0)
 }
 
 impl Edit {

@@ -4,6 +4,7 @@
 //! the decision rules of `RatchetingReceiver` (RFC 9605 §5.1) as its
 //! documentation states them.
 
+use std::cell::Cell;
 use std::collections::BTreeSet;
 
 use framecrypt::{DecryptStats, Error, Retention};
@@ -127,6 +128,9 @@ pub struct RatchetModel {
     previous: Vec<Retired>,
     /// Outcomes counted so far.
     pub stats: DecryptStats,
+    /// Whether the last decrypt got as far as trying a key on the frame
+    /// (then a failure zeroes the payload of an in-place frame).
+    pub tried_a_key: bool,
 }
 
 impl RatchetModel {
@@ -149,6 +153,7 @@ impl RatchetModel {
             current: None,
             previous: Vec::new(),
             stats: DecryptStats::default(),
+            tried_a_key: false,
         }
     }
 
@@ -212,7 +217,9 @@ impl RatchetModel {
         frame: Delivery,
         genuine: &dyn Fn(u64, u64) -> bool,
     ) -> Result<(u64, u64), Error> {
-        let result = self.open(now, frame, genuine);
+        let tried = Cell::new(false);
+        let result = self.open(now, frame, genuine, &tried);
+        self.tried_a_key = tried.get();
         count(&mut self.stats, &result);
         result
     }
@@ -222,6 +229,7 @@ impl RatchetModel {
         now: u64,
         frame: Delivery,
         genuine: &dyn Fn(u64, u64) -> bool,
+        tried: &Cell<bool>,
     ) -> Result<(u64, u64), Error> {
         self.expire(now);
         let (kid, ctr) = frame.header?;
@@ -233,6 +241,7 @@ impl RatchetModel {
             if !frame.room {
                 return Err(Error::BufferTooSmall);
             }
+            tried.set(true);
             if !genuine(key.generation, key.step) {
                 return Err(Error::AuthenticationFailed);
             }
@@ -261,7 +270,7 @@ impl RatchetModel {
             // key the frame authenticates under decides; if neither, the
             // retained key's verdict stands.
             return self
-                .ratchet_to(now, ahead, ctr, frame.room, genuine)
+                .ratchet_to(now, ahead, ctr, frame.room, genuine, tried)
                 .or(result);
         }
         if generation > current_generation {
@@ -280,7 +289,7 @@ impl RatchetModel {
                 Error::TooFarAhead
             });
         }
-        self.ratchet_to(now, ahead, ctr, frame.room, genuine)
+        self.ratchet_to(now, ahead, ctr, frame.room, genuine, tried)
     }
 
     /// The key `ahead` steps on, tried; committed only if authentic, with
@@ -292,12 +301,14 @@ impl RatchetModel {
         ctr: u64,
         room: bool,
         genuine: &dyn Fn(u64, u64) -> bool,
+        tried: &Cell<bool>,
     ) -> Result<(u64, u64), Error> {
         let Some(current) = self.current.take() else {
             return Err(Error::UnknownKeyId);
         };
         let (generation, old_step) = (current.generation, current.step);
         let step = old_step.wrapping_add(ahead);
+        tried.set(tried.get() || room);
         if !room || !genuine(generation, step) {
             self.current = Some(current);
             return Err(if room {
