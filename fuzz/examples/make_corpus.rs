@@ -13,6 +13,7 @@ use framecrypt::codec::{Codec, Fallback, Protection};
 use framecrypt::rtp::{Origin, fragment};
 use framecrypt::{CipherSuite, KeyId, Sender};
 use framecrypt_fuzz::Path;
+use framecrypt_fuzz::announcement::{AnnouncementInput, AnnouncementMode, genuine_announcements};
 use framecrypt_fuzz::codec::{self, CodecInput, Door, Mode, codec_index};
 use framecrypt_fuzz::decrypt::{self, Action, DecryptInput, Edit};
 use framecrypt_fuzz::roundtrip::{Install, Op, RoundtripInput};
@@ -120,6 +121,7 @@ fn main() {
     codec_seeds(&mut corpus, &media);
     sfu_seeds(&mut corpus, &media, &sframe);
     rtp_seeds(&mut corpus, &media);
+    announcement_seeds(&mut corpus);
     println!("{} seeds written to {}", corpus.count, corpus.dir.display());
 }
 
@@ -905,5 +907,56 @@ fn rtp_seeds(corpus: &mut Corpus, media: &[Sample]) {
             &format!("per-packet-{name}"),
             &rtp_bytes(&input),
         );
+    }
+}
+
+fn announcement_bytes(input: &AnnouncementInput<'_>) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    input.seed(&mut bytes);
+    let decoded =
+        AnnouncementInput::arbitrary_take_rest(Unstructured::new(&bytes)).expect("decodes");
+    assert_eq!(&decoded, input, "seed bytes decode to another value");
+    bytes
+}
+
+/// Every genuine announcement untouched and with a byte changed in its
+/// header and in its sealed body, and the ones to Bob as raw bytes; for a
+/// few (suite, R) sessions.
+fn announcement_seeds(corpus: &mut Corpus) {
+    for (suite, bits) in [(3u8, 7u8), (0, 1), (7, 62)] {
+        let genuine = genuine_announcements(suite, bits);
+        for (which, bytes) in genuine.iter().enumerate() {
+            let which = u8::try_from(which).expect("five");
+            for (name, at, data) in [
+                ("untouched", 0u16, &[][..]),
+                ("generation", 5, &[0x01][..]),
+                (
+                    "sealed",
+                    u16::try_from(bytes.len() - 20).expect("short"),
+                    &[0x80][..],
+                ),
+            ] {
+                let input = AnnouncementInput {
+                    mode: AnnouncementMode::Edit {
+                        suite,
+                        bits,
+                        which,
+                        at,
+                        cut: None,
+                    },
+                    data,
+                };
+                let name = format!("edit-s{suite}-r{bits}-{which}-{name}");
+                corpus.write("announcement", &name, &announcement_bytes(&input));
+            }
+        }
+        for (i, bytes) in genuine.iter().enumerate() {
+            let input = AnnouncementInput {
+                mode: AnnouncementMode::Forge { suite, bits },
+                data: bytes,
+            };
+            let name = format!("forge-s{suite}-r{bits}-{i}");
+            corpus.write("announcement", &name, &announcement_bytes(&input));
+        }
     }
 }

@@ -9,6 +9,7 @@
 use arbitrary::Arbitrary;
 use framecrypt::CipherSuite;
 
+pub mod announcement;
 pub mod codec;
 pub mod decrypt;
 pub mod model;

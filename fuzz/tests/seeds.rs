@@ -11,6 +11,7 @@ use std::path::PathBuf;
 use arbitrary::{Arbitrary, Unstructured};
 use framecrypt::Error;
 use framecrypt::codec::Layout;
+use framecrypt_fuzz::announcement::{self, AnnouncementInput};
 use framecrypt_fuzz::codec::{self, CodecInput};
 use framecrypt_fuzz::decrypt::{self, DecryptInput};
 use framecrypt_fuzz::roundtrip::{self, RoundtripInput};
@@ -175,5 +176,10 @@ fn every_committed_seed_runs_clean() {
     for (_, bytes) in seeds("rtp_reassemble", "") {
         let input = RtpInput::arbitrary_take_rest(Unstructured::new(&bytes)).expect("decodes");
         rtp::run(&input);
+    }
+    for (_, bytes) in seeds("announcement", "") {
+        let input =
+            AnnouncementInput::arbitrary_take_rest(Unstructured::new(&bytes)).expect("decodes");
+        announcement::run(&input);
     }
 }
