@@ -70,17 +70,19 @@ main() {
     [ -d "corpus/$target" ] && seeds=("corpus/$target")
     log="$work/$target.log"
     status=0
+    # cargo-fuzz points libFuzzer's -artifact_prefix at artifacts/<target>/.
     "${cargo[@]}" fuzz run -a "$target" "$corpus_root/$target" "${seeds[@]}" -- \
-      -max_total_time="$seconds" -timeout="$timeout" \
-      -artifact_prefix="artifacts/$target/" >"$log" 2>&1 || status=$?
+      -max_total_time="$seconds" -timeout="$timeout" >"$log" 2>&1 || status=$?
     runs="$(sed -nE 's/^Done ([0-9]+) runs.*/\1/p' "$log" | tail -1)"
     if [ "$status" -ne 0 ] || [ -z "$runs" ]; then
       last="$(grep -oE '^#[0-9]+' "$log" | tail -1 | tr -d '#')"
       printf '%-16s FAILED after %s executions (exit %s)\n' "$target" "${last:-0}" "$status"
-      echo "----- last lines of the $target log -----"
-      tail -n 40 "$log"
+      echo "----- $target: what failed -----"
+      grep -m1 -A4 -E 'panicked at|ERROR: libFuzzer|ERROR: AddressSanitizer' "$log" || true
+      echo "----- $target: end of the log -----"
+      tail -n 12 "$log"
       echo "-----"
-      grep -hoE '(Test unit written to|Failing input:?) *[^ ]+' "$log" | sed 's/^/crash input: /' || true
+      grep -hoE 'Test unit written to [^ ]+' "$log" | sed 's/^Test unit written to /crash input: /' || true
       failed+=("$target")
     else
       printf '%-16s %12s executions in %s s\n' "$target" "$runs" "$seconds"
