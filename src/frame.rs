@@ -258,6 +258,78 @@ impl FrameKey {
             plaintext: header_len..header_len + body_len,
         })
     }
+
+    /// As [`Self::open_in_place`], but a frame that fails is left exactly
+    /// as it was, not zeroed, so that another key can be tried on it. The
+    /// caller must zero it if no key opens it (the last try should be
+    /// [`Self::open_in_place`]).
+    pub(crate) fn try_open_in_place(
+        &self,
+        header: Header,
+        header_len: usize,
+        metadata: &[u8],
+        buf: &mut [u8],
+    ) -> Result<Decrypted, Error> {
+        let body_len = buf
+            .len()
+            .checked_sub(header_len + self.suite.tag_len())
+            .ok_or(Error::FrameTooShort)?;
+        let (head, rest) = buf.split_at_mut(header_len);
+        let (body, tag) = rest.split_at_mut(body_len);
+        let aad = Aad {
+            header: head,
+            metadata,
+        };
+        let nonce = self.nonce(header.ctr());
+        if self.cipher.verifies_before_decrypting() {
+            // Nothing is written unless the tag is right.
+            self.cipher
+                .open_unzeroed(&nonce, aad, Data::InPlace(body), tag)?;
+        } else {
+            self.open_from_copy(&nonce, aad, body, tag)?;
+        }
+        Ok(Decrypted {
+            header,
+            plaintext: header_len..header_len + body_len,
+        })
+    }
+
+    /// A backend that decrypts before it checks the tag (AWS-LC's GCM,
+    /// which needs `std`) destroys an in-place frame that fails: decrypt from
+    /// a copy of the ciphertext and put it back on failure. Only the rare
+    /// retry of [`Self::try_open_in_place`] pays this allocation.
+    #[cfg(feature = "alloc")]
+    fn open_from_copy(
+        &self,
+        nonce: &[u8; 12],
+        aad: Aad<'_>,
+        body: &mut [u8],
+        tag: &[u8],
+    ) -> Result<(), Error> {
+        let ciphertext = body.to_vec();
+        let data = Data::Copy {
+            input: &ciphertext,
+            output: body,
+        };
+        let result = self.cipher.open(nonce, aad, data, tag);
+        if result.is_err() {
+            body.copy_from_slice(&ciphertext);
+        }
+        result
+    }
+
+    /// Without `alloc` only the RustCrypto backend exists, which checks
+    /// the tag first; this is not reached.
+    #[cfg(not(feature = "alloc"))]
+    fn open_from_copy(
+        &self,
+        nonce: &[u8; 12],
+        aad: Aad<'_>,
+        body: &mut [u8],
+        tag: &[u8],
+    ) -> Result<(), Error> {
+        self.cipher.open(nonce, aad, Data::InPlace(body), tag)
+    }
 }
 
 impl fmt::Debug for FrameKey {

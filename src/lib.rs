@@ -13,6 +13,9 @@ pub mod codec;
 mod crypto;
 mod error;
 mod frame;
+#[cfg(fuzzing)]
+#[doc(hidden)]
+pub mod fuzzing;
 #[cfg(feature = "hazmat")]
 pub mod hazmat;
 mod header;

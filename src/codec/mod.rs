@@ -97,7 +97,7 @@
 mod annexb;
 mod av1;
 mod binding;
-mod escape;
+pub(crate) mod escape;
 mod roles;
 mod walk;
 

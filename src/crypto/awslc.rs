@@ -87,6 +87,13 @@ impl FrameCipher for Cipher {
         }
     }
 
+    /// AWS-LC's GCM decrypts while it hashes (and clears its output on
+    /// failure); the CTR+HMAC construction here checks the HMAC first.
+    #[inline]
+    fn verifies_before_decrypting(&self) -> bool {
+        matches!(self, Self::CtrHmac(_))
+    }
+
     #[inline]
     fn open_unzeroed(
         &self,

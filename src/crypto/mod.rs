@@ -90,6 +90,11 @@ pub(crate) trait FrameCipher: Sized {
         tag: &[u8],
     ) -> Result<(), Error>;
 
+    /// Whether [`Self::open_unzeroed`] checks the tag before it writes
+    /// anything, so that a failed call leaves the data exactly as it was
+    /// (and another key can be tried on an in-place frame).
+    fn verifies_before_decrypting(&self) -> bool;
+
     /// Checks `tag` and decrypts `data`. On any failure the output bytes are
     /// zeroed, whatever the backend did, so unauthenticated plaintext is
     /// never released (RFC 9605 §4.4.4: a frame that fails is discarded).

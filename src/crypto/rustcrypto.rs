@@ -76,6 +76,14 @@ impl FrameCipher for Cipher {
         }
     }
 
+    /// Both constructions check the tag first: `aes-gcm` compares the tag
+    /// it computes over the ciphertext before applying the keystream, and
+    /// CTR+HMAC checks the HMAC before decrypting (RFC 9605 §4.5.1).
+    #[inline]
+    fn verifies_before_decrypting(&self) -> bool {
+        true
+    }
+
     #[inline]
     fn open_unzeroed(
         &self,

@@ -139,6 +139,22 @@ impl FrameIo<'_> {
         Ok(parsed.header())
     }
 
+    /// As [`Self::open`], but an in-place frame that fails is left as it
+    /// was (not zeroed), so that another key can be tried on it; the last
+    /// try must be [`Self::open`], which zeroes a frame no key opens.
+    pub(crate) fn try_open(&mut self, key: &FrameKey, metadata: &[u8]) -> Result<Decrypted, Error> {
+        match self {
+            Self::Copy { .. } => self.open(key, metadata),
+            Self::InPlace(buf) => {
+                let (header, header_len) = {
+                    let parsed = Header::parse(buf)?;
+                    (parsed.header(), parsed.len())
+                };
+                key.try_open_in_place(header, header_len, metadata, buf)
+            }
+        }
+    }
+
     /// Decrypts and authenticates under `key`; changes no receiver state.
     pub(crate) fn open(&mut self, key: &FrameKey, metadata: &[u8]) -> Result<Decrypted, Error> {
         match self {
@@ -166,6 +182,20 @@ pub(crate) struct ReceiveKey<const W: usize> {
 impl<const W: usize> ReceiveKey<W> {
     pub(crate) fn new(key: FrameKey, window: ReplayWindow<W>) -> Self {
         Self { key, window }
+    }
+
+    /// As [`Self::open`], leaving a failed in-place frame as it was so
+    /// that another key can be tried on it (see [`FrameIo::try_open`]).
+    pub(crate) fn try_open(
+        &mut self,
+        header: Header,
+        io: &mut FrameIo<'_>,
+        metadata: &[u8],
+    ) -> Result<Decrypted, Error> {
+        self.window.check(header.ctr())?;
+        let decrypted = io.try_open(&self.key, metadata)?;
+        self.window.record(header.ctr());
+        Ok(decrypted)
     }
 
     /// Replay check, decrypt, and only after authentication, record the

@@ -630,7 +630,13 @@ impl<const N: usize, const W: usize> RatchetingReceiver<N, W> {
             .flatten()
             .find(|p| p.generation == generation && p.step & mask == step_bits)
         {
-            let result = previous.rx.open(header, io, metadata);
+            // If a step ahead is tried next, this try must leave an
+            // in-place frame intact for it.
+            let result = if forward {
+                previous.rx.try_open(header, io, metadata)
+            } else {
+                previous.rx.open(header, io, metadata)
+            };
             if result.is_ok() || !forward {
                 return result;
             }
