@@ -202,6 +202,27 @@ impl FrameKey {
         Ok(body.split_at(body_len))
     }
 
+    /// Splits a received frame held in `buf` into its AAD, body and tag.
+    #[inline]
+    fn split_in_place<'a>(
+        &self,
+        header_len: usize,
+        metadata: &'a [u8],
+        buf: &'a mut [u8],
+    ) -> Result<(Aad<'a>, &'a mut [u8], &'a [u8]), Error> {
+        let body_len = buf
+            .len()
+            .checked_sub(header_len + self.suite.tag_len())
+            .ok_or(Error::FrameTooShort)?;
+        let (head, rest) = buf.split_at_mut(header_len);
+        let (body, tag) = rest.split_at_mut(body_len);
+        let aad = Aad {
+            header: head,
+            metadata,
+        };
+        Ok((aad, body, tag))
+    }
+
     /// Decrypts `frame`, whose header has been parsed as `header`, into `out`.
     #[inline]
     pub(crate) fn open_into(
@@ -241,16 +262,8 @@ impl FrameKey {
         metadata: &[u8],
         buf: &mut [u8],
     ) -> Result<Decrypted, Error> {
-        let body_len = buf
-            .len()
-            .checked_sub(header_len + self.suite.tag_len())
-            .ok_or(Error::FrameTooShort)?;
-        let (head, rest) = buf.split_at_mut(header_len);
-        let (body, tag) = rest.split_at_mut(body_len);
-        let aad = Aad {
-            header: head,
-            metadata,
-        };
+        let (aad, body, tag) = self.split_in_place(header_len, metadata, buf)?;
+        let body_len = body.len();
         self.cipher
             .open(&self.nonce(header.ctr()), aad, Data::InPlace(body), tag)?;
         Ok(Decrypted {
@@ -270,16 +283,8 @@ impl FrameKey {
         metadata: &[u8],
         buf: &mut [u8],
     ) -> Result<Decrypted, Error> {
-        let body_len = buf
-            .len()
-            .checked_sub(header_len + self.suite.tag_len())
-            .ok_or(Error::FrameTooShort)?;
-        let (head, rest) = buf.split_at_mut(header_len);
-        let (body, tag) = rest.split_at_mut(body_len);
-        let aad = Aad {
-            header: head,
-            metadata,
-        };
+        let (aad, body, tag) = self.split_in_place(header_len, metadata, buf)?;
+        let body_len = body.len();
         let nonce = self.nonce(header.ctr());
         if self.cipher.verifies_before_decrypting() {
             // Nothing is written unless the tag is right.

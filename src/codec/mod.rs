@@ -415,14 +415,9 @@ impl Protection {
             return Err(Error::BufferTooSmall);
         }
         let result = if self.codec.is_multi_unit() {
-            let split = buf.len() - frame_len;
-            buf.copy_within(..frame_len, split);
-            let (out, src) = buf.split_at_mut(split);
-            let result = self.codec_aware_seal(sender, src, out);
-            if result.is_err() {
-                buf.copy_within(split.., 0);
-            }
-            result
+            via_tail(buf, frame_len, |src, out| {
+                self.codec_aware_seal(sender, src, out)
+            })
         } else {
             self.single_seal_in_place(sender, buf, frame_len)
         };
@@ -485,14 +480,7 @@ impl Protection {
         self.or_whole_frame(result, || {
             let out = &mut out[..protected.len()];
             out.copy_from_slice(protected);
-            let done = receiver.open_in_place(&[], out)?;
-            let plaintext = done.plaintext();
-            out.copy_within(plaintext.clone(), 0);
-            Ok(Processed {
-                len: plaintext.len(),
-                header: done.header(),
-                layout: Layout::WholeFrame,
-            })
+            open_whole_frame(receiver, out)
         })
     }
 
@@ -514,26 +502,14 @@ impl Protection {
             return Err(Error::BufferTooSmall);
         }
         let result = if self.codec.is_multi_unit() {
-            let split = buf.len() - protected_len;
-            buf.copy_within(..protected_len, split);
-            let (out, src) = buf.split_at_mut(split);
-            let result = self.codec_aware_open(receiver, src, out);
-            if result.is_err() {
-                buf.copy_within(split.., 0);
-            }
-            result
+            via_tail(buf, protected_len, |src, out| {
+                self.codec_aware_open(receiver, src, out)
+            })
         } else {
             self.single_open_in_place(receiver, buf, protected_len)
         };
         self.or_whole_frame(result, || {
-            let done = receiver.open_in_place(&[], &mut buf[..protected_len])?;
-            let plaintext = done.plaintext();
-            buf.copy_within(plaintext.clone(), 0);
-            Ok(Processed {
-                len: plaintext.len(),
-                header: done.header(),
-                layout: Layout::WholeFrame,
-            })
+            open_whole_frame(receiver, &mut buf[..protected_len])
         })
     }
 
@@ -724,27 +700,9 @@ impl Protection {
         let mut at = start;
         for unit in Units::new(self.codec, protected) {
             let unit = unit?;
+            // The pieces fill `out[start..]` exactly (`ct_len` is their sum).
             let piece = if unit.protected {
-                let region = &protected[unit.region()];
-                if unit.escaped {
-                    let clear = &protected[unit.start..unit.clear_end];
-                    let staging = &mut out[at..start + ct_len];
-                    let mut k = 0;
-                    escape::unescape(
-                        region,
-                        escape::trailing_zeros(clear),
-                        clear.last().copied(),
-                        |b| {
-                            if let Some(slot) = staging.get_mut(k) {
-                                *slot = b;
-                            }
-                            k += 1;
-                        },
-                    )?
-                } else {
-                    out[at..at + region.len()].copy_from_slice(region);
-                    region.len()
-                }
+                read_piece(protected, &unit, &mut out[at..start + ct_len])?
             } else {
                 0
             };
@@ -845,6 +803,37 @@ impl Protection {
     }
 }
 
+/// Runs a codec-aware step in place: moves the `len`-byte input in front of
+/// `buf` to its tail and lets `step` write from there to the front. On
+/// error the input is moved back, so the caller's buffer is as it was.
+fn via_tail(
+    buf: &mut [u8],
+    len: usize,
+    step: impl FnOnce(&[u8], &mut [u8]) -> Result<Processed, Error>,
+) -> Result<Processed, Error> {
+    let split = buf.len() - len;
+    buf.copy_within(..len, split);
+    let (out, src) = buf.split_at_mut(split);
+    let result = step(src, out);
+    if result.is_err() {
+        buf.copy_within(split.., 0);
+    }
+    result
+}
+
+/// Opens the whole-frame fallback protection held in `buf` and moves the
+/// frame to its front.
+fn open_whole_frame(receiver: &mut impl OpenFrame, buf: &mut [u8]) -> Result<Processed, Error> {
+    let done = receiver.open_in_place(&[], buf)?;
+    let plaintext = done.plaintext();
+    buf.copy_within(plaintext.clone(), 0);
+    Ok(Processed {
+        len: plaintext.len(),
+        header: done.header(),
+        layout: Layout::WholeFrame,
+    })
+}
+
 /// The units of `frame` (for [`crate::sfu`]).
 pub(crate) fn units(codec: Codec, frame: &[u8]) -> Units<'_> {
     Units::new(codec, frame)
@@ -889,18 +878,27 @@ const fn piece_extra(plan: &Plan, i: usize, header_len: usize, tag_len: usize) -
 
 /// The unescaped length of a protected unit's piece.
 fn piece_len(frame: &[u8], unit: &Unit) -> Result<usize, Error> {
-    let region = &frame[unit.region()];
-    if unit.escaped {
-        let clear = &frame[unit.start..unit.clear_end];
-        escape::unescape(
-            region,
-            escape::trailing_zeros(clear),
-            clear.last().copied(),
-            |_| {},
-        )
-    } else {
-        Ok(region.len())
+    read_piece(frame, unit, &mut [])
+}
+
+/// Writes `bytes` and then, if given, an AV1 size field `(value, width)` to
+/// `out[w..]`, staying behind `limit`; returns where it ended.
+fn put_clear(
+    bytes: &[u8],
+    size: Option<(u64, usize)>,
+    out: &mut [u8],
+    w: usize,
+    limit: usize,
+) -> Result<usize, Error> {
+    let end = w + bytes.len() + size.map_or(0, |(_, width)| width);
+    if end > limit {
+        return Err(Error::BufferTooSmall);
     }
+    out[w..w + bytes.len()].copy_from_slice(bytes);
+    if let Some((value, width)) = size {
+        av1::write_leb128(value, width, &mut out[w + bytes.len()..])?;
+    }
+    Ok(end)
 }
 
 /// Copies a unit's clear bytes to `out[w..]` (which must stay behind
@@ -920,16 +918,7 @@ fn write_clear(
         }
         _ => (unit.clear_end, None),
     };
-    let bytes = &frame[unit.start..copy_end];
-    let end = w + bytes.len() + size.map_or(0, |(_, width)| width);
-    if end > limit {
-        return Err(Error::BufferTooSmall);
-    }
-    out[w..w + bytes.len()].copy_from_slice(bytes);
-    if let Some((value, width)) = size {
-        av1::write_leb128(value, width, &mut out[w + bytes.len()..])?;
-    }
-    Ok(end)
+    put_clear(&frame[unit.start..copy_end], size, out, w, limit)
 }
 
 /// Copies a protected unit's clear bytes back to `out[w..]`, restoring an
@@ -953,14 +942,5 @@ fn restore_clear(
         }
         _ => (unit.clear_end, None),
     };
-    let bytes = &frame[unit.start..copy_end];
-    let end = w + bytes.len() + size.map_or(0, |(_, width)| width);
-    if end > limit {
-        return Err(Error::BufferTooSmall);
-    }
-    out[w..w + bytes.len()].copy_from_slice(bytes);
-    if let Some((value, width)) = size {
-        av1::write_leb128(value, width, &mut out[w + bytes.len()..])?;
-    }
-    Ok(end)
+    put_clear(&frame[unit.start..copy_end], size, out, w, limit)
 }

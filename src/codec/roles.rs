@@ -62,43 +62,32 @@ fn header_of(
     Ok(Header::new(kid, ctr.ok_or(Error::CounterExhausted)?))
 }
 
-impl sealed::Sealed for Sender {}
-impl SealFrame for Sender {
-    fn next_frame(&self) -> Result<(Header, usize), Error> {
-        Ok((
-            header_of(self.kid(), self.next_counter())?,
-            self.suite().tag_len(),
-        ))
-    }
+/// [`Sender`] and [`RatchetingSender`] have the same counter and key
+/// accessors; one implementation serves both.
+macro_rules! seal_frame_for_plain_sender {
+    ($($sender:ty),*) => {$(
+        impl sealed::Sealed for $sender {}
+        impl SealFrame for $sender {
+            fn next_frame(&self) -> Result<(Header, usize), Error> {
+                Ok((
+                    header_of(self.kid(), self.next_counter())?,
+                    self.suite().tag_len(),
+                ))
+            }
 
-    fn seal_in_place(
-        &mut self,
-        metadata: &[u8],
-        buf: &mut [u8],
-        plaintext: Range<usize>,
-    ) -> Result<Range<usize>, Error> {
-        self.encrypt_in_place(metadata, buf, plaintext)
-    }
+            fn seal_in_place(
+                &mut self,
+                metadata: &[u8],
+                buf: &mut [u8],
+                plaintext: Range<usize>,
+            ) -> Result<Range<usize>, Error> {
+                self.encrypt_in_place(metadata, buf, plaintext)
+            }
+        }
+    )*};
 }
 
-impl sealed::Sealed for RatchetingSender {}
-impl SealFrame for RatchetingSender {
-    fn next_frame(&self) -> Result<(Header, usize), Error> {
-        Ok((
-            header_of(self.kid(), self.next_counter())?,
-            self.suite().tag_len(),
-        ))
-    }
-
-    fn seal_in_place(
-        &mut self,
-        metadata: &[u8],
-        buf: &mut [u8],
-        plaintext: Range<usize>,
-    ) -> Result<Range<usize>, Error> {
-        self.encrypt_in_place(metadata, buf, plaintext)
-    }
-}
+seal_frame_for_plain_sender!(Sender, RatchetingSender);
 
 impl sealed::Sealed for MlsSender {}
 impl SealFrame for MlsSender {

@@ -146,10 +146,7 @@ impl FrameIo<'_> {
         match self {
             Self::Copy { .. } => self.open(key, metadata),
             Self::InPlace(buf) => {
-                let (header, header_len) = {
-                    let parsed = Header::parse(buf)?;
-                    (parsed.header(), parsed.len())
-                };
+                let (header, header_len) = parsed_in_place(buf)?;
                 key.try_open_in_place(header, header_len, metadata, buf)
             }
         }
@@ -163,14 +160,18 @@ impl FrameIo<'_> {
                 key.open_into(&parsed, metadata, frame, out)
             }
             Self::InPlace(buf) => {
-                let (header, header_len) = {
-                    let parsed = Header::parse(buf)?;
-                    (parsed.header(), parsed.len())
-                };
+                let (header, header_len) = parsed_in_place(buf)?;
                 key.open_in_place(header, header_len, metadata, buf)
             }
         }
     }
+}
+
+/// The header values and header length of the frame in `buf` (parsed in a
+/// scope of its own, as the header borrows the buffer the key then writes).
+fn parsed_in_place(buf: &[u8]) -> Result<(Header, usize), Error> {
+    let parsed = Header::parse(buf)?;
+    Ok((parsed.header(), parsed.len()))
 }
 
 /// A receive key with its replay window.
@@ -192,10 +193,7 @@ impl<const W: usize> ReceiveKey<W> {
         io: &mut FrameIo<'_>,
         metadata: &[u8],
     ) -> Result<Decrypted, Error> {
-        self.window.check(header.ctr())?;
-        let decrypted = io.try_open(&self.key, metadata)?;
-        self.window.record(header.ctr());
-        Ok(decrypted)
+        self.checked(header, |key| io.try_open(key, metadata))
     }
 
     /// Replay check, decrypt, and only after authentication, record the
@@ -206,8 +204,18 @@ impl<const W: usize> ReceiveKey<W> {
         io: &mut FrameIo<'_>,
         metadata: &[u8],
     ) -> Result<Decrypted, Error> {
+        self.checked(header, |key| io.open(key, metadata))
+    }
+
+    /// Runs `open` between the replay check and the recording of the
+    /// counter, which happens only when it authenticates.
+    fn checked(
+        &mut self,
+        header: Header,
+        open: impl FnOnce(&FrameKey) -> Result<Decrypted, Error>,
+    ) -> Result<Decrypted, Error> {
         self.window.check(header.ctr())?;
-        let decrypted = io.open(&self.key, metadata)?;
+        let decrypted = open(&self.key)?;
         self.window.record(header.ctr());
         Ok(decrypted)
     }
