@@ -39,25 +39,16 @@ pub struct Args {
 
 /// Runs `framecrypt unprotect`.
 pub fn run(args: Args) -> Result<(), CliError> {
-    let input = std::fs::read(&args.input)
-        .map_err(|e| CliError::failure(format!("{}: {e}", args.input.display())))?;
-    let mut media = Media::read(args.codec, &input)?;
+    let (mut media, input_bytes) = Media::read_file(args.codec, &args.input)?;
     let mut receiver = receiver::with_keys(args.suite, &args.keys)?;
     let protection = Protection::new(args.codec, args.fallback);
-    let mut frames = 0;
-    for (i, frame) in media.frames_mut().into_iter().enumerate() {
-        let (_, restored) = protection
+    let frames = media.map_frames(|frame| {
+        protection
             .unprotect_to_vec(&mut receiver, frame)
-            .map_err(|e| CliError::failure(format!("frame {i}: {e}")))?;
-        frames += 1;
-        *frame = restored;
-    }
-    let bytes = media.write()?;
-    std::fs::write(&args.output, &bytes)
-        .map_err(|e| CliError::failure(format!("{}: {e}", args.output.display())))?;
+            .map(|(_, restored)| restored)
+    })?;
+    let output_bytes = media.write_file(&args.output)?;
     output::line(format!(
-        "{{\"frames\":{frames},\"input_bytes\":{},\"output_bytes\":{}}}",
-        input.len(),
-        bytes.len()
+        "{{\"frames\":{frames},\"input_bytes\":{input_bytes},\"output_bytes\":{output_bytes}}}"
     ))
 }
