@@ -3,7 +3,9 @@
 //! into frames and written back with the same framing, so a protected file
 //! keeps its container and a restored one matches the original.
 
+use std::fmt::Display;
 use std::io::Cursor;
+use std::path::Path;
 
 use framecrypt::codec::Codec;
 
@@ -46,6 +48,35 @@ impl Media {
             Codec::Opus { .. } => read_ogg(bytes),
             _ => Err(CliError::usage(format!("no container for codec {codec}"))),
         }
+    }
+
+    /// Reads the file at `path`; returns it with the file's size in bytes.
+    pub fn read_file(codec: Codec, path: &Path) -> Result<(Self, usize), CliError> {
+        let bytes = std::fs::read(path)
+            .map_err(|e| CliError::failure(format!("{}: {e}", path.display())))?;
+        Ok((Self::read(codec, &bytes)?, bytes.len()))
+    }
+
+    /// Replaces every frame, in order, with what `f` makes of it; returns
+    /// the frame count. A failure names the frame's index.
+    pub fn map_frames<E: Display>(
+        &mut self,
+        mut f: impl FnMut(&[u8]) -> Result<Vec<u8>, E>,
+    ) -> Result<usize, CliError> {
+        let frames = self.frames_mut();
+        let count = frames.len();
+        for (i, frame) in frames.into_iter().enumerate() {
+            *frame = f(frame).map_err(|e| CliError::failure(format!("frame {i}: {e}")))?;
+        }
+        Ok(count)
+    }
+
+    /// Writes the file to `path`; returns its size in bytes.
+    pub fn write_file(&self, path: &Path) -> Result<usize, CliError> {
+        let bytes = self.write()?;
+        std::fs::write(path, &bytes)
+            .map_err(|e| CliError::failure(format!("{}: {e}", path.display())))?;
+        Ok(bytes.len())
     }
 
     /// The media frames, in order.

@@ -1,13 +1,14 @@
 //! `framecrypt decrypt`: check and decrypt one SFrame ciphertext (RFC 9605
 //! §4.4.4) with the keys given on the command line.
 
-use framecrypt::{CipherSuite, Error, Header, Receiver, VecKeyStore};
+use framecrypt::{CipherSuite, Error, Header};
 
 use crate::args::{
     Bytes, HexInput, KidKey, parse_hex, parse_hex_input, parse_kid_key, parse_suite,
 };
 use crate::error::CliError;
 use crate::output;
+use crate::receiver;
 
 /// Decrypt one SFrame ciphertext with the keys given
 ///
@@ -35,15 +36,7 @@ pub fn run(args: Args) -> Result<(), CliError> {
     let frame = args.ciphertext.read()?;
     let metadata = args.metadata.unwrap_or_default().0;
 
-    let mut receiver = Receiver::<VecKeyStore>::new();
-    for KidKey { kid, key } in &args.keys {
-        if receiver.has_key(*kid) {
-            return Err(CliError::usage(format!("--key: KID {kid} given twice")));
-        }
-        receiver
-            .add_key(args.suite, *kid, &key.base_key()?)
-            .map_err(|e| CliError::failure(format!("installing the key for KID {kid}: {e}")))?;
-    }
+    let mut receiver = receiver::with_keys(args.suite, &args.keys)?;
 
     let (_, plaintext) = receiver.decrypt_to_vec(&metadata, &frame).map_err(|e| {
         let detail = match (e, Header::parse(&frame)) {

@@ -19,6 +19,7 @@ mod mls_kid;
 mod output;
 mod protect;
 mod ratchet;
+mod receiver;
 mod unprotect;
 mod vectors;
 

@@ -51,9 +51,7 @@ pub struct Args {
 
 /// Runs `framecrypt protect`.
 pub fn run(args: Args) -> Result<(), CliError> {
-    let input = std::fs::read(&args.input)
-        .map_err(|e| CliError::failure(format!("{}: {e}", args.input.display())))?;
-    let mut media = Media::read(args.codec, &input)?;
+    let (mut media, input_bytes) = Media::read_file(args.codec, &args.input)?;
     let protection = Protection::new(args.codec, args.fallback);
     let mut sender = Sender::resume(
         args.suite,
@@ -61,25 +59,20 @@ pub fn run(args: Args) -> Result<(), CliError> {
         &args.key.base_key()?,
         Counter(args.ctr),
     );
-    let mut frames = 0;
     let mut whole_frames = 0;
-    for (i, frame) in media.frames_mut().into_iter().enumerate() {
-        let (done, protected) = protection
+    let frames = media.map_frames(|frame| {
+        protection
             .protect_to_vec(&mut sender, frame)
-            .map_err(|e| CliError::failure(format!("frame {i}: {e}")))?;
-        frames += 1;
-        whole_frames += usize::from(done.layout() == Layout::WholeFrame);
-        *frame = protected;
-    }
-    let bytes = media.write()?;
-    std::fs::write(&args.output, &bytes)
-        .map_err(|e| CliError::failure(format!("{}: {e}", args.output.display())))?;
+            .map(|(done, protected)| {
+                whole_frames += usize::from(done.layout() == Layout::WholeFrame);
+                protected
+            })
+    })?;
+    let output_bytes = media.write_file(&args.output)?;
     let next_ctr = sender
         .next_counter()
         .map_or_else(|| "null".to_owned(), |c| c.0.to_string());
     output::line(format!(
-        "{{\"frames\":{frames},\"whole_frames\":{whole_frames},\"input_bytes\":{},\"output_bytes\":{},\"next_ctr\":{next_ctr}}}",
-        input.len(),
-        bytes.len()
+        "{{\"frames\":{frames},\"whole_frames\":{whole_frames},\"input_bytes\":{input_bytes},\"output_bytes\":{output_bytes},\"next_ctr\":{next_ctr}}}"
     ))
 }

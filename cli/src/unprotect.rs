@@ -2,13 +2,14 @@
 
 use std::path::PathBuf;
 
+use framecrypt::CipherSuite;
 use framecrypt::codec::{Codec, Fallback, Protection};
-use framecrypt::{CipherSuite, Receiver, VecKeyStore};
 
 use crate::args::{KidKey, parse_codec, parse_fallback, parse_kid_key, parse_suite};
 use crate::container::Media;
 use crate::error::CliError;
 use crate::output;
+use crate::receiver;
 
 /// Restore a media file written by `protect`
 ///
@@ -38,33 +39,16 @@ pub struct Args {
 
 /// Runs `framecrypt unprotect`.
 pub fn run(args: Args) -> Result<(), CliError> {
-    let input = std::fs::read(&args.input)
-        .map_err(|e| CliError::failure(format!("{}: {e}", args.input.display())))?;
-    let mut media = Media::read(args.codec, &input)?;
-    let mut receiver = Receiver::<VecKeyStore>::new();
-    for KidKey { kid, key } in &args.keys {
-        if receiver.has_key(*kid) {
-            return Err(CliError::usage(format!("--key: KID {kid} given twice")));
-        }
-        receiver
-            .add_key(args.suite, *kid, &key.base_key()?)
-            .map_err(|e| CliError::failure(format!("installing the key for KID {kid}: {e}")))?;
-    }
+    let (mut media, input_bytes) = Media::read_file(args.codec, &args.input)?;
+    let mut receiver = receiver::with_keys(args.suite, &args.keys)?;
     let protection = Protection::new(args.codec, args.fallback);
-    let mut frames = 0;
-    for (i, frame) in media.frames_mut().into_iter().enumerate() {
-        let (_, restored) = protection
+    let frames = media.map_frames(|frame| {
+        protection
             .unprotect_to_vec(&mut receiver, frame)
-            .map_err(|e| CliError::failure(format!("frame {i}: {e}")))?;
-        frames += 1;
-        *frame = restored;
-    }
-    let bytes = media.write()?;
-    std::fs::write(&args.output, &bytes)
-        .map_err(|e| CliError::failure(format!("{}: {e}", args.output.display())))?;
+            .map(|(_, restored)| restored)
+    })?;
+    let output_bytes = media.write_file(&args.output)?;
     output::line(format!(
-        "{{\"frames\":{frames},\"input_bytes\":{},\"output_bytes\":{}}}",
-        input.len(),
-        bytes.len()
+        "{{\"frames\":{frames},\"input_bytes\":{input_bytes},\"output_bytes\":{output_bytes}}}"
     ))
 }

@@ -1,30 +1,19 @@
 //! The `framecrypt` binary, run as a user would run it.
 
+mod common;
+
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 
+use common::{KEY, assert_usage_error, data, data_json, framecrypt, ok, path, stderr, stdout};
 use serde_json::Value;
 
-const KEY: &str = "000102030405060708090a0b0c0d0e0f";
 /// RFC 9605 Appendix C.5 (AES_128_GCM_SHA256_128), KID 0x123, CTR 0x4567.
 const GCM_METADATA: &str = "4945544620534672616d65205747";
 const GCM_PT: &str = "64726166742d696574662d736672616d652d656e63";
 const GCM_CT: &str =
     "9901234567b7412c2513a1b66dbb48841bbaf17f598751176ad847681a69c6d0b091c07018ce4adb34eb";
-
-fn data(file: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../tests/data")
-        .join(file)
-}
-
-fn framecrypt(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_framecrypt"))
-        .args(args)
-        .output()
-        .expect("the binary runs")
-}
 
 fn framecrypt_with_stdin(args: &[&str], stdin: &str) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_framecrypt"))
@@ -43,23 +32,9 @@ fn framecrypt_with_stdin(args: &[&str], stdin: &str) -> Output {
     child.wait_with_output().expect("the binary finishes")
 }
 
-fn stdout(output: &Output) -> String {
-    String::from_utf8(output.stdout.clone()).expect("UTF-8 stdout")
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8(output.stderr.clone()).expect("UTF-8 stderr")
-}
-
 /// Runs a command that must succeed; returns its one line of output.
 fn ok_line(args: &[&str]) -> String {
-    let output = framecrypt(args);
-    assert!(
-        output.status.success(),
-        "{args:?} failed: {}",
-        stderr(&output)
-    );
-    let out = stdout(&output);
+    let out = ok(args);
     assert!(out.ends_with('\n') && out.lines().count() == 1, "{out:?}");
     out.trim_end().to_owned()
 }
@@ -78,8 +53,7 @@ fn sframe_cases() -> Vec<Value> {
             "sframe_aes_256_ctr_hmac",
         ),
     ] {
-        let text = std::fs::read_to_string(data(file)).expect("vector file");
-        let json: Value = serde_json::from_str(&text).expect("JSON");
+        let json = data_json(file);
         cases.extend(json[section].as_array().expect("array").iter().cloned());
     }
     assert_eq!(cases.len(), 8);
@@ -185,6 +159,12 @@ fn output_hex_is_lower_case_whatever_the_input_case() {
     assert_eq!(ct, GCM_CT);
 }
 
+/// `decrypt` with suite 4 and [`KEY`] under `kid`, then `rest`.
+fn decrypt(kid: &str, rest: &[&str]) -> Output {
+    let key = format!("{kid}={KEY}");
+    framecrypt(&[&["decrypt", "--suite", "4", "--key", &key][..], rest].concat())
+}
+
 #[test]
 fn hex_can_come_from_standard_input() {
     let output = framecrypt_with_stdin(
@@ -209,16 +189,7 @@ fn tampered_ciphertext_exits_1_with_an_error_and_no_plaintext() {
     let mut ct = hex::decode(GCM_CT).expect("hex");
     for bit in [5 * 8, 20 * 8 + 3, ct.len() * 8 - 1] {
         ct[bit / 8] ^= 1 << (bit % 8);
-        let output = framecrypt(&[
-            "decrypt",
-            "--suite",
-            "4",
-            "--key",
-            &format!("0x123={KEY}"),
-            "--metadata",
-            GCM_METADATA,
-            &hex::encode(&ct),
-        ]);
+        let output = decrypt("0x123", &["--metadata", GCM_METADATA, &hex::encode(&ct)]);
         ct[bit / 8] ^= 1 << (bit % 8);
         assert_eq!(output.status.code(), Some(1));
         assert_eq!(stdout(&output), "", "no plaintext on failure");
@@ -228,28 +199,14 @@ fn tampered_ciphertext_exits_1_with_an_error_and_no_plaintext() {
 
 #[test]
 fn wrong_metadata_fails_authentication() {
-    let output = framecrypt(&[
-        "decrypt",
-        "--suite",
-        "4",
-        "--key",
-        &format!("0x123={KEY}"),
-        GCM_CT,
-    ]);
+    let output = decrypt("0x123", &[GCM_CT]);
     assert_eq!(output.status.code(), Some(1));
     assert!(stderr(&output).contains("authentication failed"));
 }
 
 #[test]
 fn decrypt_without_the_frames_key_names_its_kid() {
-    let output = framecrypt(&[
-        "decrypt",
-        "--suite",
-        "4",
-        "--key",
-        &format!("1={KEY}"),
-        GCM_CT,
-    ]);
+    let output = decrypt("1", &[GCM_CT]);
     assert_eq!(output.status.code(), Some(1));
     let err = stderr(&output);
     assert!(err.contains("no key installed"), "{err}");
@@ -264,14 +221,7 @@ fn decrypt_of_a_malformed_or_short_frame_fails_cleanly() {
         ("990123", "malformed SFrame header"),
         ("9901234567", "frame too short"),
     ] {
-        let output = framecrypt(&[
-            "decrypt",
-            "--suite",
-            "4",
-            "--key",
-            &format!("0x123={KEY}"),
-            frame,
-        ]);
+        let output = decrypt("0x123", &[frame]);
         assert_eq!(output.status.code(), Some(1), "{frame:?}");
         assert!(
             stderr(&output).contains(message),
@@ -336,35 +286,37 @@ fn last_line(output: &Output) -> String {
     stdout(output).lines().last().unwrap_or_default().to_owned()
 }
 
+/// Runs `vectors` on a committed file that must pass with the last line
+/// `summary`; returns the standard output.
+fn vectors_pass(file: &str, summary: &str) -> String {
+    let output = framecrypt(&["vectors", path(&data(file))]);
+    assert!(output.status.success(), "{}", stdout(&output));
+    assert_eq!(last_line(&output), summary);
+    stdout(&output)
+}
+
 #[test]
 fn vectors_pass_for_the_rfc_file() {
-    let path = data("rfc9605-test-vectors.json");
-    let output = framecrypt(&["vectors", path.to_str().expect("UTF-8 path")]);
-    assert!(output.status.success(), "{}", stdout(&output));
-    assert_eq!(last_line(&output), "297 passed, 0 failed");
-    assert!(stdout(&output).contains("header: 289 passed, 0 failed"));
-    assert!(stdout(&output).contains("aes_ctr_hmac: 3 passed, 0 failed"));
-    assert!(stdout(&output).contains("sframe: 5 passed, 0 failed"));
+    let out = vectors_pass("rfc9605-test-vectors.json", "297 passed, 0 failed");
+    assert!(out.contains("header: 289 passed, 0 failed"));
+    assert!(out.contains("aes_ctr_hmac: 3 passed, 0 failed"));
+    assert!(out.contains("sframe: 5 passed, 0 failed"));
 }
 
 #[test]
 fn vectors_pass_for_the_aes256_file() {
-    let path = data("aes256-ctr-hmac-test-vectors.json");
-    let output = framecrypt(&["vectors", path.to_str().expect("UTF-8 path")]);
-    assert!(output.status.success(), "{}", stdout(&output));
-    assert_eq!(last_line(&output), "3 passed, 0 failed");
+    vectors_pass("aes256-ctr-hmac-test-vectors.json", "3 passed, 0 failed");
 }
 
 #[test]
 fn vectors_report_and_count_a_wrong_case() {
-    let text = std::fs::read_to_string(data("rfc9605-test-vectors.json")).expect("file");
-    let mut json: Value = serde_json::from_str(&text).expect("JSON");
+    let mut json = data_json("rfc9605-test-vectors.json");
     json["header"][2]["encoded"] = "08fe".into();
     json["sframe"][4]["pt"] = "00".into();
-    let path = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("tampered-vectors.json");
-    std::fs::write(&path, json.to_string()).expect("write temp file");
+    let file = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("tampered-vectors.json");
+    std::fs::write(&file, json.to_string()).expect("write temp file");
 
-    let output = framecrypt(&["vectors", path.to_str().expect("UTF-8 path")]);
+    let output = framecrypt(&["vectors", path(&file)]);
     assert_eq!(output.status.code(), Some(1));
     assert_eq!(last_line(&output), "295 passed, 2 failed");
     let out = stdout(&output);
@@ -378,17 +330,6 @@ fn vectors_of_a_missing_file_fail_with_a_message() {
     let output = framecrypt(&["vectors", "/no/such/file.json"]);
     assert_eq!(output.status.code(), Some(1));
     assert!(stderr(&output).contains("cannot read /no/such/file.json"));
-}
-
-/// A usage error: exit code 2 and a message naming the argument.
-fn assert_usage_error(args: &[&str], words: &[&str]) {
-    let output = framecrypt(args);
-    assert_eq!(output.status.code(), Some(2), "{args:?}");
-    assert_eq!(stdout(&output), "");
-    let err = stderr(&output);
-    for word in words {
-        assert!(err.contains(word), "{args:?}: {err}");
-    }
 }
 
 #[test]

@@ -2,53 +2,10 @@
 //! `framecrypt mls-kid`, run as a user would run them, against the ratchet
 //! vectors and RFC 9605 Figure 9.
 
-use std::path::PathBuf;
-use std::process::{Command, Output};
+mod common;
 
+use common::{KEY, assert_usage_error, data_json, ok};
 use serde_json::Value;
-
-fn framecrypt(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_framecrypt"))
-        .args(args)
-        .output()
-        .expect("the binary runs")
-}
-
-fn stdout(output: &Output) -> String {
-    String::from_utf8(output.stdout.clone()).expect("UTF-8 stdout")
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8(output.stderr.clone()).expect("UTF-8 stderr")
-}
-
-/// Runs a command that must succeed; returns its standard output.
-fn ok(args: &[&str]) -> String {
-    let output = framecrypt(args);
-    assert!(
-        output.status.success(),
-        "{args:?} failed: {}",
-        stderr(&output)
-    );
-    stdout(&output)
-}
-
-/// A usage error: exit code 2, nothing on standard output, a message
-/// containing `words`.
-fn assert_usage_error(args: &[&str], words: &[&str]) {
-    let output = framecrypt(args);
-    assert_eq!(output.status.code(), Some(2), "{args:?}");
-    assert_eq!(stdout(&output), "", "{args:?}");
-    let err = stderr(&output);
-    for word in words {
-        assert!(err.contains(word), "{args:?}: {err}");
-    }
-}
-
-fn vectors() -> Value {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/data/ratchet-vectors.json");
-    serde_json::from_str(&std::fs::read_to_string(path).expect("vector file")).expect("JSON")
-}
 
 fn text(value: &Value, name: &str) -> String {
     match &value[name] {
@@ -60,7 +17,7 @@ fn text(value: &Value, name: &str) -> String {
 
 #[test]
 fn ratchet_prints_every_vector_chain_step_0_first() {
-    let vectors = vectors();
+    let vectors = data_json("ratchet-vectors.json");
     let cases = vectors["ratchet"].as_array().expect("cases");
     assert_eq!(cases.len(), 8);
     for case in cases {
@@ -88,7 +45,7 @@ fn ratchet_prints_every_vector_chain_step_0_first() {
 
 #[test]
 fn encrypt_with_a_ratchet_position_reproduces_every_vector_frame() {
-    let vectors = vectors();
+    let vectors = data_json("ratchet-vectors.json");
     let mut frames = 0;
     for sequence in vectors["sequences"].as_array().expect("sequences") {
         for case in sequence["frames"].as_array().expect("frames") {
@@ -119,7 +76,6 @@ fn encrypt_with_a_ratchet_position_reproduces_every_vector_frame() {
 
 #[test]
 fn a_ratcheted_frame_decrypts_with_the_key_ratchet_prints() {
-    let key = "000102030405060708090a0b0c0d0e0f";
     let frame = ok(&[
         "encrypt",
         "--suite",
@@ -127,7 +83,7 @@ fn a_ratcheted_frame_decrypts_with_the_key_ratchet_prints() {
         "--ctr",
         "7",
         "--key",
-        key,
+        KEY,
         "--ratchet-bits",
         "4",
         "--generation",
@@ -136,7 +92,7 @@ fn a_ratcheted_frame_decrypts_with_the_key_ratchet_prints() {
         "18",
         "00112233",
     ]);
-    let chain = ok(&["ratchet", "--suite", "1", "--key", key, "--steps", "18"]);
+    let chain = ok(&["ratchet", "--suite", "1", "--key", KEY, "--steps", "18"]);
     let step_18 = chain.lines().last().expect("19 lines");
     // KID = (3 << 4) + (18 mod 16) = 0x32.
     let plaintext = ok(&[
@@ -188,23 +144,23 @@ fn mls_kid_prints_every_kid_of_figure_9_in_decimal_and_hex() {
 
 #[test]
 fn ratchet_arguments_out_of_range_are_usage_errors() {
-    let key = "000102030405060708090a0b0c0d0e0f";
+    /// `encrypt` with a suite, counter and key, then `rest`.
+    fn encrypt<'a>(rest: &[&'a str]) -> Vec<&'a str> {
+        [
+            &["encrypt", "--suite", "4", "--ctr", "0", "--key", KEY][..],
+            rest,
+        ]
+        .concat()
+    }
     assert_usage_error(
         &[
-            "ratchet", "--suite", "1", "--key", key, "--steps", "1000001",
+            "ratchet", "--suite", "1", "--key", KEY, "--steps", "1000001",
         ],
         &["--steps", "at most 1000000"],
     );
     for bits in ["0", "64"] {
         assert_usage_error(
-            &[
-                "encrypt",
-                "--suite",
-                "4",
-                "--ctr",
-                "0",
-                "--key",
-                key,
+            &encrypt(&[
                 "--ratchet-bits",
                 bits,
                 "--generation",
@@ -212,19 +168,12 @@ fn ratchet_arguments_out_of_range_are_usage_errors() {
                 "--step",
                 "0",
                 "00",
-            ],
+            ]),
             &["--ratchet-bits", "from 1 to 63"],
         );
     }
     assert_usage_error(
-        &[
-            "encrypt",
-            "--suite",
-            "4",
-            "--ctr",
-            "0",
-            "--key",
-            key,
+        &encrypt(&[
             "--ratchet-bits",
             "60",
             "--generation",
@@ -232,18 +181,11 @@ fn ratchet_arguments_out_of_range_are_usage_errors() {
             "--step",
             "0",
             "00",
-        ],
+        ]),
         &["--generation 16", "4 bits above R = 60"],
     );
     assert_usage_error(
-        &[
-            "encrypt",
-            "--suite",
-            "4",
-            "--ctr",
-            "0",
-            "--key",
-            key,
+        &encrypt(&[
             "--kid",
             "1",
             "--ratchet-bits",
@@ -253,30 +195,14 @@ fn ratchet_arguments_out_of_range_are_usage_errors() {
             "--step",
             "0",
             "00",
-        ],
+        ]),
         &["--kid", "cannot be used with", "--ratchet-bits"],
     );
     assert_usage_error(
-        &[
-            "encrypt",
-            "--suite",
-            "4",
-            "--ctr",
-            "0",
-            "--key",
-            key,
-            "--ratchet-bits",
-            "2",
-            "--step",
-            "0",
-            "00",
-        ],
+        &encrypt(&["--ratchet-bits", "2", "--step", "0", "00"]),
         &["--generation"],
     );
-    assert_usage_error(
-        &["encrypt", "--suite", "4", "--ctr", "0", "--key", key, "00"],
-        &["--kid"],
-    );
+    assert_usage_error(&encrypt(&["00"]), &["--kid"]);
 }
 
 #[test]

@@ -1,12 +1,12 @@
 //! `protect`, `unprotect` and `inspect --codec` on the committed media
 //! samples (tests/data/media/), run as a user would run the binary.
 
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
+use common::{KEY, data, framecrypt, ok, path, stderr};
 use serde_json::Value;
-
-const KEY: &str = "000102030405060708090a0b0c0d0e0f";
 
 const SAMPLES: [(&str, &str); 7] = [
     ("vp8", "vp8.ivf"),
@@ -19,9 +19,7 @@ const SAMPLES: [(&str, &str); 7] = [
 ];
 
 fn sample(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../tests/data/media")
-        .join(name)
+    data("media").join(name)
 }
 
 /// A scratch directory for this test binary's outputs.
@@ -31,25 +29,45 @@ fn scratch(test: &str) -> PathBuf {
     dir
 }
 
-fn framecrypt(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_framecrypt"))
-        .args(args)
-        .output()
-        .expect("the binary runs")
-}
-
 fn ok_json(args: &[&str]) -> Value {
-    let output = framecrypt(args);
-    assert!(
-        output.status.success(),
-        "{args:?} failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    serde_json::from_slice(&output.stdout).expect("one JSON line")
+    serde_json::from_str(&ok(args)).expect("one JSON line")
 }
 
-fn path(p: &Path) -> &str {
-    p.to_str().expect("UTF-8 path")
+/// `protect` with [`KEY`] under `kid`, then `options`, `input` and `output`.
+fn protect_args<'a>(
+    codec: &'a str,
+    suite: &'a str,
+    kid: &'a str,
+    options: &[&'a str],
+    input: &'a Path,
+    output: &'a Path,
+) -> Vec<&'a str> {
+    let head = [
+        "protect", "--codec", codec, "--suite", suite, "--kid", kid, "--key", KEY,
+    ];
+    [&head[..], options, &[path(input), path(output)]].concat()
+}
+
+/// `unprotect` with the receive key `kid_key` (KID=HEX), then `options`,
+/// `input` and `output`.
+fn unprotect_args<'a>(
+    codec: &'a str,
+    suite: &'a str,
+    kid_key: &'a str,
+    options: &[&'a str],
+    input: &'a Path,
+    output: &'a Path,
+) -> Vec<&'a str> {
+    let head = [
+        "unprotect",
+        "--codec",
+        codec,
+        "--suite",
+        suite,
+        "--key",
+        kid_key,
+    ];
+    [&head[..], options, &[path(input), path(output)]].concat()
 }
 
 fn ogg_packets(bytes: &[u8]) -> Vec<Vec<u8>> {
@@ -70,21 +88,14 @@ fn unprotect_restores_every_sample_byte_for_byte_for_every_suite() {
             let protected = dir.join(format!("{suite}-p-{name}"));
             let restored = dir.join(format!("{suite}-r-{name}"));
             let suite = suite.to_string();
-            let summary = ok_json(&[
-                "protect",
-                "--codec",
+            let summary = ok_json(&protect_args(
                 codec,
-                "--suite",
                 &suite,
-                "--kid",
                 "0x1234",
-                "--key",
-                KEY,
-                "--ctr",
-                "1000",
-                path(&sample(name)),
-                path(&protected),
-            ]);
+                &["--ctr", "1000"],
+                &sample(name),
+                &protected,
+            ));
             let frames = summary["frames"].as_u64().expect("frames");
             assert!(frames >= 15, "{name}");
             assert_eq!(summary["whole_frames"], 0);
@@ -93,17 +104,14 @@ fn unprotect_restores_every_sample_byte_for_byte_for_every_suite() {
             assert_ne!(protected_bytes, original);
             assert!(protected_bytes.len() > original.len());
 
-            let summary = ok_json(&[
-                "unprotect",
-                "--codec",
+            let summary = ok_json(&unprotect_args(
                 codec,
-                "--suite",
                 &suite,
-                "--key",
                 &format!("0x1234={KEY}"),
-                path(&protected),
-                path(&restored),
-            ]);
+                &[],
+                &protected,
+                &restored,
+            ));
             assert_eq!(summary["frames"].as_u64(), Some(frames));
             let restored_bytes = std::fs::read(&restored).expect("written");
             if codec == "opus" {
@@ -123,38 +131,28 @@ fn unprotect_restores_every_sample_byte_for_byte_for_every_suite() {
 fn protected_files_keep_their_container() {
     let dir = scratch("container");
     let out = dir.join("p.ivf");
-    ok_json(&[
-        "protect",
-        "--codec",
+    ok_json(&protect_args(
         "vp8",
-        "--suite",
         "4",
-        "--kid",
         "1",
-        "--key",
-        KEY,
-        path(&sample("vp8.ivf")),
-        path(&out),
-    ]);
+        &[],
+        &sample("vp8.ivf"),
+        &out,
+    ));
     let bytes = std::fs::read(&out).expect("written");
     assert_eq!(&bytes[..4], b"DKIF");
     let original = std::fs::read(sample("vp8.ivf")).expect("sample");
     assert_eq!(bytes[..32], original[..32], "same IVF file header");
 
     let out = dir.join("p.ogg");
-    ok_json(&[
-        "protect",
-        "--codec",
+    ok_json(&protect_args(
         "opus",
-        "--suite",
         "4",
-        "--kid",
         "1",
-        "--key",
-        KEY,
-        path(&sample("opus.ogg")),
-        path(&out),
-    ]);
+        &[],
+        &sample("opus.ogg"),
+        &out,
+    ));
     let packets = ogg_packets(&std::fs::read(&out).expect("written"));
     let original = ogg_packets(&std::fs::read(sample("opus.ogg")).expect("sample"));
     assert_eq!(packets.len(), original.len());
@@ -176,35 +174,24 @@ fn protected_files_keep_their_container() {
 fn unprotect_with_the_wrong_key_fails_with_exit_code_1() {
     let dir = scratch("wrong-key");
     let protected = dir.join("p.h264");
-    ok_json(&[
-        "protect",
-        "--codec",
+    ok_json(&protect_args(
         "h264",
-        "--suite",
         "1",
-        "--kid",
         "5",
-        "--key",
-        KEY,
-        path(&sample("h264.h264")),
-        path(&protected),
-    ]);
-    let output = framecrypt(&[
-        "unprotect",
-        "--codec",
+        &[],
+        &sample("h264.h264"),
+        &protected,
+    ));
+    let output = framecrypt(&unprotect_args(
         "h264",
-        "--suite",
         "1",
-        "--key",
         "5=0f0e0d0c0b0a09080706050403020100",
-        path(&protected),
-        path(&dir.join("r.h264")),
-    ]);
+        &[],
+        &protected,
+        &dir.join("r.h264"),
+    ));
     assert_eq!(output.status.code(), Some(1));
-    assert_eq!(
-        String::from_utf8_lossy(&output.stderr),
-        "error: frame 0: authentication failed\n"
-    );
+    assert_eq!(stderr(&output), "error: frame 0: authentication failed\n");
     assert!(!dir.join("r.h264").exists(), "nothing written");
 }
 
@@ -219,21 +206,14 @@ fn first_ivf_frame_hex(file: &Path) -> String {
 fn inspect_with_a_codec_shows_the_sfu_view_of_a_protected_frame() {
     let dir = scratch("inspect");
     let protected = dir.join("p.ivf");
-    ok_json(&[
-        "protect",
-        "--codec",
+    ok_json(&protect_args(
         "vp8",
-        "--suite",
         "4",
-        "--kid",
         "0x99",
-        "--ctr",
-        "7",
-        "--key",
-        KEY,
-        path(&sample("vp8.ivf")),
-        path(&protected),
-    ]);
+        &["--ctr", "7"],
+        &sample("vp8.ivf"),
+        &protected,
+    ));
     let frame = first_ivf_frame_hex(&protected);
     let json = ok_json(&["inspect", "--codec", "vp8", "--suite", "4", &frame]);
     assert_eq!(json["kid"], 0x99);
@@ -254,19 +234,14 @@ fn inspect_with_a_codec_shows_the_sfu_view_of_a_protected_frame() {
 
     // H.264: the first access unit carries SPS/PPS and an IDR slice.
     let protected = dir.join("p.h264");
-    ok_json(&[
-        "protect",
-        "--codec",
+    ok_json(&protect_args(
         "h264",
-        "--suite",
         "4",
-        "--kid",
         "3",
-        "--key",
-        KEY,
-        path(&sample("h264.h264")),
-        path(&protected),
-    ]);
+        &[],
+        &sample("h264.h264"),
+        &protected,
+    ));
     let stream = std::fs::read(&protected).expect("written");
     // The first access unit ends where the next picture's first slice
     // (type 1, first_mb_in_slice = 0) starts; those bytes are clear.
@@ -295,55 +270,31 @@ fn frames_that_do_not_parse_follow_the_fallback_policy() {
     let garbage = dir.join("garbage.h264");
     std::fs::write(&garbage, b"this is not an Annex B stream").expect("write");
     let protected = dir.join("p.h264");
-    let output = framecrypt(&[
-        "protect",
-        "--codec",
-        "h264",
-        "--suite",
-        "4",
-        "--kid",
-        "1",
-        "--key",
-        KEY,
-        path(&garbage),
-        path(&protected),
-    ]);
+    let output = framecrypt(&protect_args("h264", "4", "1", &[], &garbage, &protected));
     assert_eq!(output.status.code(), Some(1));
     assert_eq!(
-        String::from_utf8_lossy(&output.stderr),
+        stderr(&output),
         "error: frame 0: frame does not parse as the given codec\n"
     );
 
-    let summary = ok_json(&[
-        "protect",
-        "--codec",
+    let summary = ok_json(&protect_args(
         "h264",
-        "--suite",
         "4",
-        "--kid",
         "1",
-        "--key",
-        KEY,
-        "--fallback",
-        "whole-frame",
-        path(&garbage),
-        path(&protected),
-    ]);
+        &["--fallback", "whole-frame"],
+        &garbage,
+        &protected,
+    ));
     assert_eq!(summary["whole_frames"], 1);
     let restored = dir.join("r.h264");
-    ok_json(&[
-        "unprotect",
-        "--codec",
+    ok_json(&unprotect_args(
         "h264",
-        "--suite",
         "4",
-        "--key",
         &format!("1={KEY}"),
-        "--fallback",
-        "whole-frame",
-        path(&protected),
-        path(&restored),
-    ]);
+        &["--fallback", "whole-frame"],
+        &protected,
+        &restored,
+    ));
     assert_eq!(
         std::fs::read(&restored).expect("written"),
         std::fs::read(&garbage).expect("read")
@@ -356,5 +307,5 @@ fn unknown_codecs_are_a_usage_error() {
         "protect", "--codec", "mpeg2", "--suite", "4", "--kid", "1", "--key", KEY, "in", "out",
     ]);
     assert_eq!(output.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&output.stderr).contains("unknown codec 'mpeg2'"));
+    assert!(stderr(&output).contains("unknown codec 'mpeg2'"));
 }
