@@ -1,11 +1,14 @@
 //! Low-level pieces of RFC 9605 for interop testing and debugging (feature
 //! `hazmat`): the raw AEAD of each suite with a caller-chosen key and nonce,
-//! and the §4.4.2 key derivation with its outputs exposed.
+//! and the §4.4.2 key derivation with its outputs (and the intermediate
+//! `sframe_secret`) exposed.
 //!
 //! Nothing here stops nonce reuse or keeps keys secret. Applications should
 //! use [`Sender`](crate::Sender) and [`Receiver`](crate::Receiver).
 
 use core::fmt;
+
+use zeroize::{Zeroize, ZeroizeOnDrop};
 
 use crate::crypto::{Aad, Cipher, Data, FrameCipher};
 use crate::error::Error;
@@ -140,4 +143,48 @@ pub fn derive_key_and_salt(suite: CipherSuite, kid: KeyId, base_key: &BaseKey) -
     DerivedKey(crate::key_schedule::derive_key_and_salt(
         suite, kid, base_key,
     ))
+}
+
+/// `sframe_secret = HKDF-Extract("", base_key)` (RFC 9605 §4.4.2), `Nh`
+/// bytes: the intermediate secret [`derive_key_and_salt`] expands.
+/// Zeroized on drop, redacted in `Debug`.
+#[derive(Zeroize, ZeroizeOnDrop)]
+pub struct SframeSecret {
+    bytes: [u8; 64],
+    len: usize,
+}
+
+impl SframeSecret {
+    /// `len` zero bytes (`Nh`: 32 or 64) to be filled in place.
+    pub(crate) fn zeroed(len: usize) -> Self {
+        debug_assert!(len == 32 || len == 64);
+        Self {
+            bytes: [0; 64],
+            len: len.min(64),
+        }
+    }
+
+    pub(crate) fn expose_secret_mut(&mut self) -> &mut [u8] {
+        &mut self.bytes[..self.len]
+    }
+
+    /// The secret, `Nh` bytes. Whatever it is copied into must be
+    /// zeroized by its owner.
+    #[must_use]
+    pub fn expose_secret(&self) -> &[u8] {
+        &self.bytes[..self.len]
+    }
+}
+
+impl fmt::Debug for SframeSecret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SframeSecret(<redacted>)")
+    }
+}
+
+/// RFC 9605 §4.4.2 `sframe_secret` of `base_key` for `suite` (it depends
+/// on the suite's hash only).
+#[must_use]
+pub fn sframe_secret(suite: CipherSuite, base_key: &BaseKey) -> SframeSecret {
+    crate::key_schedule::sframe_secret(suite, base_key)
 }

@@ -4,6 +4,10 @@
 use hkdf::Hkdf;
 use sha2::{Sha256, Sha512};
 
+use zeroize::Zeroize;
+
+#[cfg(feature = "hazmat")]
+use crate::hazmat::SframeSecret;
 use crate::header::KeyId;
 use crate::secret::{BaseKey, KeyAndSalt};
 use crate::suite::{CipherSuite, Hash};
@@ -34,10 +38,41 @@ pub(crate) fn derive_key_and_salt(
     };
     let context = context(suite, kid);
     match suite.hash() {
-        Hash::Sha256 => expand::<Sha256>(base_key, &context, &mut out),
-        Hash::Sha512 => expand::<Sha512>(base_key, &context, &mut out),
+        Hash::Sha256 => expand(&extract::<Sha256>(base_key, None), &context, &mut out),
+        Hash::Sha512 => expand(&extract::<Sha512>(base_key, None), &context, &mut out),
     }
     out
+}
+
+/// `sframe_secret = HKDF-Extract("", base_key)`, `Nh` bytes: the value
+/// [`derive_key_and_salt`] expands, exposed for checking against the
+/// RFC 9605 vectors.
+#[cfg(feature = "hazmat")]
+pub(crate) fn sframe_secret(suite: CipherSuite, base_key: &BaseKey) -> SframeSecret {
+    let mut secret = SframeSecret::zeroed(suite.hash_len());
+    match suite.hash() {
+        Hash::Sha256 => {
+            extract::<Sha256>(base_key, Some(secret.expose_secret_mut()));
+        }
+        Hash::Sha512 => {
+            extract::<Sha512>(base_key, Some(secret.expose_secret_mut()));
+        }
+    }
+    secret
+}
+
+/// HKDF-Extract with an empty salt; the pseudorandom key is copied to
+/// `secret` when one is asked for (it is `Nh` bytes long) and zeroized.
+fn extract<H>(base_key: &BaseKey, secret: Option<&mut [u8]>) -> Hkdf<H>
+where
+    H: hmac::EagerHash,
+{
+    let (mut prk, hkdf) = Hkdf::<H>::extract(None, base_key.expose_secret());
+    if let Some(secret) = secret {
+        secret.copy_from_slice(&prk);
+    }
+    prk.as_mut_slice().zeroize();
+    hkdf
 }
 
 /// `KID || cipher_suite`, the label suffix.
@@ -48,11 +83,10 @@ fn context(suite: CipherSuite, kid: KeyId) -> [u8; 10] {
     context
 }
 
-fn expand<H>(base_key: &BaseKey, context: &[u8], out: &mut KeyAndSalt)
+fn expand<H>(hkdf: &Hkdf<H>, context: &[u8], out: &mut KeyAndSalt)
 where
     H: hmac::EagerHash,
 {
-    let hkdf = Hkdf::<H>::new(None, base_key.expose_secret());
     let key_len = out.key_len;
     // Nk ≤ 96 and Nn = 12 are far below HKDF's 255·Nh limit, so the
     // expansions cannot fail.

@@ -1,6 +1,6 @@
 //! Secret-holding types never print their key bytes and cannot be cloned.
 
-use framecrypt::hazmat::{Aead, DerivedKey, derive_key_and_salt};
+use framecrypt::hazmat::{Aead, DerivedKey, SframeSecret, derive_key_and_salt, sframe_secret};
 use framecrypt::{BaseKey, CipherSuite, Counter, FixedKeyStore, FrameKey, KeyId, Receiver, Sender};
 
 /// Bytes that are easy to spot in both hex and decimal form.
@@ -37,11 +37,13 @@ fn assert_hides(what: &str, debug: &str, secrets: &[&[u8]]) {
 }
 
 /// Every secret derived from `BASE_KEY` for `suite`: the base key, the
-/// sframe_key and the sframe_salt.
+/// sframe_secret, the sframe_key and the sframe_salt.
 fn secrets(suite: CipherSuite) -> (DerivedKey, Vec<Vec<u8>>) {
-    let derived = derive_key_and_salt(suite, KID, &BaseKey::new(&BASE_KEY).expect("valid"));
+    let base_key = BaseKey::new(&BASE_KEY).expect("valid");
+    let derived = derive_key_and_salt(suite, KID, &base_key);
     let all = vec![
         BASE_KEY.to_vec(),
+        sframe_secret(suite, &base_key).expose_secret().to_vec(),
         derived.key().to_vec(),
         derived.salt().to_vec(),
     ];
@@ -60,6 +62,7 @@ fn debug_output_of_secret_holders_contains_no_key_bytes() {
         let mut receiver = Receiver::<FixedKeyStore<2>>::new();
         receiver.add_key(suite, KID, &base_key).expect("room");
         let aead = Aead::new(suite, derived.key()).expect("key length");
+        let secret = sframe_secret(suite, &base_key);
 
         for (what, debug, pretty) in [
             ("BaseKey", format!("{base_key:?}"), format!("{base_key:#?}")),
@@ -73,6 +76,11 @@ fn debug_output_of_secret_holders_contains_no_key_bytes() {
                 "Receiver",
                 format!("{receiver:?}"),
                 format!("{receiver:#?}"),
+            ),
+            (
+                "SframeSecret",
+                format!("{secret:?}"),
+                format!("{secret:#?}"),
             ),
             (
                 "DerivedKey",
@@ -131,6 +139,8 @@ fn debug_output_still_says_what_the_value_is() {
     assert!(frame_key.contains("redacted") && frame_key.contains("Aes128GcmSha256_128"));
     let (derived, _) = secrets(suite);
     assert_eq!(format!("{derived:?}"), "DerivedKey(<redacted>)");
+    let secret = sframe_secret(suite, &base_key);
+    assert_eq!(format!("{secret:?}"), "SframeSecret(<redacted>)");
 }
 
 #[test]
@@ -164,8 +174,16 @@ fn secret_holders_are_not_clone() {
         Sender,
         Receiver<FixedKeyStore<1>>,
         DerivedKey,
+        SframeSecret,
         Aead,
     );
     #[cfg(feature = "alloc")]
     assert_not_clone!(Receiver<framecrypt::VecKeyStore>);
+}
+
+#[test]
+fn the_exposed_sframe_secret_is_zeroized_on_drop() {
+    fn zeroized_on_drop<T: zeroize::ZeroizeOnDrop>() {}
+    zeroized_on_drop::<SframeSecret>();
+    zeroized_on_drop::<BaseKey>();
 }

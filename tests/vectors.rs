@@ -2,7 +2,7 @@
 
 mod common;
 
-use framecrypt::hazmat::{Aead, derive_key_and_salt};
+use framecrypt::hazmat::{Aead, derive_key_and_salt, sframe_secret};
 use framecrypt::{BaseKey, CipherSuite, Counter, FixedKeyStore, Header, KeyId, Receiver, Sender};
 
 use common::SframeCase;
@@ -63,6 +63,11 @@ fn check_sframe_case(case: &SframeCase) {
     let kid = KeyId(case.kid);
 
     // Intermediate values, to localise a failure.
+    assert_eq!(
+        sframe_secret(suite, &base_key).expose_secret(),
+        case.sframe_secret.0,
+        "sframe_secret, suite {suite}"
+    );
     let derived = derive_key_and_salt(suite, kid, &base_key);
     assert_eq!(
         derived.key(),

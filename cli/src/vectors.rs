@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use framecrypt::hazmat::{Aead, derive_key_and_salt};
+use framecrypt::hazmat::{Aead, derive_key_and_salt, sframe_secret};
 use framecrypt::{
     BaseKey, CipherSuite, Counter, Error, Header, KeyId, Receiver, Sender, VecKeyStore,
 };
@@ -25,13 +25,11 @@ use crate::output;
 ///                 `encoded` parses to (kid, ctr) using every byte
 ///   aes_ctr_hmac  the raw RFC 9605 §4.5.1 AEAD: encrypt gives `ct`, decrypt
 ///                 gives `pt`, `ct` with one bit flipped is rejected
-///   sframe,       labels, sframe_key, sframe_salt, nonce and aad (when
-///   sframe_*      present); a Sender resumed at `ctr` encrypts `pt` with
-///                 `metadata` to exactly `ct`; a Receiver decrypts `ct` to
-///                 `pt` with the right KID and CTR; `ct` with one bit
-///                 flipped, or other metadata, is rejected
-/// (`sframe_secret`, the HKDF-Extract output, is not exposed by the library
-/// and not checked.)
+///   sframe,       labels, sframe_secret, sframe_key, sframe_salt, nonce
+///   sframe_*      and aad (when present); a Sender resumed at `ctr`
+///                 encrypts `pt` with `metadata` to exactly `ct`; a Receiver
+///                 decrypts `ct` to `pt` with the right KID and CTR; `ct`
+///                 with one bit flipped, or other metadata, is rejected
 ///
 /// The RFC 9605 file has 289 + 3 + 5 = 297 cases; the AES-256-CTR-HMAC file
 /// has 3.
@@ -291,6 +289,7 @@ struct SframeCase {
     base_key: Hex,
     sframe_key_label: Option<Hex>,
     sframe_salt_label: Option<Hex>,
+    sframe_secret: Option<Hex>,
     sframe_key: Option<Hex>,
     sframe_salt: Option<Hex>,
     #[serde(default)]
@@ -324,6 +323,10 @@ impl SframeCase {
         if let Some(label) = &self.sframe_salt_label {
             let ours = [&b"SFrame 1.0 Secret salt "[..], &context].concat();
             expect_bytes("sframe_salt_label", &label.0, &ours)?;
+        }
+        if let Some(secret) = &self.sframe_secret {
+            let ours = sframe_secret(suite, &base_key);
+            expect_bytes("sframe_secret", &secret.0, ours.expose_secret())?;
         }
         let derived = derive_key_and_salt(suite, kid, &base_key);
         if let Some(key) = &self.sframe_key {
