@@ -21,6 +21,9 @@ use framecrypt_fuzz::rtp::{Packet, RtpInput, RtpMode, Swap};
 use framecrypt_fuzz::seed::{Seed, encode};
 use serde_json::Value;
 
+#[path = "../../tests/media/mod.rs"]
+mod media;
+
 /// One frame of a vector file.
 struct VectorFrame {
     suite: u8,
@@ -555,35 +558,12 @@ struct Sample {
     frames: [Vec<u8>; 2],
 }
 
+/// The samples as the main tests read them (`tests/media/mod.rs`), named
+/// without their file extension.
 fn media_samples(root: &FsPath) -> Vec<Sample> {
-    let read = |name: &str| {
-        let path = root.join("tests/data/media").join(name);
-        fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-    };
-    let samples: [(&str, Codec, Vec<Vec<u8>>); 7] = [
-        ("vp8", Codec::Vp8, ivf_frames(&read("vp8.ivf"))),
-        ("vp9", Codec::Vp9, ivf_frames(&read("vp9.ivf"))),
-        ("av1", Codec::Av1, ivf_frames(&read("av1.ivf"))),
-        (
-            "h264",
-            Codec::H264,
-            access_units(&read("h264.h264"), Codec::H264),
-        ),
-        (
-            "h264-slices",
-            Codec::H264,
-            access_units(&read("h264-slices.h264"), Codec::H264),
-        ),
-        (
-            "h265",
-            Codec::H265,
-            access_units(&read("h265.h265"), Codec::H265),
-        ),
-        ("opus", Codec::OPUS, ogg_packets(&read("opus.ogg"))),
-    ];
-    samples
+    media::all_samples_in(root)
         .into_iter()
-        .map(|(name, codec, frames)| {
+        .map(|(file, codec, frames)| {
             let small = frames[1..]
                 .iter()
                 .filter(|f| f.len() >= 32)
@@ -591,101 +571,12 @@ fn media_samples(root: &FsPath) -> Vec<Sample> {
                 .expect("an interframe")
                 .clone();
             Sample {
-                name,
+                name: file.split_once('.').map_or(file, |(stem, _)| stem),
                 codec,
                 frames: [frames[0].clone(), small],
             }
         })
         .collect()
-}
-
-/// IVF: a file header (its size at byte 6), then per frame a 4-byte LE
-/// size, an 8-byte timestamp and the frame.
-fn ivf_frames(file: &[u8]) -> Vec<Vec<u8>> {
-    assert_eq!(&file[..4], b"DKIF");
-    let mut pos = usize::from(u16::from_le_bytes([file[6], file[7]]));
-    let mut frames = Vec::new();
-    while pos + 12 <= file.len() {
-        let size = u32::from_le_bytes(file[pos..pos + 4].try_into().expect("4 bytes"));
-        pos += 12;
-        let size = usize::try_from(size).expect("small");
-        frames.push(file[pos..pos + size].to_vec());
-        pos += size;
-    }
-    frames
-}
-
-/// An Annex B stream cut into access units (H.264 §7.4.1.2.3, H.265
-/// §7.4.2.4.4), as `tests/media/mod.rs` does.
-fn access_units(stream: &[u8], codec: Codec) -> Vec<Vec<u8>> {
-    let mut nals = Vec::new();
-    let mut i = 0;
-    while i + 3 <= stream.len() {
-        if stream[i..i + 3] == [0, 0, 1] {
-            let start = if i > 0 && stream[i - 1] == 0 {
-                i - 1
-            } else {
-                i
-            };
-            nals.push((start, i + 3));
-            i += 3;
-        } else {
-            i += 1;
-        }
-    }
-    let mut cuts = Vec::new();
-    let mut has_vcl = false;
-    for &(start, nal) in &nals {
-        let first_in_picture = |at: usize| stream.get(at).is_some_and(|b| b & 0x80 != 0);
-        let (vcl, first, opens) = if codec == Codec::H264 {
-            let t = stream[nal] & 0x1f;
-            (
-                (1..=5).contains(&t),
-                first_in_picture(nal + 1),
-                matches!(t, 6..=9 | 14..=18),
-            )
-        } else {
-            let t = (stream[nal] >> 1) & 0x3f;
-            (
-                t <= 31,
-                first_in_picture(nal + 2),
-                matches!(t, 32..=35 | 39 | 41..=44 | 48..=55),
-            )
-        };
-        if cuts.is_empty() || (has_vcl && (opens || (vcl && first))) {
-            cuts.push(start);
-            has_vcl = false;
-        }
-        has_vcl |= vcl;
-    }
-    cuts.push(stream.len());
-    cuts.windows(2)
-        .map(|w| stream[w[0]..w[1]].to_vec())
-        .collect()
-}
-
-/// The packets of an Ogg Opus file (RFC 3533 pages: segments of 255 bytes
-/// continue a packet), without the `OpusHead` and `OpusTags` headers.
-fn ogg_packets(file: &[u8]) -> Vec<Vec<u8>> {
-    let mut packets = Vec::new();
-    let mut packet = Vec::new();
-    let mut pos = 0;
-    while pos + 27 <= file.len() {
-        assert_eq!(&file[pos..pos + 4], b"OggS");
-        let segments = usize::from(file[pos + 26]);
-        let table = &file[pos + 27..pos + 27 + segments];
-        let mut at = pos + 27 + segments;
-        for &len in table {
-            packet.extend_from_slice(&file[at..at + usize::from(len)]);
-            at += usize::from(len);
-            if len < 255 {
-                packets.push(std::mem::take(&mut packet));
-            }
-        }
-        pos = at;
-    }
-    assert!(packets[0].starts_with(b"OpusHead") && packets[1].starts_with(b"OpusTags"));
-    packets.split_off(2)
 }
 
 fn codec_bytes(input: &CodecInput<'_>) -> Vec<u8> {

@@ -4,17 +4,36 @@
 #![allow(dead_code, clippy::unwrap_used, clippy::cast_possible_truncation)]
 
 use std::io::Cursor;
+use std::path::Path;
 
 use framecrypt::codec::Codec;
 
+/// The checkout this crate is in (the repository root for the main tests).
+fn manifest_dir() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
 /// A sample file's bytes.
 pub fn sample(name: &str) -> Vec<u8> {
-    let path = format!("{}/tests/data/media/{name}", env!("CARGO_MANIFEST_DIR"));
-    std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+    sample_in(manifest_dir(), name)
+}
+
+/// A sample file's bytes, from the repository at `root` (for crates whose
+/// manifest is elsewhere, such as `fuzz/`).
+pub fn sample_in(root: &Path, name: &str) -> Vec<u8> {
+    let path = root.join("tests/data/media").join(name);
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
 /// Every sample with its codec, read into frames.
 pub fn all_samples() -> Vec<(&'static str, Codec, Vec<Vec<u8>>)> {
+    all_samples_in(manifest_dir())
+}
+
+/// Every sample with its codec, read into frames, from the repository at
+/// `root`.
+pub fn all_samples_in(root: &Path) -> Vec<(&'static str, Codec, Vec<Vec<u8>>)> {
+    let sample = |name: &str| sample_in(root, name);
     vec![
         ("vp8.ivf", Codec::Vp8, ivf_frames(&sample("vp8.ivf"))),
         ("vp9.ivf", Codec::Vp9, ivf_frames(&sample("vp9.ivf"))),
