@@ -16,6 +16,7 @@ use framecrypt_fuzz::Path;
 use framecrypt_fuzz::announcement::{AnnouncementInput, AnnouncementMode, genuine_announcements};
 use framecrypt_fuzz::codec::{self, CodecInput, Door, Mode, codec_index};
 use framecrypt_fuzz::decrypt::{self, Action, DecryptInput, Edit};
+use framecrypt_fuzz::ffi::{self as ffi_target, Call, FfiInput, In, Out};
 use framecrypt_fuzz::roundtrip::{Install, Op, RoundtripInput};
 use framecrypt_fuzz::rtp::{Packet, RtpInput, RtpMode, Swap};
 use framecrypt_fuzz::seed::{Seed, encode};
@@ -125,6 +126,7 @@ fn main() {
     sfu_seeds(&mut corpus, &media, &sframe);
     rtp_seeds(&mut corpus, &media);
     announcement_seeds(&mut corpus);
+    ffi_seeds(&mut corpus, &sframe, &media);
     println!("{} seeds written to {}", corpus.count, corpus.dir.display());
 }
 
@@ -850,4 +852,257 @@ fn announcement_seeds(corpus: &mut Corpus) {
             corpus.write("announcement", &name, &announcement_bytes(&input));
         }
     }
+}
+
+/// The C API: every vector frame decrypted through it; an encrypt /
+/// decrypt / forgery round trip per suite; a ratcheting session; one
+/// protect / inspect / unprotect per media sample; and one call per
+/// boundary refusal. `fuzz/tests/seeds.rs` checks each seed's results.
+fn ffi_seeds(corpus: &mut Corpus, sframe: &[VectorFrame], media: &[Sample]) {
+    let write = |corpus: &mut Corpus, name: &str, calls: Vec<Call>| {
+        corpus.write("ffi", name, &encode(&FfiInput { calls }));
+    };
+    let bytes = |b: &[u8]| In::Bytes { bytes: b.to_vec() };
+    let key = || bytes(&decrypt::VECTOR_KEY);
+    let needed = Out::Needed { short: 0 };
+    let frame = |index: u8, flip: Option<u16>| In::Frame { index, flip };
+    let decrypt = |rx: u8, metadata: &[u8], frame: In| Call::Decrypt {
+        rx: Some(rx),
+        now_ms: 0,
+        metadata: bytes(metadata),
+        frame,
+        out: needed,
+        len_null: false,
+        header_null: false,
+    };
+    let encrypt = |metadata: &[u8], plaintext: &[u8], out: Out| Call::Encrypt {
+        tx: Some(0),
+        metadata: bytes(metadata),
+        plaintext: bytes(plaintext),
+        out,
+        len_null: false,
+    };
+    for f in sframe.iter().filter(|f| f.generation == 0 && f.step == 0) {
+        let suite = u16::from(f.suite);
+        write(
+            corpus,
+            &format!("rfc9605-suite{}", f.suite),
+            vec![
+                Call::ReceiverNew { out_null: false },
+                Call::AddKey {
+                    rx: Some(0),
+                    suite,
+                    kid: f.kid,
+                    key: key(),
+                },
+                decrypt(0, &f.metadata, bytes(&f.ct)),
+                Call::ParseHeader {
+                    frame: bytes(&f.ct),
+                    header_null: false,
+                    len_null: false,
+                },
+                Call::Inspect {
+                    codec: 0,
+                    payload: bytes(&f.ct),
+                    out_null: false,
+                },
+            ],
+        );
+        write(
+            corpus,
+            &format!("roundtrip-suite{}", f.suite),
+            vec![
+                Call::SenderNew {
+                    suite,
+                    kid: f.kid,
+                    key: key(),
+                    out_null: false,
+                },
+                Call::ReceiverNew { out_null: false },
+                Call::AddKey {
+                    rx: Some(0),
+                    suite,
+                    kid: f.kid,
+                    key: key(),
+                },
+                encrypt(&f.metadata, &f.pt, needed),
+                decrypt(0, &f.metadata, frame(0, None)),
+                decrypt(0, &f.metadata, frame(0, Some(42))),
+                encrypt(&f.metadata, &f.pt, Out::Needed { short: 1 }),
+                encrypt(&f.metadata, &f.pt, needed),
+                decrypt(0, &f.metadata, frame(1, None)),
+            ],
+        );
+    }
+    write(
+        corpus,
+        "ratchet",
+        vec![
+            Call::SenderNewRatcheting {
+                suite: 4,
+                bits: 4,
+                generation: 1,
+                key: key(),
+                out_null: false,
+            },
+            Call::ReceiverNewRatcheting {
+                suite: 4,
+                bits: 4,
+                out_null: false,
+            },
+            Call::InstallKey {
+                rx: Some(0),
+                now_ms: 0,
+                generation: 1,
+                step: 0,
+                key: key(),
+            },
+            encrypt(b"", b"before the join", needed),
+            Call::Ratchet { tx: Some(0) },
+            encrypt(b"", b"after the join", needed),
+            Call::CurrentKey {
+                tx: Some(0),
+                out: needed,
+                len_null: false,
+                generation_null: false,
+                step_null: false,
+            },
+            Call::NextCounter {
+                tx: Some(0),
+                out_null: false,
+            },
+            decrypt(0, b"", frame(1, None)),
+            decrypt(0, b"", frame(1, None)),
+            decrypt(0, b"", frame(0, None)),
+            Call::Rekey {
+                tx: Some(0),
+                key: bytes(b"generation two"),
+            },
+            encrypt(b"", b"after the leave", needed),
+            decrypt(0, b"", frame(2, None)),
+            Call::InstallKey {
+                rx: Some(0),
+                now_ms: 1,
+                generation: 2,
+                step: 0,
+                key: bytes(b"generation two"),
+            },
+            decrypt(0, b"", frame(2, None)),
+            Call::AddKey {
+                rx: Some(0),
+                suite: 4,
+                kid: 1,
+                key: key(),
+            },
+        ],
+    );
+    for sample in media {
+        let codec = ffi_target::codec_number(sample.codec);
+        write(
+            corpus,
+            &format!("media-{}", sample.name),
+            vec![
+                Call::SenderNew {
+                    suite: 4,
+                    kid: 7,
+                    key: key(),
+                    out_null: false,
+                },
+                Call::ReceiverNew { out_null: false },
+                Call::AddKey {
+                    rx: Some(0),
+                    suite: 4,
+                    kid: 7,
+                    key: key(),
+                },
+                Call::Protect {
+                    tx: Some(0),
+                    codec,
+                    fallback: 0,
+                    frame: bytes(&sample.frames[1]),
+                    out: needed,
+                    len_null: false,
+                },
+                Call::Inspect {
+                    codec,
+                    payload: frame(0, None),
+                    out_null: false,
+                },
+                Call::Unprotect {
+                    rx: Some(0),
+                    now_ms: 0,
+                    codec,
+                    fallback: 0,
+                    frame: frame(0, None),
+                    out: needed,
+                    len_null: false,
+                },
+            ],
+        );
+    }
+    write(
+        corpus,
+        "boundary",
+        vec![
+            Call::SenderNew {
+                suite: 4,
+                kid: 1,
+                key: key(),
+                out_null: true,
+            },
+            Call::SenderNew {
+                suite: 4,
+                kid: 1,
+                key: In::Null { len: 16 },
+                out_null: false,
+            },
+            Call::SenderNew {
+                suite: 4,
+                kid: 1,
+                key: key(),
+                out_null: false,
+            },
+            Call::Encrypt {
+                tx: Some(0),
+                metadata: In::Null { len: 3 },
+                plaintext: bytes(b"x"),
+                out: needed,
+                len_null: false,
+            },
+            encrypt(b"", &[7; 32], Out::Overlapping { at: 5 }),
+            Call::Encrypt {
+                tx: Some(0),
+                metadata: bytes(b""),
+                plaintext: In::Huge {
+                    bytes: vec![1; 4],
+                    extra: 0,
+                },
+                out: needed,
+                len_null: false,
+            },
+            Call::Encrypt {
+                tx: Some(0),
+                metadata: bytes(b""),
+                plaintext: bytes(b"x"),
+                out: Out::Null { len: 64 },
+                len_null: false,
+            },
+            Call::Encrypt {
+                tx: None,
+                metadata: bytes(b""),
+                plaintext: bytes(b"x"),
+                out: needed,
+                len_null: false,
+            },
+            Call::Encrypt {
+                tx: Some(0),
+                metadata: bytes(b""),
+                plaintext: bytes(b"x"),
+                out: needed,
+                len_null: true,
+            },
+            Call::Ratchet { tx: Some(0) },
+            encrypt(b"", b"counter 0 is still unused", needed),
+        ],
+    );
 }

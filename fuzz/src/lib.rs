@@ -12,6 +12,7 @@ use framecrypt::CipherSuite;
 pub mod announcement;
 pub mod codec;
 pub mod decrypt;
+pub mod ffi;
 pub mod model;
 pub mod roundtrip;
 pub mod rtp;

@@ -183,3 +183,69 @@ fn every_committed_seed_runs_clean() {
         announcement::run(&input);
     }
 }
+
+/// The `ffi` seeds reach every success path of the C API and every
+/// boundary refusal, with the C results equal to the safe API's (the
+/// harness asserts that on each call).
+#[test]
+fn ffi_seeds_reach_each_success_and_each_refusal() {
+    use framecrypt_ffi::framecrypt_result::{self, *};
+    use framecrypt_fuzz::ffi::{self, FfiInput};
+    let run = |bytes: &[u8]| ffi::run(&decode::<FfiInput>(bytes));
+    let ok = |n: usize| vec![FRAMECRYPT_OK; n];
+
+    let vectors = seeds("ffi", "rfc9605-");
+    assert_eq!(vectors.len(), 8, "every suite");
+    for (name, bytes) in vectors {
+        // New receiver, add key, decrypt, parse the header, inspect.
+        assert_eq!(run(&bytes), ok(5), "{name}");
+    }
+    for (name, bytes) in seeds("ffi", "roundtrip-") {
+        let mut expected = ok(5);
+        expected.extend([
+            FRAMECRYPT_ERR_AUTHENTICATION_FAILED,
+            FRAMECRYPT_ERR_BUFFER_TOO_SMALL,
+        ]);
+        expected.extend(ok(2));
+        assert_eq!(run(&bytes), expected, "{name}");
+    }
+    for (name, bytes) in seeds("ffi", "media-") {
+        // New sender and receiver, add key, protect, inspect, unprotect.
+        assert_eq!(run(&bytes), ok(6), "{name}");
+    }
+    let [(_, ratchet)] = seeds("ffi", "ratchet")
+        .try_into()
+        .expect("one ratchet seed");
+    // Sender, receiver, install, encrypt, ratchet, encrypt, current key,
+    // next counter, decrypt.
+    let mut expected = ok(9);
+    expected.extend([
+        FRAMECRYPT_ERR_REPLAYED,
+        FRAMECRYPT_OK,
+        FRAMECRYPT_OK,
+        FRAMECRYPT_OK,
+    ]);
+    expected.extend([FRAMECRYPT_ERR_UNKNOWN_KEY_ID, FRAMECRYPT_OK, FRAMECRYPT_OK]);
+    expected.push(FRAMECRYPT_ERR_WRONG_KIND);
+    assert_eq!(run(&ratchet), expected, "ratchet");
+
+    let [(_, boundary)] = seeds("ffi", "boundary")
+        .try_into()
+        .expect("one boundary seed");
+    let expected: Vec<framecrypt_result> = vec![
+        FRAMECRYPT_ERR_NULL_POINTER,
+        FRAMECRYPT_ERR_NULL_POINTER,
+        FRAMECRYPT_OK,
+        FRAMECRYPT_ERR_NULL_POINTER,
+        FRAMECRYPT_ERR_BUFFERS_OVERLAP,
+        FRAMECRYPT_ERR_LENGTH_TOO_LARGE,
+        FRAMECRYPT_ERR_NULL_POINTER,
+        FRAMECRYPT_ERR_NULL_POINTER,
+        FRAMECRYPT_ERR_NULL_POINTER,
+        FRAMECRYPT_ERR_WRONG_KIND,
+        // Counter 0 after all the refusals: the harness checks the bytes
+        // against a fresh Rust sender's first frame.
+        FRAMECRYPT_OK,
+    ];
+    assert_eq!(run(&boundary), expected, "boundary");
+}
