@@ -5,9 +5,11 @@
 //!
 //! # Conventions
 //! - Every fallible function returns a [`framecrypt_result`]; `FRAMECRYPT_OK`
-//!   is 0. A failed call writes no output and changes no state, except
-//!   that a sender may have used a counter, as documented per function, and
-//!   a receiver's output buffer holds no plaintext after a failure.
+//!   is 0. A failed call writes no out-pointer and leaves no plaintext in
+//!   an output buffer; a sender uses no counter, and a ratcheting
+//!   receiver's replay window and ratchet do not move (though `now_ms` still
+//!   expires keys whose retention has run out). A call refused at the
+//!   boundary (codes below 100) reaches no library code at all.
 //! - Buffers are a pointer and a length. NULL is accepted for a length of
 //!   0; NULL with any other length is `FRAMECRYPT_ERR_NULL_POINTER`. An
 //!   output buffer must not overlap an input buffer
