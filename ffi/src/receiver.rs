@@ -1,9 +1,7 @@
 //! `framecrypt_receiver`: decrypts frames, keyed by KID (RFC 9605 §4.4),
 //! or following one sender's ratchet (§5.1).
 
-use framecrypt::{
-    Decrypted, Error, Header, KeyId, RatchetBits, RatchetingReceiver, Receiver, VecKeyStore,
-};
+use framecrypt::{Header, KeyId, RatchetBits, RatchetingReceiver, Receiver, VecKeyStore};
 
 use crate::boundary::{free, guard, hand_out, io, object, required, write, write_optional};
 use crate::params::{base_key, suite};
@@ -262,11 +260,10 @@ pub unsafe extern "C" fn framecrypt_receiver_decrypt(
         }?;
         // SAFETY: the caller's contract.
         let receiver = unsafe { object(receiver) }?;
-        let decrypted: Result<Decrypted, Error> = match &mut receiver.0 {
+        let decrypted = match &mut receiver.0 {
             ReceiverKind::Plain(r) => r.decrypt(io.metadata, io.input, io.out),
             ReceiverKind::Ratcheting(r) => r.decrypt(now_ms, io.metadata, io.input, io.out),
-        };
-        let decrypted = decrypted?;
+        }?;
         // SAFETY: the caller's contract.
         unsafe { write_optional(header_out, decrypted.header().into()) };
         // SAFETY: the caller's contract.

@@ -390,12 +390,12 @@ fn check(got: framecrypt_result, contract_kept: bool, mirror: impl FnOnce() -> f
     }
 }
 
-/// An output buffer made concrete; for `Out::Overlapping` it lives in an
-/// arena together with the input.
+/// An output buffer made concrete. It shares an arena with the call's main
+/// input, which starts the arena, so that `Out::Overlapping` can place it
+/// inside the input.
 struct Output {
     arena: Vec<u8>,
-    /// Where the input and the output start in the arena.
-    input_at: usize,
+    /// Where the output starts in the arena.
     out_at: usize,
     cap: usize,
     null: bool,
@@ -416,7 +416,6 @@ impl Output {
         }
         Self {
             arena,
-            input_at: 0,
             out_at,
             cap,
             null,
@@ -445,7 +444,7 @@ impl Output {
         if input.null {
             null()
         } else {
-            self.arena[self.input_at..].as_ptr()
+            self.arena.as_ptr()
         }
     }
 
