@@ -3,6 +3,7 @@
 //!
 //! Run: `cargo run --release --example encrypt_decrypt`
 
+use framecrypt::prelude::*;
 use framecrypt::{
     BaseKey, CipherSuite, Counter, Error, Header, KeyId, Receiver, Sender, VecKeyStore,
 };
@@ -14,10 +15,10 @@ fn hex(bytes: &[u8]) -> String {
 fn main() -> Result<(), Error> {
     // In a real call the base key comes from MLS or a key exchange; this
     // one is the RFC 9605 Appendix C test key.
-    let base_key = BaseKey::new(&[
+    let base_key_bytes = [
         0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x0e,
         0x0f,
-    ])?;
+    ];
     let kid = KeyId(0x123);
     let plaintext = b"an encoded video frame";
     let metadata = b"rtp-ssrc:1234"; // authenticated, not sent
@@ -30,21 +31,25 @@ fn main() -> Result<(), Error> {
     let mut failures = 0;
     for suite in CipherSuite::ALL {
         // The sender resumes at CTR 0x4567, as the RFC vectors do.
-        let mut sender = Sender::resume(suite, kid, &base_key, Counter(0x4567));
+        // Sender and receiver each hold their copy of the key, as two
+        // participants would.
+        let mut sender =
+            Sender::resume(suite, kid, BaseKey::new(&base_key_bytes)?, Counter(0x4567));
         let mut receiver = Receiver::<VecKeyStore>::new();
-        receiver.add_key(suite, kid, &base_key)?;
+        receiver.add_key(suite, kid, BaseKey::new(&base_key_bytes)?)?;
 
-        let frame = sender.encrypt_to_vec(metadata, plaintext)?;
+        let frame = sender.seal_to_vec(metadata, plaintext)?;
         let header = Header::parse(&frame)?;
-        let (_, decrypted) = receiver.decrypt_to_vec(metadata, &frame)?;
+        let (_, decrypted) = receiver.open_to_vec(metadata, &frame)?;
 
         let mut tampered = frame.clone();
         let last = tampered.len() - 1;
         tampered[last] ^= 0x01;
-        let rejected =
-            receiver.decrypt_to_vec(metadata, &tampered) == Err(Error::AuthenticationFailed);
+        let tamper_rejected =
+            receiver.open_to_vec(metadata, &tampered) == Err(Error::AuthenticationFailed);
+        let replay_rejected = receiver.open_to_vec(metadata, &frame) == Err(Error::Replayed);
 
-        let ok = decrypted == plaintext && rejected;
+        let ok = decrypted == plaintext && tamper_rejected && replay_rejected;
         failures += usize::from(!ok);
         println!();
         println!("{suite} (0x{:04x})", suite.id());
@@ -63,20 +68,22 @@ fn main() -> Result<(), Error> {
             suite.tag_len()
         );
         println!("  ciphertext {}", hex(&frame));
+        let verdict = |rejected| if rejected { "rejected" } else { "ACCEPTED" };
         println!(
-            "  round trip {}, tampered frame {}",
+            "  round trip {}, tampered frame {}, replayed frame {}",
             if decrypted == plaintext {
                 "ok"
             } else {
                 "MISMATCH"
             },
-            if rejected { "rejected" } else { "ACCEPTED" }
+            verdict(tamper_rejected),
+            verdict(replay_rejected)
         );
     }
     println!();
     if failures == 0 {
         println!(
-            "all {} suites: round trip ok, tampering detected",
+            "all {} suites: round trip ok, tampering and replay detected",
             CipherSuite::ALL.len()
         );
         Ok(())

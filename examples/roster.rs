@@ -12,6 +12,7 @@
 use std::process::ExitCode;
 
 use framecrypt::distribute::{Identity, KeyAnnouncement, KeyDistributor, Participant, Session};
+use framecrypt::prelude::*;
 use framecrypt::{CipherSuite, Error, RatchetBits, RatchetingReceiver};
 use getrandom::SysRng;
 use rand_core::UnwrapErr;
@@ -91,7 +92,7 @@ impl Demo {
         for i in 0..self.members.len() {
             let member = &mut self.members[i];
             let name = member.name;
-            let result = member.receiver.decrypt_to_vec(now, b"", frame);
+            let result = member.receiver.at(now).open_to_vec(b"", frame);
             let expected = readers.contains(&name);
             let line = match &result {
                 Ok((_, text)) => format!("{name:<5} decrypted {:?}", String::from_utf8_lossy(text)),
@@ -130,7 +131,7 @@ impl Demo {
             .iter_mut()
             .find(|m| m.name == name)
             .expect("member");
-        let result = member.receiver.decrypt_to_vec(now, b"", frame);
+        let result = member.receiver.at(now).open_to_vec(b"", frame);
         let line = match &result {
             Ok(_) => format!("{name:<5} decrypted {label}, sent before it joined"),
             Err(e) => format!("{name:<5} cannot decrypt {label}, sent before it joined: {e}"),
@@ -141,7 +142,8 @@ impl Demo {
 
 fn send(alice: &mut KeyDistributor, now: u64, text: &str) -> Vec<u8> {
     alice
-        .encrypt_to_vec(now, b"", text.as_bytes())
+        .at(now)
+        .seal_to_vec(b"", text.as_bytes())
         .expect("encrypt")
 }
 

@@ -2,12 +2,24 @@
 
 use core::fmt;
 
+use crate::ids::KeyId;
+
 /// Everything that can go wrong in framecrypt.
 ///
-/// The enum is `Copy` and carries no data: an error never holds key material
-/// or plaintext, and [`Error::AuthenticationFailed`] deliberately says nothing
+/// The enum is `Copy` and small: an error never holds key material or
+/// plaintext, and [`Error::AuthenticationFailed`] deliberately says nothing
 /// about *why* a frame was rejected (which byte, tag or key), because such
-/// detail helps an attacker more than a user.
+/// detail helps an attacker more than a user. The one value an error
+/// carries is the KID of [`Error::UnknownKeyId`], which the frame's header
+/// already shows in clear.
+///
+/// ```
+/// use framecrypt::{Error, KeyId};
+///
+/// let e = Error::UnknownKeyId(KeyId(0x42));
+/// assert_eq!(e.to_string(), "no key installed for key ID 0x42");
+/// assert_eq!(Error::AuthenticationFailed.to_string(), "authentication failed");
+/// ```
 #[non_exhaustive]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Error {
@@ -15,8 +27,12 @@ pub enum Error {
     /// announces more KID or CTR bytes than the input holds, or the input is
     /// empty.
     MalformedHeader,
-    /// No key is installed for the frame's KID.
-    UnknownKeyId,
+    /// No key is installed for the frame's KID (carried here: it is the
+    /// clear KID of the frame's header, no secret).
+    UnknownKeyId(KeyId),
+    /// An MLS sender has no key yet: it has not entered its first epoch
+    /// (RFC 9605 §5.2).
+    NoEpoch,
     /// The frame is shorter than its header plus the suite's tag.
     FrameTooShort,
     /// The frame did not authenticate. No detail is given on purpose.
@@ -93,8 +109,9 @@ pub enum Error {
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
+            Self::UnknownKeyId(kid) => return write!(f, "no key installed for key ID {kid}"),
+            Self::NoEpoch => "MLS sender has not entered an epoch yet",
             Self::MalformedHeader => "malformed SFrame header",
-            Self::UnknownKeyId => "no key installed for this key ID",
             Self::FrameTooShort => "frame too short for its header and tag",
             Self::AuthenticationFailed => "authentication failed",
             Self::CounterExhausted => "sender counter exhausted; a new key is required",

@@ -8,7 +8,8 @@ use zeroize::{Zeroize, ZeroizeOnDrop};
 
 use crate::crypto::{Aad, Cipher, Data, FrameCipher};
 use crate::error::Error;
-use crate::header::{Counter, Header, KeyId, ParsedHeader};
+use crate::header::{Header, ParsedHeader};
+use crate::ids::{Counter, KeyId};
 use crate::key_schedule::derive_key_and_salt;
 use crate::secret::BaseKey;
 use crate::suite::CipherSuite;
@@ -61,26 +62,147 @@ impl Salt {
     }
 }
 
-/// The result of a successful decryption.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Decrypted {
-    header: Header,
-    plaintext: Range<usize>,
+/// How a protected frame's bytes are laid out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Layout {
+    /// A plain SFrame frame, `header || ciphertext || tag` (RFC 9605 §4.2):
+    /// every [`Seal`](crate::Seal) and [`Open`](crate::Open) door, and
+    /// codec-aware protection's [`Fallback::WholeFrame`](crate::codec::Fallback::WholeFrame).
+    WholeFrame,
+    /// With the codec's clear bytes in place ([`crate::codec`]).
+    CodecAware,
 }
 
-impl Decrypted {
+/// What sealing a frame produced: its header and where the protected frame
+/// is in the output (the caller's slice, or the in-place buffer).
+///
+/// ```
+/// use framecrypt::prelude::*;
+/// use framecrypt::{BaseKey, CipherSuite, KeyId, Layout, Sender};
+///
+/// let key = BaseKey::new(&[7; 16])?;
+/// let mut sender = Sender::new(CipherSuite::Aes128GcmSha256_128, KeyId(1), key);
+/// let mut out = [0u8; 64];
+/// let sealed = sender.seal(b"", b"frame", &mut out)?;
+/// // KID 1 and CTR 0 fit the header's one config byte; then 5 bytes, a 16-byte tag.
+/// assert_eq!(sealed.frame(), 0..1 + 5 + 16);
+/// assert_eq!(sealed.header().kid(), KeyId(1));
+/// assert_eq!(sealed.layout(), Layout::WholeFrame);
+/// # Ok::<(), framecrypt::Error>(())
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Sealed {
+    header: Header,
+    frame: Range<usize>,
+    layout: Layout,
+}
+
+impl Sealed {
+    pub(crate) const fn new(header: Header, frame: Range<usize>, layout: Layout) -> Self {
+        Self {
+            header,
+            frame,
+            layout,
+        }
+    }
+
     /// The frame's header (KID and CTR).
     #[must_use]
     pub const fn header(&self) -> Header {
         self.header
     }
 
-    /// Where the plaintext is: in the output slice for
-    /// [`Receiver::decrypt`](crate::Receiver::decrypt), in the frame buffer for
-    /// [`Receiver::decrypt_in_place`](crate::Receiver::decrypt_in_place).
+    /// Where the protected frame is: `0..len` of the output slice, or its
+    /// range in the in-place buffer.
+    #[must_use]
+    pub fn frame(&self) -> Range<usize> {
+        self.frame.clone()
+    }
+
+    /// The protected frame's length.
+    #[must_use]
+    pub const fn len(&self) -> usize {
+        self.frame.end - self.frame.start
+    }
+
+    /// Whether the protected frame is empty (never, for a sealed frame:
+    /// it holds at least a header and a tag).
+    #[must_use]
+    pub const fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// How the frame was laid out.
+    #[must_use]
+    pub const fn layout(&self) -> Layout {
+        self.layout
+    }
+}
+
+/// What opening a frame produced: its header and where the plaintext is in
+/// the output (the caller's slice, the in-place buffer, or the `Vec`).
+///
+/// ```
+/// use framecrypt::prelude::*;
+/// use framecrypt::{BaseKey, CipherSuite, FixedKeyStore, KeyId, Receiver, Sender};
+///
+/// let suite = CipherSuite::Aes128GcmSha256_128;
+/// let (mut sender, share) = Sender::with_share(suite, KeyId(1), BaseKey::new(&[7; 16])?);
+/// let mut receiver = Receiver::<FixedKeyStore<2>>::new();
+/// receiver.add_share(share)?;
+/// let mut wire = [0u8; 64];
+/// let sealed = sender.seal(b"", b"frame", &mut wire)?;
+/// let wire = &wire[sealed.frame()];
+/// let mut out = [0u8; 64];
+/// let opened = receiver.open(b"", wire, &mut out)?;
+/// assert_eq!(&out[opened.plaintext()], b"frame");
+/// assert_eq!(opened.header().kid(), KeyId(1));
+/// # Ok::<(), framecrypt::Error>(())
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Opened {
+    header: Header,
+    plaintext: Range<usize>,
+    layout: Layout,
+}
+
+impl Opened {
+    pub(crate) const fn new(header: Header, plaintext: Range<usize>, layout: Layout) -> Self {
+        Self {
+            header,
+            plaintext,
+            layout,
+        }
+    }
+
+    /// The frame's header (KID and CTR).
+    #[must_use]
+    pub const fn header(&self) -> Header {
+        self.header
+    }
+
+    /// Where the plaintext is in the output.
     #[must_use]
     pub fn plaintext(&self) -> Range<usize> {
         self.plaintext.clone()
+    }
+
+    /// The plaintext's length.
+    #[must_use]
+    pub const fn len(&self) -> usize {
+        self.plaintext.end - self.plaintext.start
+    }
+
+    /// Whether the plaintext is empty.
+    #[must_use]
+    pub const fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// How the frame was laid out.
+    #[must_use]
+    pub const fn layout(&self) -> Layout {
+        self.layout
     }
 }
 
@@ -231,7 +353,7 @@ impl FrameKey {
         metadata: &[u8],
         frame: &[u8],
         out: &mut [u8],
-    ) -> Result<Decrypted, Error> {
+    ) -> Result<Opened, Error> {
         let (ciphertext, tag) = self.split_frame(header, frame)?;
         let out = out
             .get_mut(..ciphertext.len())
@@ -246,10 +368,11 @@ impl FrameKey {
         };
         self.cipher
             .open(&self.nonce(header.ctr()), aad, data, tag)?;
-        Ok(Decrypted {
-            header: header.header(),
-            plaintext: 0..ciphertext.len(),
-        })
+        Ok(Opened::new(
+            header.header(),
+            0..ciphertext.len(),
+            Layout::WholeFrame,
+        ))
     }
 
     /// Decrypts the frame in `buf` in place; the plaintext stays where the
@@ -261,15 +384,16 @@ impl FrameKey {
         header_len: usize,
         metadata: &[u8],
         buf: &mut [u8],
-    ) -> Result<Decrypted, Error> {
+    ) -> Result<Opened, Error> {
         let (aad, body, tag) = self.split_in_place(header_len, metadata, buf)?;
         let body_len = body.len();
         self.cipher
             .open(&self.nonce(header.ctr()), aad, Data::InPlace(body), tag)?;
-        Ok(Decrypted {
+        Ok(Opened::new(
             header,
-            plaintext: header_len..header_len + body_len,
-        })
+            header_len..header_len + body_len,
+            Layout::WholeFrame,
+        ))
     }
 
     /// As [`Self::open_in_place`], but a frame that fails is left exactly
@@ -282,7 +406,7 @@ impl FrameKey {
         header_len: usize,
         metadata: &[u8],
         buf: &mut [u8],
-    ) -> Result<Decrypted, Error> {
+    ) -> Result<Opened, Error> {
         let (aad, body, tag) = self.split_in_place(header_len, metadata, buf)?;
         let body_len = body.len();
         let nonce = self.nonce(header.ctr());
@@ -293,10 +417,11 @@ impl FrameKey {
         } else {
             self.open_from_copy(&nonce, aad, body, tag)?;
         }
-        Ok(Decrypted {
+        Ok(Opened::new(
             header,
-            plaintext: header_len..header_len + body_len,
-        })
+            header_len..header_len + body_len,
+            Layout::WholeFrame,
+        ))
     }
 
     /// A backend that decrypts before it checks the tag (AWS-LC's GCM,

@@ -8,11 +8,10 @@
 
 use core::fmt;
 
-use zeroize::{Zeroize, ZeroizeOnDrop};
-
 use crate::crypto::{Aad, Cipher, Data, FrameCipher};
 use crate::error::Error;
-use crate::header::KeyId;
+use crate::ids::KeyId;
+pub use crate::key_schedule::SframeSecret;
 use crate::secret::{BaseKey, KeyAndSalt};
 use crate::suite::CipherSuite;
 
@@ -143,43 +142,6 @@ pub fn derive_key_and_salt(suite: CipherSuite, kid: KeyId, base_key: &BaseKey) -
     DerivedKey(crate::key_schedule::derive_key_and_salt(
         suite, kid, base_key,
     ))
-}
-
-/// `sframe_secret = HKDF-Extract("", base_key)` (RFC 9605 §4.4.2), `Nh`
-/// bytes: the intermediate secret [`derive_key_and_salt`] expands.
-/// Zeroized on drop, redacted in `Debug`.
-#[derive(Zeroize, ZeroizeOnDrop)]
-pub struct SframeSecret {
-    bytes: [u8; 64],
-    len: usize,
-}
-
-impl SframeSecret {
-    /// `len` zero bytes (`Nh`: 32 or 64) to be filled in place.
-    pub(crate) fn zeroed(len: usize) -> Self {
-        debug_assert!(len == 32 || len == 64);
-        Self {
-            bytes: [0; 64],
-            len: len.min(64),
-        }
-    }
-
-    pub(crate) fn expose_secret_mut(&mut self) -> &mut [u8] {
-        &mut self.bytes[..self.len]
-    }
-
-    /// The secret, `Nh` bytes. Whatever it is copied into must be
-    /// zeroized by its owner.
-    #[must_use]
-    pub fn expose_secret(&self) -> &[u8] {
-        &self.bytes[..self.len]
-    }
-}
-
-impl fmt::Debug for SframeSecret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("SframeSecret(<redacted>)")
-    }
 }
 
 /// RFC 9605 §4.4.2 `sframe_secret` of `base_key` for `suite` (it depends

@@ -21,39 +21,7 @@
 use core::fmt;
 
 use crate::error::Error;
-
-/// An SFrame key ID (KID), RFC 9605 §4.3: selects the key of a frame.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct KeyId(pub u64);
-
-/// An SFrame counter (CTR), RFC 9605 §4.3: the per-key frame number that
-/// forms the nonce.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Counter(pub u64);
-
-impl From<u64> for KeyId {
-    fn from(value: u64) -> Self {
-        Self(value)
-    }
-}
-
-impl From<u64> for Counter {
-    fn from(value: u64) -> Self {
-        Self(value)
-    }
-}
-
-impl fmt::Display for KeyId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:#x}", self.0)
-    }
-}
-
-impl fmt::Display for Counter {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:#x}", self.0)
-    }
-}
+use crate::ids::{Counter, KeyId};
 
 /// The values an SFrame header carries: a KID and a CTR.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

@@ -5,10 +5,10 @@ use hkdf::Hkdf;
 use sha2::{Sha256, Sha512};
 
 use zeroize::Zeroize;
-
 #[cfg(feature = "hazmat")]
-use crate::hazmat::SframeSecret;
-use crate::header::KeyId;
+use zeroize::ZeroizeOnDrop;
+
+use crate::ids::KeyId;
 use crate::secret::{BaseKey, KeyAndSalt};
 use crate::suite::{CipherSuite, Hash};
 
@@ -97,4 +97,45 @@ where
         .expand_multi_info(&[SALT_LABEL, context], &mut out.salt)
         .is_ok();
     debug_assert!(key_ok && salt_ok);
+}
+
+/// `sframe_secret = HKDF-Extract("", base_key)` (RFC 9605 §4.4.2), `Nh`
+/// bytes: the intermediate secret the key and salt derivation expands
+/// (`hazmat::derive_key_and_salt`).
+/// Zeroized on drop, redacted in `Debug`.
+#[cfg(feature = "hazmat")]
+#[derive(Zeroize, ZeroizeOnDrop)]
+pub struct SframeSecret {
+    bytes: [u8; 64],
+    len: usize,
+}
+
+#[cfg(feature = "hazmat")]
+impl SframeSecret {
+    /// `len` zero bytes (`Nh`: 32 or 64) to be filled in place.
+    pub(crate) fn zeroed(len: usize) -> Self {
+        debug_assert!(len == 32 || len == 64);
+        Self {
+            bytes: [0; 64],
+            len: len.min(64),
+        }
+    }
+
+    pub(crate) fn expose_secret_mut(&mut self) -> &mut [u8] {
+        &mut self.bytes[..self.len]
+    }
+
+    /// The secret, `Nh` bytes. Whatever it is copied into must be
+    /// zeroized by its owner.
+    #[must_use]
+    pub fn expose_secret(&self) -> &[u8] {
+        &self.bytes[..self.len]
+    }
+}
+
+#[cfg(feature = "hazmat")]
+impl core::fmt::Debug for SframeSecret {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("SframeSecret(<redacted>)")
+    }
 }

@@ -1,46 +1,132 @@
-//! Where a [`Receiver`](crate::Receiver) keeps its keys, indexed by KID.
+//! Where a [`Receiver`](crate::Receiver) keeps its keys, indexed by KID,
+//! each with its anti-replay window (RFC 9605 §9.3).
 //!
-//! Both stores keep keys sorted by KID and find one by binary search, so a
-//! lookup among a thousand keys costs about ten comparisons. Removing or
-//! replacing a key drops it, which zeroizes it.
+//! Both stores find a key by binary search over KIDs kept in order, so a
+//! lookup among a thousand keys costs about ten comparisons. **A key never
+//! moves once stored**: the fixed store sorts an index of slot numbers, the
+//! growable one a vector of boxes, so inserting or removing other keys
+//! shifts only indices and pointers, and no stale copy of key material is
+//! left in memory the store owns or frees. Removing or replacing a key
+//! drops it where it lies, which zeroizes it.
 
 use crate::error::Error;
-use crate::frame::FrameKey;
-use crate::header::KeyId;
+use crate::frame::{FrameKey, Opened};
+use crate::header::Header;
+use crate::ids::KeyId;
+use crate::replay::ReplayWindow;
+use crate::roles::Ciphertext;
 
-mod sealed {
-    pub trait Sealed {}
+pub(crate) mod sealed {
+    use super::ReceiveKey;
+    use crate::ids::KeyId;
+
+    /// The operations a [`Receiver`](crate::Receiver) needs; private so
+    /// that no outside store can hold keys somewhere they are not erased.
+    pub trait Store {
+        fn get_mut(&mut self, kid: KeyId) -> Option<&mut ReceiveKey>;
+        fn contains(&self, kid: KeyId) -> bool;
+        /// Installs `key`, replacing (and zeroizing) any key with its KID.
+        fn insert(&mut self, key: ReceiveKey) -> Result<(), crate::Error>;
+        /// Removes and zeroizes the key for `kid`.
+        fn remove(&mut self, kid: KeyId) -> bool;
+        fn count(&self) -> usize;
+    }
 }
 
-/// A set of [`FrameKey`]s indexed by KID. Implemented by [`FixedKeyStore`]
-/// (no allocator) and [`VecKeyStore`] (with `alloc`); sealed.
-pub trait KeyStore: sealed::Sealed {
-    /// The key for `kid`, if installed.
-    fn get(&self, kid: KeyId) -> Option<&FrameKey>;
-
-    /// Installs `key`, replacing (and zeroizing) any key with the same KID.
-    ///
-    /// # Errors
-    /// [`Error::StoreFull`] if the store has no room for a new KID.
-    fn insert(&mut self, key: FrameKey) -> Result<(), Error>;
-
-    /// Removes and zeroizes the key for `kid`; returns whether there was one.
-    fn remove(&mut self, kid: KeyId) -> bool;
-
+/// A set of receive keys indexed by KID: [`FixedKeyStore`] (no allocator)
+/// or [`VecKeyStore`] (with `alloc`). Sealed: a store must erase what it
+/// removes, which the library can only promise for its own.
+///
+/// ```
+/// use framecrypt::{FixedKeyStore, KeyStore};
+///
+/// let store = FixedKeyStore::<8>::new();
+/// assert!(store.is_empty());
+/// assert_eq!(store.len(), 0);
+/// ```
+pub trait KeyStore: sealed::Store {
     /// The number of installed keys.
-    fn len(&self) -> usize;
+    fn len(&self) -> usize {
+        self.count()
+    }
 
     /// Whether no key is installed.
     fn is_empty(&self) -> bool {
-        self.len() == 0
+        self.count() == 0
     }
+}
+
+/// The replay window width of a store entry: 128 counters.
+pub(crate) const WINDOW_WORDS: usize = 2;
+
+/// A receive key with its replay window.
+pub struct ReceiveKey<const W: usize = WINDOW_WORDS> {
+    pub(crate) key: FrameKey,
+    pub(crate) window: ReplayWindow<W>,
+}
+
+impl<const W: usize> ReceiveKey<W> {
+    pub(crate) const fn new(key: FrameKey, window: ReplayWindow<W>) -> Self {
+        Self { key, window }
+    }
+
+    /// As [`Self::open`], leaving a failed in-place frame as it was so
+    /// that another key can be tried on it (see [`Ciphertext::try_open`]).
+    pub(crate) fn try_open(
+        &mut self,
+        header: Header,
+        io: &mut Ciphertext<'_>,
+        metadata: &[u8],
+    ) -> Result<Opened, Error> {
+        self.checked(header, |key| io.try_open(key, metadata))
+    }
+
+    /// Replay check, decrypt, and only after authentication, record the
+    /// counter (RFC 9605 §9.3).
+    pub(crate) fn open(
+        &mut self,
+        header: Header,
+        io: &mut Ciphertext<'_>,
+        metadata: &[u8],
+    ) -> Result<Opened, Error> {
+        self.checked(header, |key| io.open(key, metadata))
+    }
+
+    /// Runs `open` between the replay check and the recording of the
+    /// counter, which happens only when it authenticates.
+    fn checked(
+        &mut self,
+        header: Header,
+        open: impl FnOnce(&FrameKey) -> Result<Opened, Error>,
+    ) -> Result<Opened, Error> {
+        self.window.check(header.ctr())?;
+        let opened = open(&self.key)?;
+        self.window.record(header.ctr());
+        Ok(opened)
+    }
+}
+
+impl<const W: usize> core::fmt::Debug for ReceiveKey<W> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("ReceiveKey")
+            .field("key", &self.key)
+            .field("window", &self.window)
+            .finish()
+    }
+}
+
+/// A window as configured (its width), with nothing recorded.
+pub(crate) fn fresh_window<const W: usize>(width: usize) -> ReplayWindow<W> {
+    // Widths are validated when the receiver is configured.
+    ReplayWindow::with_width(width).unwrap_or_default()
 }
 
 /// A key store of at most `N` keys that needs no allocator.
 pub struct FixedKeyStore<const N: usize> {
-    /// `kids[..len]` sorted; `keys[i]` is the key of `kids[i]`.
-    kids: [KeyId; N],
-    keys: [Option<FrameKey>; N],
+    /// Keys where they were installed; a slot is never moved.
+    slots: [Option<ReceiveKey>; N],
+    /// `order[..len]`: slot numbers sorted by their key's KID.
+    order: [usize; N],
     len: usize,
 }
 
@@ -49,14 +135,21 @@ impl<const N: usize> FixedKeyStore<N> {
     #[must_use]
     pub fn new() -> Self {
         Self {
-            kids: [KeyId(0); N],
-            keys: core::array::from_fn(|_| None),
+            slots: core::array::from_fn(|_| None),
+            order: [0; N],
             len: 0,
         }
     }
 
+    fn kid_at(&self, slot: usize) -> KeyId {
+        self.slots[slot]
+            .as_ref()
+            .map_or(KeyId(0), |entry| entry.key.kid())
+    }
+
+    /// The position in `order` of `kid`, or where it would go.
     fn position(&self, kid: KeyId) -> Result<usize, usize> {
-        self.kids[..self.len].binary_search(&kid)
+        self.order[..self.len].binary_search_by_key(&kid, |&slot| self.kid_at(slot))
     }
 }
 
@@ -66,24 +159,29 @@ impl<const N: usize> Default for FixedKeyStore<N> {
     }
 }
 
-impl<const N: usize> sealed::Sealed for FixedKeyStore<N> {}
-
-impl<const N: usize> KeyStore for FixedKeyStore<N> {
-    fn get(&self, kid: KeyId) -> Option<&FrameKey> {
-        self.keys[self.position(kid).ok()?].as_ref()
+impl<const N: usize> sealed::Store for FixedKeyStore<N> {
+    fn get_mut(&mut self, kid: KeyId) -> Option<&mut ReceiveKey> {
+        let slot = self.order[self.position(kid).ok()?];
+        self.slots[slot].as_mut()
     }
 
-    fn insert(&mut self, key: FrameKey) -> Result<(), Error> {
-        match self.position(key.kid()) {
-            Ok(i) => self.keys[i] = Some(key),
+    fn contains(&self, kid: KeyId) -> bool {
+        self.position(kid).is_ok()
+    }
+
+    fn insert(&mut self, key: ReceiveKey) -> Result<(), Error> {
+        match self.position(key.key.kid()) {
+            // Dropping the old key where it lies zeroizes it.
+            Ok(i) => self.slots[self.order[i]] = Some(key),
             Err(i) => {
-                if self.len == N {
-                    return Err(Error::StoreFull);
-                }
-                self.kids.copy_within(i..self.len, i + 1);
-                self.kids[i] = key.kid();
-                self.keys[i..=self.len].rotate_right(1);
-                self.keys[i] = Some(key);
+                let free = self
+                    .slots
+                    .iter()
+                    .position(Option::is_none)
+                    .ok_or(Error::StoreFull)?;
+                self.slots[free] = Some(key);
+                self.order.copy_within(i..self.len, i + 1);
+                self.order[i] = free;
                 self.len += 1;
             }
         }
@@ -94,33 +192,41 @@ impl<const N: usize> KeyStore for FixedKeyStore<N> {
         let Ok(i) = self.position(kid) else {
             return false;
         };
-        // Dropping the key zeroizes it.
-        self.keys[i] = None;
-        self.keys[i..self.len].rotate_left(1);
-        self.kids.copy_within(i + 1..self.len, i);
+        // Dropping the key where it lies zeroizes it.
+        self.slots[self.order[i]] = None;
+        self.order.copy_within(i + 1..self.len, i);
         self.len -= 1;
         true
     }
 
-    fn len(&self) -> usize {
+    fn count(&self) -> usize {
         self.len
     }
 }
 
+impl<const N: usize> KeyStore for FixedKeyStore<N> {}
+
 impl<const N: usize> core::fmt::Debug for FixedKeyStore<N> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("FixedKeyStore")
-            .field("kids", &&self.kids[..self.len])
-            .finish_non_exhaustive()
+        let mut list = f.debug_list();
+        for &slot in &self.order[..self.len] {
+            list.entry(&self.kid_at(slot));
+        }
+        list.finish()
     }
 }
 
 /// A growable key store (feature `alloc`).
+///
+/// Each key lives in a `Box` of its own, so growing or shifting the vector
+/// moves pointers, never key material.
 #[cfg(feature = "alloc")]
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct VecKeyStore {
-    /// Sorted by KID.
-    keys: alloc::vec::Vec<FrameKey>,
+    /// Sorted by KID. Boxed on purpose (clippy's `vec_box` is about
+    /// speed): shifting boxes moves pointers, not key material.
+    #[allow(clippy::vec_box)]
+    keys: alloc::vec::Vec<alloc::boxed::Box<ReceiveKey>>,
 }
 
 #[cfg(feature = "alloc")]
@@ -134,23 +240,28 @@ impl VecKeyStore {
     }
 
     fn position(&self, kid: KeyId) -> Result<usize, usize> {
-        self.keys.binary_search_by_key(&kid, FrameKey::kid)
+        self.keys
+            .binary_search_by_key(&kid, |entry| entry.key.kid())
     }
 }
 
 #[cfg(feature = "alloc")]
-impl sealed::Sealed for VecKeyStore {}
-
-#[cfg(feature = "alloc")]
-impl KeyStore for VecKeyStore {
-    fn get(&self, kid: KeyId) -> Option<&FrameKey> {
-        self.keys.get(self.position(kid).ok()?)
+impl sealed::Store for VecKeyStore {
+    fn get_mut(&mut self, kid: KeyId) -> Option<&mut ReceiveKey> {
+        let i = self.position(kid).ok()?;
+        self.keys.get_mut(i).map(|entry| &mut **entry)
     }
 
-    fn insert(&mut self, key: FrameKey) -> Result<(), Error> {
-        match self.position(key.kid()) {
-            Ok(i) => self.keys[i] = key,
-            Err(i) => self.keys.insert(i, key),
+    fn contains(&self, kid: KeyId) -> bool {
+        self.position(kid).is_ok()
+    }
+
+    fn insert(&mut self, key: ReceiveKey) -> Result<(), Error> {
+        match self.position(key.key.kid()) {
+            // Overwrite inside the old box: the old key is dropped (and
+            // zeroized) where it lies.
+            Ok(i) => *self.keys[i] = key,
+            Err(i) => self.keys.insert(i, alloc::boxed::Box::new(key)),
         }
         Ok(())
     }
@@ -161,7 +272,19 @@ impl KeyStore for VecKeyStore {
             .is_ok()
     }
 
-    fn len(&self) -> usize {
+    fn count(&self) -> usize {
         self.keys.len()
+    }
+}
+
+#[cfg(feature = "alloc")]
+impl KeyStore for VecKeyStore {}
+
+#[cfg(feature = "alloc")]
+impl core::fmt::Debug for VecKeyStore {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_list()
+            .entries(self.keys.iter().map(|entry| entry.key.kid()))
+            .finish()
     }
 }

@@ -19,11 +19,13 @@ pub mod fuzzing;
 #[cfg(feature = "hazmat")]
 pub mod hazmat;
 mod header;
+mod ids;
 mod key_schedule;
 mod key_store;
 mod keys;
 mod receiver;
 mod replay;
+mod roles;
 pub mod rtp;
 mod secret;
 mod sender;
@@ -35,8 +37,9 @@ pub mod test_hooks;
 
 pub use crypto::INLINE_AAD_CAPACITY;
 pub use error::Error;
-pub use frame::{Decrypted, FrameKey, ciphertext_len, max_overhead};
-pub use header::{Counter, EncodedHeader, Header, KeyId, ParsedHeader};
+pub use frame::{FrameKey, Layout, Opened, Sealed, ciphertext_len, max_overhead};
+pub use header::{EncodedHeader, Header, ParsedHeader};
+pub use ids::{Counter, KeyId};
 #[cfg(feature = "alloc")]
 pub use key_store::VecKeyStore;
 pub use key_store::{FixedKeyStore, KeyStore};
@@ -47,10 +50,19 @@ pub use keys::mls::{
     EpochManager, MLS_BASE_KEY_LABEL, MlsExporter, MlsKidFields, MlsKidLayout, MlsSender,
     mls_base_key,
 };
-pub use keys::ratchet::{RatchetBits, RatchetingReceiver, RatchetingSender, ratchet_forward};
+pub use keys::ratchet::{
+    RatchetBits, RatchetShare, RatchetingReceiver, RatchetingSender, ratchet_forward,
+};
 pub use keys::{DecryptStats, Retention};
 pub use receiver::Receiver;
 pub use replay::ReplayWindow;
-pub use secret::BaseKey;
+pub use roles::{At, Ciphertext, Open, OpenAt, Seal, SealAt};
+pub use secret::{BaseKey, KeyShare};
 pub use sender::Sender;
 pub use suite::CipherSuite;
+
+/// The role traits, for `use framecrypt::prelude::*;`: the [`Seal`] and
+/// [`Open`] doors, and `at(now_ms)` for the key holders that need the time.
+pub mod prelude {
+    pub use crate::roles::{Open, OpenAt, Seal, SealAt};
+}

@@ -10,7 +10,7 @@
 use core::fmt;
 
 use crate::error::Error;
-use crate::header::Counter;
+use crate::ids::Counter;
 
 /// Anti-replay state for one key: a bitmap of `64 × WORDS` bits, no
 /// allocation.

@@ -23,10 +23,8 @@
 //!   joins fragments across a missing sequence number.
 
 use crate::error::Error;
-use crate::frame::{Decrypted, max_overhead};
-use crate::key_store::KeyStore;
-use crate::receiver::Receiver;
-use crate::sender::Sender;
+use crate::frame::{Opened, Sealed, max_overhead};
+use crate::roles::{Open, Seal};
 use crate::suite::CipherSuite;
 
 /// What an SFrame frame protects: the T bit (§4).
@@ -212,49 +210,54 @@ pub const fn max_packet_len(suite: CipherSuite, payload_len: usize) -> usize {
 }
 
 /// Per-packet SFrame (§5.1.2): protects one payload of the media packetizer
-/// as one SFrame ciphertext and writes `descriptor (S=E=1, T=1) ||
-/// ciphertext` to `out`; returns the length. `metadata` is authenticated as
-/// in [`Sender::encrypt`].
+/// as one SFrame ciphertext with any [`Seal`] and writes `descriptor
+/// (S=E=1, T=1) || ciphertext` to `out`; the packet payload is
+/// `out[result.frame()]`. `metadata` is authenticated as in [`Seal::seal`].
 ///
 /// # Errors
-/// As [`Sender::encrypt`]; [`Error::BufferTooSmall`] if `out` is shorter
-/// than [`max_packet_len`].
+/// As [`Seal::seal`]; [`Error::BufferTooSmall`] if `out` is shorter than
+/// [`max_packet_len`].
 pub fn protect_packet(
-    sender: &mut Sender,
+    sealer: &mut impl Seal,
     metadata: &[u8],
     payload: &[u8],
     out: &mut [u8],
-) -> Result<usize, Error> {
+) -> Result<Sealed, Error> {
     let (first, rest) = out.split_first_mut().ok_or(Error::BufferTooSmall)?;
-    let len = sender.encrypt(metadata, payload, rest)?;
+    let sealed = sealer.seal(metadata, payload, rest)?;
     *first = Descriptor {
         start: true,
         end: true,
         origin: Origin::Packetized,
     }
     .to_byte();
-    Ok(Descriptor::LEN + len)
+    Ok(Sealed::new(
+        sealed.header(),
+        0..Descriptor::LEN + sealed.len(),
+        sealed.layout(),
+    ))
 }
 
 /// Per-packet SFrame, receiving side (§5.2 for a one-packet frame): checks
-/// the descriptor (S = E = 1) and decrypts the ciphertext into `out`.
-/// Returns the descriptor (its origin says whether the content goes to a
-/// media depacketizer) and where the plaintext is in `out`.
+/// the descriptor (S = E = 1) and opens the ciphertext into `out` with any
+/// [`Open`], whose replay window then rejects a replayed packet. Returns
+/// the descriptor (its origin says whether the content goes to a media
+/// depacketizer) and where the plaintext is in `out`.
 ///
 /// # Errors
 /// [`Error::MalformedPacket`] if the payload is empty or not a whole frame;
-/// otherwise as [`Receiver::decrypt`].
-pub fn unprotect_packet<S: KeyStore>(
-    receiver: &mut Receiver<S>,
+/// otherwise as [`Open::open`].
+pub fn unprotect_packet(
+    opener: &mut impl Open,
     metadata: &[u8],
     payload: &[u8],
     out: &mut [u8],
-) -> Result<(Descriptor, Decrypted), Error> {
+) -> Result<(Descriptor, Opened), Error> {
     let (descriptor, sframe) = Descriptor::parse(payload)?;
     if !(descriptor.start && descriptor.end) {
         return Err(Error::MalformedPacket);
     }
-    Ok((descriptor, receiver.decrypt(metadata, sframe, out)?))
+    Ok((descriptor, opener.open(metadata, sframe, out)?))
 }
 
 /// A received SFrame RTP packet: its sequence number and payload

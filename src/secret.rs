@@ -6,6 +6,7 @@ use subtle::ConstantTimeEq;
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
 use crate::error::Error;
+use crate::ids::KeyId;
 use crate::suite::CipherSuite;
 
 /// A base key (RFC 9605 §4.4.1): the secret from which a KID's SFrame key
@@ -13,7 +14,18 @@ use crate::suite::CipherSuite;
 ///
 /// Zeroized on drop, never `Clone`, redacted in `Debug`, compared in
 /// constant time. Its length is up to the application (16 bytes in the RFC
-/// vectors, `Nh` after a ratchet step, `Nk` from an MLS exporter).
+/// vectors, `Nh` after a ratchet step, `Nk` from an MLS exporter). Every
+/// constructor and installer takes it by value: one key, one holder.
+///
+/// ```
+/// use framecrypt::BaseKey;
+///
+/// let key = BaseKey::new(&[0x42; 16])?;
+/// assert_eq!(format!("{key:?}"), "BaseKey(<redacted>)");
+/// assert_eq!(key, BaseKey::new(&[0x42; 16])?); // constant-time comparison
+/// assert!(BaseKey::new(&[]).is_err());
+/// # Ok::<(), framecrypt::Error>(())
+/// ```
 #[derive(Zeroize, ZeroizeOnDrop)]
 pub struct BaseKey {
     bytes: [u8; Self::MAX_LEN],
@@ -57,6 +69,15 @@ impl BaseKey {
         &mut self.bytes[..self.len]
     }
 
+    /// A second copy, for the key holders that hand one key to many
+    /// derivations (every sender of an MLS epoch, a receiver's share).
+    pub(crate) fn duplicate(&self) -> Self {
+        Self {
+            bytes: self.bytes,
+            len: self.len,
+        }
+    }
+
     /// The key bytes. Handle with care: whatever they are copied into must
     /// be zeroized by its owner.
     #[must_use]
@@ -85,6 +106,84 @@ impl PartialEq for BaseKey {
 }
 
 impl Eq for BaseKey {}
+
+/// A sender's key as its receivers install it: suite, KID and base key.
+///
+/// A share opens frames and never seals them ([`crate::Sender`] cannot be
+/// built from one), so it can be duplicated for every receiver without
+/// risking nonce reuse. Zeroized on drop, redacted in `Debug`.
+///
+/// ```
+/// use framecrypt::prelude::*;
+/// use framecrypt::{BaseKey, CipherSuite, FixedKeyStore, KeyId, Receiver, Sender};
+///
+/// let suite = CipherSuite::Aes128GcmSha256_128;
+/// let (mut sender, share) = Sender::with_share(suite, KeyId(4), BaseKey::new(&[4; 16])?);
+/// let mut alice = Receiver::<FixedKeyStore<4>>::new();
+/// let mut bob = Receiver::<FixedKeyStore<4>>::new();
+/// alice.add_share(share.duplicate())?;
+/// bob.add_share(share)?;
+/// let mut wire = [0u8; 64];
+/// let sealed = sender.seal(b"", b"frame", &mut wire)?;
+/// let wire = &wire[sealed.frame()];
+/// let mut out = [0u8; 64];
+/// for receiver in [&mut alice, &mut bob] {
+///     let opened = receiver.open(b"", wire, &mut out)?;
+///     assert_eq!(&out[opened.plaintext()], b"frame");
+/// }
+/// # Ok::<(), framecrypt::Error>(())
+/// ```
+#[derive(Zeroize, ZeroizeOnDrop)]
+pub struct KeyShare {
+    #[zeroize(skip)]
+    suite: CipherSuite,
+    #[zeroize(skip)]
+    kid: KeyId,
+    base_key: BaseKey,
+}
+
+impl KeyShare {
+    pub(crate) const fn new(suite: CipherSuite, kid: KeyId, base_key: BaseKey) -> Self {
+        Self {
+            suite,
+            kid,
+            base_key,
+        }
+    }
+
+    /// The sender's cipher suite.
+    #[must_use]
+    pub const fn suite(&self) -> CipherSuite {
+        self.suite
+    }
+
+    /// The sender's KID.
+    #[must_use]
+    pub const fn kid(&self) -> KeyId {
+        self.kid
+    }
+
+    /// Another copy, for another receiver.
+    #[must_use]
+    pub fn duplicate(&self) -> Self {
+        Self::new(self.suite, self.kid, self.base_key.duplicate())
+    }
+
+    /// The base key, for deriving the receive key.
+    pub(crate) const fn base_key(&self) -> &BaseKey {
+        &self.base_key
+    }
+}
+
+impl fmt::Debug for KeyShare {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("KeyShare")
+            .field("suite", &self.suite)
+            .field("kid", &self.kid)
+            .field("base_key", &"<redacted>")
+            .finish()
+    }
+}
 
 /// The output of RFC 9605 §4.4.2 for one KID: `sframe_key` (Nk bytes) and
 /// `sframe_salt` (Nn bytes). Lives only while the cipher is built.

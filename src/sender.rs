@@ -3,17 +3,48 @@
 use core::ops::Range;
 
 use crate::error::Error;
-use crate::frame::FrameKey;
-use crate::header::{Counter, Header, KeyId};
-use crate::secret::BaseKey;
+use crate::frame::{FrameKey, Layout, Sealed};
+use crate::header::Header;
+use crate::ids::{Counter, KeyId};
+use crate::secret::{BaseKey, KeyShare};
 use crate::suite::CipherSuite;
 
-/// Encrypts frames under one key.
+/// Seals frames under one key: the primitive behind every sender kind.
 ///
 /// The sender owns its counter (CTR): each frame takes the next value and the
 /// caller cannot choose it, so a nonce is never reused (RFC 9605 §4.4.3,
 /// §9.1). After CTR `u64::MAX` has been used the sender is exhausted for good
 /// and returns [`Error::CounterExhausted`]; a new key (and KID) is needed.
+/// Frames are sealed through the [`Seal`](crate::Seal) doors.
+///
+/// **What the application must guarantee, because no library can see it:
+/// a (key, KID) pair seals in one `Sender` only, in one process, ever.** Two
+/// senders with the same key and KID produce the same nonces, and XOR of two
+/// such ciphertexts is XOR of their plaintexts. So: give every sender its
+/// own KID or its own key (RFC 9605 §5.1 and §5.2 KIDs do this); never build
+/// a second sender from a key another process also uses; and after a
+/// restart, [`Sender::resume`] at a counter persisted *before* it was used.
+/// The constructors take the [`BaseKey`] by value to make the in-process
+/// case hard to get wrong: one key, one sender. Receivers get their copy as
+/// a [`KeyShare`], which can open frames but never seal them.
+///
+/// ```
+/// use framecrypt::prelude::*;
+/// use framecrypt::{BaseKey, CipherSuite, FixedKeyStore, KeyId, Receiver, Sender};
+///
+/// let suite = CipherSuite::Aes128GcmSha256_128;
+/// let (mut sender, share) = Sender::with_share(suite, KeyId(9), BaseKey::new(&[9; 16])?);
+/// let mut receiver = Receiver::<FixedKeyStore<2>>::new();
+/// receiver.add_share(share)?;
+///
+/// let mut buf = [0u8; 64];
+/// buf[17..22].copy_from_slice(b"hello"); // headroom for the header
+/// let sealed = sender.seal_in_place(b"", &mut buf, 17..22)?;
+/// let frame = &mut buf[sealed.frame()];
+/// let opened = receiver.open_in_place(b"", frame)?;
+/// assert_eq!(&frame[opened.plaintext()], b"hello");
+/// # Ok::<(), framecrypt::Error>(())
+/// ```
 #[derive(Debug)]
 pub struct Sender {
     key: FrameKey,
@@ -22,22 +53,45 @@ pub struct Sender {
 }
 
 impl Sender {
-    /// A sender for `kid` starting at CTR 0. The key and salt are derived
-    /// and the cipher built here, once.
+    /// A sender for `kid` starting at CTR 0, consuming `base_key`. The key
+    /// and salt are derived and the cipher built here, once; the base key is
+    /// zeroized when this returns.
     #[must_use]
-    pub fn new(suite: CipherSuite, kid: KeyId, base_key: &BaseKey) -> Self {
+    pub fn new(suite: CipherSuite, kid: KeyId, base_key: BaseKey) -> Self {
         Self::resume(suite, kid, base_key, Counter(0))
+    }
+
+    /// A sender for `kid` and the [`KeyShare`] its receivers install: the
+    /// way to hand a sender's key to receivers in one process without
+    /// touching its bytes.
+    #[must_use]
+    pub fn with_share(suite: CipherSuite, kid: KeyId, base_key: BaseKey) -> (Self, KeyShare) {
+        let sender = Self {
+            key: FrameKey::derive(suite, kid, &base_key),
+            next_ctr: Some(0),
+        };
+        (sender, KeyShare::new(suite, kid, base_key))
     }
 
     /// A sender that continues at `next_ctr`, as saved by
     /// [`Self::next_counter`] (RFC 9605 §9.1: a sender that restarts with
     /// the same key must not reuse a counter value). The application is
-    /// responsible for persisting a value at least as high as any used.
+    /// responsible for persisting a value at least as high as any used,
+    /// before using it.
     #[must_use]
-    pub fn resume(suite: CipherSuite, kid: KeyId, base_key: &BaseKey, next_ctr: Counter) -> Self {
+    pub fn resume(suite: CipherSuite, kid: KeyId, base_key: BaseKey, next_ctr: Counter) -> Self {
         Self {
-            key: FrameKey::derive(suite, kid, base_key),
+            key: FrameKey::derive(suite, kid, &base_key),
             next_ctr: Some(next_ctr.0),
+        }
+    }
+
+    /// A sender whose key is already derived (for the key holders of
+    /// [`crate::keys`] that keep the base key themselves).
+    pub(crate) const fn from_frame_key(key: FrameKey) -> Self {
+        Self {
+            key,
+            next_ctr: Some(0),
         }
     }
 
@@ -60,6 +114,17 @@ impl Sender {
         match self.next_ctr {
             Some(ctr) => Some(Counter(ctr)),
             None => None,
+        }
+    }
+
+    /// The header the next frame will carry.
+    ///
+    /// # Errors
+    /// [`Error::CounterExhausted`] once every counter value has been used.
+    pub const fn next_header(&self) -> Result<Header, Error> {
+        match self.next_ctr {
+            Some(ctr) => Ok(Header::new(self.kid(), Counter(ctr))),
+            None => Err(Error::CounterExhausted),
         }
     }
 
@@ -101,24 +166,13 @@ impl Sender {
         }
     }
 
-    /// Encrypts `plaintext` into `out` as a complete SFrame ciphertext
-    /// (header, encrypted payload, tag) and returns its length.
-    ///
-    /// `metadata` is authenticated but not sent (RFC 9605 §4.4.3); the
-    /// receiver must supply the same bytes. It may be empty.
-    ///
-    /// # Errors
-    /// - [`Error::BufferTooSmall`] if `out` is shorter than
-    ///   [`Self::next_ciphertext_len`]; no counter is used.
-    /// - [`Error::CounterExhausted`] once every counter value has been used.
-    /// - [`Error::MetadataTooLong`] only in builds without `alloc`, see
-    ///   [`crate::INLINE_AAD_CAPACITY`]; no counter is used.
-    pub fn encrypt(
+    /// The slice door of [`crate::Seal::seal`].
+    pub(crate) fn seal_into(
         &mut self,
         metadata: &[u8],
         plaintext: &[u8],
         out: &mut [u8],
-    ) -> Result<usize, Error> {
+    ) -> Result<Sealed, Error> {
         let ctr = self.take_counter(|sender, ctr| {
             let needed = crate::frame::ciphertext_len(
                 sender.suite(),
@@ -130,26 +184,21 @@ impl Sender {
             }
             sender.check_metadata(ctr, metadata)
         })?;
-        self.key.seal_into(ctr, metadata, plaintext, out)
+        let len = self.key.seal_into(ctr, metadata, plaintext, out)?;
+        Ok(Sealed::new(
+            Header::new(self.kid(), ctr),
+            0..len,
+            Layout::WholeFrame,
+        ))
     }
 
-    /// Encrypts `buf[plaintext]` in place, with no copy of the payload: the
-    /// header is written into the bytes just before `plaintext.start` and
-    /// the tag into the bytes just after `plaintext.end`. Returns the range
-    /// of `buf` that holds the SFrame ciphertext.
-    ///
-    /// Reserve [`Header::MAX_LEN`] bytes of headroom and `suite.tag_len()`
-    /// bytes of tailroom (together at most [`crate::max_overhead`]).
-    ///
-    /// # Errors
-    /// As [`Self::encrypt`]; [`Error::BufferTooSmall`] when the headroom,
-    /// tailroom or range do not fit `buf`.
-    pub fn encrypt_in_place(
+    /// The in-place door of [`crate::Seal::seal_in_place`].
+    pub(crate) fn seal_within(
         &mut self,
         metadata: &[u8],
         buf: &mut [u8],
         plaintext: Range<usize>,
-    ) -> Result<Range<usize>, Error> {
+    ) -> Result<Sealed, Error> {
         let ctr = self.take_counter(|sender, ctr| {
             let header_len = Header::new(sender.kid(), ctr).encoded_len();
             let fits = plaintext.start <= plaintext.end
@@ -163,22 +212,11 @@ impl Sender {
             }
             sender.check_metadata(ctr, metadata)
         })?;
-        self.key.seal_in_place(ctr, metadata, buf, plaintext)
-    }
-
-    /// Encrypts `plaintext` into a new vector.
-    ///
-    /// # Errors
-    /// [`Error::CounterExhausted`] once every counter value has been used.
-    #[cfg(feature = "alloc")]
-    pub fn encrypt_to_vec(
-        &mut self,
-        metadata: &[u8],
-        plaintext: &[u8],
-    ) -> Result<alloc::vec::Vec<u8>, Error> {
-        let mut out = alloc::vec![0; self.next_ciphertext_len(plaintext.len())];
-        let len = self.encrypt(metadata, plaintext, &mut out)?;
-        out.truncate(len);
-        Ok(out)
+        let frame = self.key.seal_in_place(ctr, metadata, buf, plaintext)?;
+        Ok(Sealed::new(
+            Header::new(self.kid(), ctr),
+            frame,
+            Layout::WholeFrame,
+        ))
     }
 }

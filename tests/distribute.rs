@@ -6,6 +6,7 @@ use framecrypt::distribute::{
     AnnouncementHeader, Identity, IdentityPublicKey, KeyAnnouncement, KeyDistributor, LABEL,
     Participant, Session, VERSION,
 };
+use framecrypt::prelude::*;
 use framecrypt::{CipherSuite, Error, RatchetBits, RatchetingReceiver, Retention};
 use rand_chacha::ChaCha20Rng;
 use rand_chacha::rand_core::SeedableRng;
@@ -62,7 +63,8 @@ impl Member {
 
     fn decrypt(&mut self, now: u64, frame: &[u8]) -> Result<Vec<u8>, Error> {
         self.rx
-            .decrypt_to_vec(now, b"", frame)
+            .at(now)
+            .open_to_vec(b"", frame)
             .map(|(_, plaintext)| plaintext)
     }
 }
@@ -169,7 +171,8 @@ impl Meeting {
 
     fn send(&mut self, now: u64, text: &str) -> Vec<u8> {
         self.distributor
-            .encrypt_to_vec(now, b"", text.as_bytes())
+            .at(now)
+            .seal_to_vec(b"", text.as_bytes())
             .expect("encrypt")
     }
 
@@ -240,7 +243,7 @@ fn join_ratchets_and_seals_the_current_step_to_the_joiner_only() {
         .open_announcement(announcement.as_bytes(), b"frank", &frank.identity, &m.alice)
         .expect("open");
     key.install(&mut eager, 50).expect("install");
-    assert!(eager.decrypt_to_vec(50, b"", &before).is_err());
+    assert!(eager.at(50).open_to_vec(b"", &before).is_err());
 }
 
 #[test]
@@ -286,7 +289,7 @@ fn leave_starts_a_new_generation_sealed_to_the_remaining_members_only() {
     );
     assert_eq!(
         m.member("carol").decrypt(40, &after),
-        Err(Error::UnknownKeyId)
+        Err(Error::UnknownKeyId(kid_of(&after)))
     );
 }
 
@@ -773,7 +776,7 @@ fn without_a_delay_frames_can_outrun_their_announcement() {
     // Bob has not got the new key yet: the frame is refused, not misread.
     assert_eq!(
         m.member("bob").decrypt(1_001, &frame),
-        Err(Error::UnknownKeyId)
+        Err(Error::UnknownKeyId(kid_of(&frame)))
     );
     m.deliver(&announcements, 1_002);
     assert_eq!(
@@ -1066,12 +1069,7 @@ fn debug_output_shows_no_identity_secret_or_base_key() {
         .open_announcement(join.as_bytes(), b"frank", &frank.identity, &alice)
         .expect("open");
     let pending_key = announced.base_key().expose_secret().to_vec();
-    let current_key = m
-        .distributor
-        .sender()
-        .current_base_key()
-        .expose_secret()
-        .to_vec();
+    let current_key = m.distributor.sender().share().expose_secret().to_vec();
     let alice_secret = m.alice_identity.expose_secret().to_vec();
     let frank_secret = m.member("frank").identity.expose_secret().to_vec();
     let secrets: [&[u8]; 4] = [&pending_key, &current_key, &alice_secret, &frank_secret];
@@ -1155,4 +1153,9 @@ fn secret_holders_are_not_clone() {
         framecrypt::distribute::AnnouncedKey,
         KeyDistributor
     );
+}
+
+/// The (clear) KID of a frame.
+fn kid_of(frame: &[u8]) -> framecrypt::KeyId {
+    framecrypt::Header::parse(frame).expect("header").kid()
 }

@@ -4,6 +4,7 @@
 
 use core::cell::RefCell;
 
+use framecrypt::prelude::*;
 use framecrypt::{
     BaseKey, CipherSuite, EpochManager, Error, KeyId, MLS_BASE_KEY_LABEL, MlsExporter,
     MlsKidLayout, MlsSender, Retention, mls_base_key,
@@ -58,17 +59,22 @@ fn add(manager: &mut Manager, epoch: u64, group_size: u64, now: u64) {
 }
 
 fn send(sender: &mut MlsSender, text: &str) -> Vec<u8> {
-    let mut out = vec![0; sender.next_ciphertext_len(text.len()).expect("epoch")];
-    let n = sender
-        .encrypt(b"meta", text.as_bytes(), &mut out)
-        .expect("encrypt");
-    out.truncate(n);
-    out
+    let mut frame = vec![0; sender.next_frame_len(text.len()).expect("an epoch")];
+    let len = sender
+        .seal(b"meta", text.as_bytes(), &mut frame)
+        .expect("encrypt")
+        .len();
+    frame.truncate(len);
+    frame
 }
 
-fn recv(manager: &mut Manager, now: u64, frame: &[u8]) -> Result<String, Error> {
+fn recv<const E: usize, const K: usize>(
+    manager: &mut EpochManager<E, K>,
+    now: u64,
+    frame: &[u8],
+) -> Result<String, Error> {
     let mut out = vec![0; frame.len()];
-    let decrypted = manager.decrypt(now, b"meta", frame, &mut out)?;
+    let decrypted = manager.at(now).open(b"meta", frame, &mut out)?;
     Ok(String::from_utf8(out[decrypted.plaintext()].to_vec()).expect("utf-8"))
 }
 
@@ -291,10 +297,7 @@ fn stale_epochs_are_refused_and_change_nothing() {
     );
 
     let mut sender = MlsSender::new(0, 0);
-    assert_eq!(
-        sender.encrypt(b"", b"x", &mut [0; 64]),
-        Err(Error::UnknownKeyId)
-    );
+    assert_eq!(sender.seal(b"", b"x", &mut [0; 64]), Err(Error::NoEpoch));
     sender.enter_epoch(&receiver).expect("epoch");
     assert_eq!(sender.enter_epoch(&receiver), Err(Error::StaleKey));
     let mut outsider = MlsSender::new(2, 0);
@@ -315,7 +318,10 @@ fn frames_of_the_next_epoch_are_unknown_until_it_is_added() {
     let mut alice = MlsSender::new(0, 0);
     alice.enter_epoch(&alice_epochs).expect("epoch");
     let early = send(&mut alice, "early");
-    assert_eq!(recv(&mut bob_epochs, 0, &early), Err(Error::UnknownKeyId));
+    assert_eq!(
+        recv(&mut bob_epochs, 0, &early),
+        Err(Error::UnknownKeyId(kid_of(&early)))
+    );
     add(&mut bob_epochs, 8, 2, 0);
     assert_eq!(recv(&mut bob_epochs, 0, &early).as_deref(), Ok("early"));
 }
@@ -366,13 +372,58 @@ fn replays_and_forgeries_are_counted_per_sender_and_cache_nothing() {
     assert_eq!(recv(&mut receiver, 0, &frame), Err(Error::Replayed));
     assert_eq!(recv(&mut receiver, 0, &[0x0f]), Err(Error::MalformedHeader));
 
+    // The forgery came before any authentic frame of sender 5, so its KID
+    // proved nothing: it counts as unattributed. Once sender 5 has a row,
+    // its failures count there.
     let stats = receiver.stats(5).expect("sender 5 seen");
     assert_eq!(
         (stats.ok, stats.authentication_failed, stats.replayed),
-        (1, 1, 1)
+        (1, 0, 1)
     );
-    assert_eq!(receiver.unattributed_stats().malformed, 1);
+    assert_eq!(recv(&mut receiver, 0, &forged), Err(Error::Replayed));
+    let mut late_forgery = send(&mut sender, "y");
+    late_forgery[last] ^= 0x80;
+    assert_eq!(
+        recv(&mut receiver, 0, &late_forgery),
+        Err(Error::AuthenticationFailed)
+    );
+    let stats = receiver.stats(5).expect("sender 5 seen");
+    assert_eq!((stats.authentication_failed, stats.replayed), (1, 2));
+    let unattributed = receiver.unattributed_stats();
+    assert_eq!(
+        (unattributed.malformed, unattributed.authentication_failed),
+        (1, 1)
+    );
     assert_eq!(receiver.stats(6), None);
+}
+
+#[test]
+fn forged_frames_naming_absent_members_cannot_take_over_the_stats_table() {
+    // Four stats rows (KEYS = 4) and a group of 16 (S = 4).
+    let mut receiver = EpochManager::<2, 4>::new(SUITE, 4).expect("manager");
+    receiver
+        .add_epoch(1, 16, &StandIn::at(1), 0)
+        .expect("epoch");
+    let layout = receiver.layout(1).expect("layout");
+    for index in 10..14 {
+        // A frame under the KID of member `index`, with a tag nobody made.
+        let kid = layout.kid(0, index, 1).expect("fits");
+        let header = framecrypt::Header::new(kid, framecrypt::Counter(0)).encode();
+        let forged = [header.as_bytes(), &[0x55; 40]].concat();
+        assert_eq!(
+            recv(&mut receiver, 0, &forged),
+            Err(Error::AuthenticationFailed)
+        );
+        assert_eq!(receiver.stats(index), None, "no row for member {index}");
+    }
+    assert_eq!(receiver.unattributed_stats().authentication_failed, 4);
+
+    // The genuine sender still gets its own row.
+    let mut sender = MlsSender::new(2, 0);
+    sender.enter_epoch(&receiver).expect("epoch");
+    let frame = send(&mut sender, "genuine");
+    assert_eq!(recv(&mut receiver, 0, &frame).as_deref(), Ok("genuine"));
+    assert_eq!(receiver.stats(2).map(|s| s.ok), Some(1));
 }
 
 #[test]
@@ -387,20 +438,20 @@ fn a_full_key_table_refuses_new_senders_without_evicting() {
     }
     let mut out = vec![0; 128];
     for (first, _) in &frames[..2] {
-        receiver.decrypt(0, b"meta", first, &mut out).expect("room");
+        receiver.at(0).open(b"meta", first, &mut out).expect("room");
     }
     out.fill(0);
     assert_eq!(
-        receiver.decrypt(0, b"meta", &frames[2].0, &mut out),
+        receiver.at(0).open(b"meta", &frames[2].0, &mut out),
         Err(Error::StoreFull)
     );
     assert!(out.iter().all(|&b| b == 0), "no plaintext released");
     // The two cached senders keep their windows.
     assert_eq!(
-        receiver.decrypt(0, b"meta", &frames[0].0, &mut out),
+        receiver.at(0).open(b"meta", &frames[0].0, &mut out),
         Err(Error::Replayed)
     );
-    assert!(receiver.decrypt(0, b"meta", &frames[1].1, &mut out).is_ok());
+    assert!(receiver.at(0).open(b"meta", &frames[1].1, &mut out).is_ok());
 }
 
 #[test]
@@ -426,7 +477,8 @@ fn in_place_decryption_works_under_epochs() {
     sender.enter_epoch(&receiver).expect("epoch");
     let mut frame = send(&mut sender, "in place");
     let decrypted = receiver
-        .decrypt_in_place(0, b"meta", &mut frame)
+        .at(0)
+        .open_in_place(b"meta", &mut frame)
         .expect("decrypt");
     assert_eq!(&frame[decrypted.plaintext()], b"in place");
     assert_eq!(decrypted.header().kid(), KeyId((9 << 5) | (1 << 4) | 1));

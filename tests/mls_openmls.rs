@@ -92,7 +92,8 @@ fn a_real_mls_group_keys_sframe_through_joins_and_a_removal() {
         dave.send("dave after carol left"),
     ];
     for frame in &after_removal {
-        assert_eq!(carol.receive(70, frame), Err(Error::UnknownKeyId));
+        let kid = Header::parse(frame).expect("header").kid();
+        assert_eq!(carol.receive(70, frame), Err(Error::UnknownKeyId(kid)));
     }
     assert!(!carol.epochs.has_epoch(3));
     assert_eq!(carol.epochs.newest_epoch(), Some(2));

@@ -4,6 +4,7 @@
 //! for its exact error.
 
 use framecrypt::hazmat::Aead;
+use framecrypt::prelude::*;
 use framecrypt::{
     BaseKey, CipherSuite, Counter, Error, FixedKeyStore, Header, KeyId, KeyStore, Receiver, Sender,
 };
@@ -32,19 +33,24 @@ fn frame_with(
     metadata: &[u8],
     plaintext: &[u8],
 ) -> Vec<u8> {
-    let mut sender = Sender::resume(suite, kid, &base_key(), ctr);
+    let mut sender = Sender::resume(suite, kid, base_key(), ctr);
     let mut out = vec![0; sender.next_ciphertext_len(plaintext.len())];
-    let n = sender
-        .encrypt(metadata, plaintext, &mut out)
-        .expect("encrypt");
-    assert_eq!(n, out.len());
+    let sealed = sender.seal(metadata, plaintext, &mut out).expect("encrypt");
+    assert_eq!(sealed.frame(), 0..out.len());
     out
 }
 
+/// A receiver that opens a frame as often as it is given. These tests send
+/// one frame through every door and many forgeries of one CTR, so replay
+/// protection (tested in tests/replay.rs) is off here.
+fn any_times<S: KeyStore + Default>() -> Receiver<S> {
+    Receiver::new().without_replay_protection()
+}
+
 fn receiver(suite: CipherSuite) -> Receiver<FixedKeyStore<4>> {
-    let mut receiver = Receiver::new();
+    let mut receiver = any_times();
     receiver
-        .add_key(suite, KID, &base_key())
+        .add_key(suite, KID, base_key())
         .expect("room for the key");
     receiver
 }
@@ -58,19 +64,19 @@ fn decrypt<S: KeyStore>(
 ) -> Result<Vec<u8>, Error> {
     let mut out = vec![0; frame.len()];
     let slice = receiver
-        .decrypt(metadata, frame, &mut out)
+        .open(metadata, frame, &mut out)
         .map(|d| out[d.plaintext()].to_vec());
 
     let mut buf = frame.to_vec();
     let in_place = receiver
-        .decrypt_in_place(metadata, &mut buf)
+        .open_in_place(metadata, &mut buf)
         .map(|d| buf[d.plaintext()].to_vec());
     assert_eq!(slice, in_place, "slice and in-place doors disagree");
 
     #[cfg(feature = "alloc")]
     {
         let to_vec = receiver
-            .decrypt_to_vec(metadata, frame)
+            .open_to_vec(metadata, frame)
             .map(|(_, plaintext)| plaintext);
         assert_eq!(slice, to_vec, "slice and Vec doors disagree");
     }
@@ -82,7 +88,7 @@ fn decrypt<S: KeyStore>(
 fn expected_error(suite: CipherSuite, kid: KeyId, tampered: &[u8]) -> Error {
     match Header::parse(tampered) {
         Err(e) => e,
-        Ok(header) if header.kid() != kid => Error::UnknownKeyId,
+        Ok(header) if header.kid() != kid => Error::UnknownKeyId(header.kid()),
         Ok(header) if tampered.len() - header.len() < suite.tag_len() => Error::FrameTooShort,
         Ok(_) => Error::AuthenticationFailed,
     }
@@ -103,14 +109,10 @@ fn every_single_bit_flip_of_a_frame_is_rejected_with_the_exact_error() {
         // A 5-byte header (2-byte KID, 2-byte CTR) and a 1-byte one (KID 7,
         // CTR 0 inline); an empty payload lets header flips run off the end.
         for (kid, ctr, kid_bytes) in [(KID, CTR, 1..3), (KeyId(7), Counter(0), 1..1)] {
-            let mut receiver = Receiver::<FixedKeyStore<1>>::new();
-            receiver.add_key(suite, kid, &base_key()).expect("room");
             for plaintext in [&b""[..], PLAINTEXT] {
+                let mut receiver = any_times::<FixedKeyStore<1>>();
+                receiver.add_key(suite, kid, base_key()).expect("room");
                 let frame = frame_with(suite, kid, ctr, METADATA, plaintext);
-                assert_eq!(
-                    decrypt(&mut receiver, METADATA, &frame).as_deref(),
-                    Ok(plaintext)
-                );
                 for bit in 0..frame.len() * 8 {
                     let tampered = flip(&frame, bit);
                     let byte = bit / 8;
@@ -120,7 +122,7 @@ fn every_single_bit_flip_of_a_frame_is_rejected_with_the_exact_error() {
                         error
                     } else if kid_bytes.contains(&byte) {
                         // Another KID, for which no key is installed.
-                        Error::UnknownKeyId
+                        Error::UnknownKeyId(Header::parse(&tampered).expect("header").kid())
                     } else {
                         // CTR bytes, payload and tag.
                         Error::AuthenticationFailed
@@ -132,19 +134,35 @@ fn every_single_bit_flip_of_a_frame_is_rejected_with_the_exact_error() {
                         plaintext.len()
                     );
                 }
+                // Forgeries change nothing: the genuine frame still opens.
+                assert_eq!(
+                    decrypt(&mut receiver, METADATA, &frame).as_deref(),
+                    Ok(plaintext)
+                );
             }
         }
     }
-    for kind in [
-        Error::MalformedHeader,
-        Error::UnknownKeyId,
-        Error::FrameTooShort,
-        Error::AuthenticationFailed,
+    for (kind, seen) in [
+        (
+            "MalformedHeader",
+            config_flip_errors.contains(&Error::MalformedHeader),
+        ),
+        (
+            "UnknownKeyId",
+            config_flip_errors
+                .iter()
+                .any(|e| matches!(e, Error::UnknownKeyId(_))),
+        ),
+        (
+            "FrameTooShort",
+            config_flip_errors.contains(&Error::FrameTooShort),
+        ),
+        (
+            "AuthenticationFailed",
+            config_flip_errors.contains(&Error::AuthenticationFailed),
+        ),
     ] {
-        assert!(
-            config_flip_errors.contains(&kind),
-            "no config-byte flip gives {kind:?}"
-        );
+        assert!(seen, "no config-byte flip gives {kind}");
     }
 }
 
@@ -160,7 +178,7 @@ fn header_flips_onto_an_installed_kid_still_fail_authentication() {
             // Install a key for whatever KID the flip produced.
             let mut receiver = receiver(suite);
             receiver
-                .add_key(suite, header.kid(), &base_key())
+                .add_key(suite, header.kid(), base_key())
                 .expect("room");
             let expected = if tampered.len() - header.len() < suite.tag_len() {
                 Error::FrameTooShort
@@ -266,19 +284,19 @@ fn every_truncation_is_rejected_with_the_exact_error() {
 fn a_frame_for_an_unknown_kid_is_rejected() {
     for suite in CipherSuite::ALL {
         let frame = frame(suite, METADATA, PLAINTEXT);
-        let mut empty = Receiver::<FixedKeyStore<4>>::new();
+        let mut empty = any_times::<FixedKeyStore<4>>();
         assert_eq!(
             decrypt(&mut empty, METADATA, &frame),
-            Err(Error::UnknownKeyId)
+            Err(Error::UnknownKeyId(kid_of(&frame)))
         );
 
-        let mut other = Receiver::<FixedKeyStore<4>>::new();
+        let mut other = any_times::<FixedKeyStore<4>>();
         for kid in [0, 0x122, 0x124, 0x0123_0000] {
-            other.add_key(suite, KeyId(kid), &base_key()).expect("room");
+            other.add_key(suite, KeyId(kid), base_key()).expect("room");
         }
         assert_eq!(
             decrypt(&mut other, METADATA, &frame),
-            Err(Error::UnknownKeyId)
+            Err(Error::UnknownKeyId(kid_of(&frame)))
         );
     }
 }
@@ -306,12 +324,13 @@ fn a_key_installed_with_the_wrong_suite_fails_authentication() {
 #[test]
 fn a_sender_resumed_at_the_last_counter_sends_one_frame_then_is_exhausted_for_good() {
     for suite in CipherSuite::ALL {
-        let mut sender = Sender::resume(suite, KID, &base_key(), Counter(u64::MAX));
+        let mut sender = Sender::resume(suite, KID, base_key(), Counter(u64::MAX));
         assert_eq!(sender.next_counter(), Some(Counter(u64::MAX)));
         let mut out = vec![0; sender.next_ciphertext_len(PLAINTEXT.len())];
         let n = sender
-            .encrypt(METADATA, PLAINTEXT, &mut out)
-            .expect("the last counter value is usable");
+            .seal(METADATA, PLAINTEXT, &mut out)
+            .expect("the last counter value is usable")
+            .len();
         let frame = &out[..n];
         assert_eq!(
             Header::parse(frame).expect("header").header(),
@@ -326,21 +345,21 @@ fn a_sender_resumed_at_the_last_counter_sends_one_frame_then_is_exhausted_for_go
         for _ in 0..3 {
             // Exhaustion wins over any other problem with the call.
             assert_eq!(
-                sender.encrypt(METADATA, PLAINTEXT, &mut out),
+                sender.seal(METADATA, PLAINTEXT, &mut out),
                 Err(Error::CounterExhausted)
             );
             assert_eq!(
-                sender.encrypt(METADATA, PLAINTEXT, &mut []),
+                sender.seal(METADATA, PLAINTEXT, &mut []),
                 Err(Error::CounterExhausted)
             );
             let mut buf = vec![0; 100];
             assert_eq!(
-                sender.encrypt_in_place(METADATA, &mut buf, 20..40),
+                sender.seal_in_place(METADATA, &mut buf, 20..40),
                 Err(Error::CounterExhausted)
             );
             #[cfg(feature = "alloc")]
             assert_eq!(
-                sender.encrypt_to_vec(METADATA, PLAINTEXT),
+                sender.seal_to_vec(METADATA, PLAINTEXT),
                 Err(Error::CounterExhausted)
             );
             assert_eq!(sender.next_counter(), None);
@@ -351,17 +370,17 @@ fn a_sender_resumed_at_the_last_counter_sends_one_frame_then_is_exhausted_for_go
 #[test]
 fn a_sender_counts_up_to_the_last_counter_without_wrapping() {
     let suite = CipherSuite::Aes128GcmSha256_128;
-    let mut sender = Sender::resume(suite, KID, &base_key(), Counter(u64::MAX - 1));
+    let mut sender = Sender::resume(suite, KID, base_key(), Counter(u64::MAX - 1));
     let mut out = [0u8; 64];
     for expected in [u64::MAX - 1, u64::MAX] {
-        let n = sender.encrypt(b"", b"x", &mut out).expect("encrypt");
+        let n = sender.seal(b"", b"x", &mut out).expect("encrypt").len();
         assert_eq!(
             Header::parse(&out[..n]).expect("header").ctr(),
             Counter(expected)
         );
     }
     assert_eq!(
-        sender.encrypt(b"", b"x", &mut out),
+        sender.seal(b"", b"x", &mut out),
         Err(Error::CounterExhausted)
     );
 }
@@ -370,11 +389,11 @@ fn a_sender_counts_up_to_the_last_counter_without_wrapping() {
 fn encrypt_into_a_short_buffer_fails_without_using_a_counter() {
     for suite in CipherSuite::ALL {
         let expected = frame(suite, METADATA, PLAINTEXT);
-        let mut sender = Sender::resume(suite, KID, &base_key(), CTR);
+        let mut sender = Sender::resume(suite, KID, base_key(), CTR);
         for short in [0, 1, 5, expected.len() - 1] {
             let mut out = vec![0xAA; short];
             assert_eq!(
-                sender.encrypt(METADATA, PLAINTEXT, &mut out),
+                sender.seal(METADATA, PLAINTEXT, &mut out),
                 Err(Error::BufferTooSmall),
                 "suite {suite}, {short}-byte output"
             );
@@ -384,8 +403,9 @@ fn encrypt_into_a_short_buffer_fails_without_using_a_counter() {
         // The counter the failed calls did not use goes to the next frame.
         let mut out = vec![0; expected.len()];
         let n = sender
-            .encrypt(METADATA, PLAINTEXT, &mut out)
-            .expect("exact size");
+            .seal(METADATA, PLAINTEXT, &mut out)
+            .expect("exact size")
+            .len();
         assert_eq!(&out[..n], expected);
     }
 }
@@ -395,7 +415,7 @@ fn encrypt_in_place_without_headroom_or_tailroom_fails_without_using_a_counter()
     for suite in CipherSuite::ALL {
         let expected = frame(suite, METADATA, PLAINTEXT);
         let (head, tail, len) = (5, suite.tag_len(), PLAINTEXT.len());
-        let mut sender = Sender::resume(suite, KID, &base_key(), CTR);
+        let mut sender = Sender::resume(suite, KID, base_key(), CTR);
 
         // (buffer length, plaintext range) that do not fit.
         let cases = [
@@ -414,7 +434,7 @@ fn encrypt_in_place_without_headroom_or_tailroom_fails_without_using_a_counter()
             }
             let before = buf.clone();
             assert_eq!(
-                sender.encrypt_in_place(METADATA, &mut buf, range.clone()),
+                sender.seal_in_place(METADATA, &mut buf, range.clone()),
                 Err(Error::BufferTooSmall),
                 "suite {suite}, buffer {buf_len}, range {range:?}"
             );
@@ -426,8 +446,9 @@ fn encrypt_in_place_without_headroom_or_tailroom_fails_without_using_a_counter()
         let mut buf = vec![0; head + len + tail];
         buf[head..head + len].copy_from_slice(PLAINTEXT);
         let range = sender
-            .encrypt_in_place(METADATA, &mut buf, head..head + len)
-            .expect("exact room");
+            .seal_in_place(METADATA, &mut buf, head..head + len)
+            .expect("exact room")
+            .frame();
         assert_eq!(range, 0..buf.len());
         assert_eq!(buf, expected);
     }
@@ -441,20 +462,20 @@ fn decrypt_into_a_short_buffer_is_rejected() {
         for short in [0, PLAINTEXT.len() - 1] {
             let mut out = vec![0; short];
             assert_eq!(
-                receiver.decrypt(METADATA, &frame, &mut out),
+                receiver.open(METADATA, &frame, &mut out),
                 Err(Error::BufferTooSmall)
             );
         }
         let mut out = vec![0; PLAINTEXT.len()];
         let decrypted = receiver
-            .decrypt(METADATA, &frame, &mut out)
+            .open(METADATA, &frame, &mut out)
             .expect("exact size");
         assert_eq!(&out[decrypted.plaintext()], PLAINTEXT);
 
         // An empty payload needs no output at all.
         let empty = self::frame(suite, METADATA, b"");
         let decrypted = receiver
-            .decrypt(METADATA, &empty, &mut [])
+            .open(METADATA, &empty, &mut [])
             .expect("empty plaintext");
         assert!(decrypted.plaintext().is_empty());
     }
@@ -497,27 +518,32 @@ fn hazmat_aead_and_header_write_reject_short_buffers() {
 fn a_full_fixed_store_refuses_new_kids_but_replaces_existing_ones() {
     let suite = CipherSuite::Aes128GcmSha256_128;
     let key = base_key();
-    let mut receiver = Receiver::<FixedKeyStore<2>>::new();
-    receiver.add_key(suite, KeyId(1), &key).expect("room");
-    receiver.add_key(suite, KeyId(2), &key).expect("room");
+    let mut receiver = any_times::<FixedKeyStore<2>>();
+    receiver.add_key(suite, KeyId(1), dup(&key)).expect("room");
+    receiver.add_key(suite, KeyId(2), dup(&key)).expect("room");
     assert_eq!(
-        receiver.add_key(suite, KeyId(3), &key),
+        receiver.add_key(suite, KeyId(3), dup(&key)),
         Err(Error::StoreFull)
     );
     assert_eq!(receiver.key_count(), 2);
     assert!(!receiver.has_key(KeyId(3)));
     // Same KID: a replacement, which needs no room.
     receiver
-        .add_key(suite, KeyId(1), &key)
+        .add_key(suite, KeyId(1), dup(&key))
         .expect("replace when full");
     assert_eq!(receiver.key_count(), 2);
     // Room again after a removal.
     assert!(receiver.remove_key(KeyId(2)));
-    receiver.add_key(suite, KeyId(3), &key).expect("room again");
+    receiver
+        .add_key(suite, KeyId(3), dup(&key))
+        .expect("room again");
     assert!(receiver.has_key(KeyId(1)) && receiver.has_key(KeyId(3)));
 
-    let mut none = Receiver::<FixedKeyStore<0>>::new();
-    assert_eq!(none.add_key(suite, KeyId(1), &key), Err(Error::StoreFull));
+    let mut none = any_times::<FixedKeyStore<0>>();
+    assert_eq!(
+        none.add_key(suite, KeyId(1), dup(&key)),
+        Err(Error::StoreFull)
+    );
 }
 
 /// Installs KIDs 1..=5, removes 3, and checks the others still decrypt.
@@ -526,18 +552,18 @@ fn check_remove_key<S: KeyStore + Default>() {
     let key = base_key();
     let frames: Vec<Vec<u8>> = (1..=5)
         .map(|kid| {
-            let mut sender = Sender::new(suite, KeyId(kid), &key);
+            let mut sender = Sender::new(suite, KeyId(kid), dup(&key));
             let mut out = vec![0; sender.next_ciphertext_len(PLAINTEXT.len())];
-            sender
-                .encrypt(METADATA, PLAINTEXT, &mut out)
-                .expect("encrypt");
+            sender.seal(METADATA, PLAINTEXT, &mut out).expect("encrypt");
             out
         })
         .collect();
-    let mut receiver = Receiver::<S>::new();
+    let mut receiver = any_times::<S>();
     // Out of order, to exercise the sorted insert.
     for kid in [4, 1, 5, 3, 2] {
-        receiver.add_key(suite, KeyId(kid), &key).expect("room");
+        receiver
+            .add_key(suite, KeyId(kid), dup(&key))
+            .expect("room");
     }
     assert!(receiver.remove_key(KeyId(3)));
     assert!(!receiver.remove_key(KeyId(3)), "already removed");
@@ -546,7 +572,7 @@ fn check_remove_key<S: KeyStore + Default>() {
     for (kid, frame) in (1..=5).zip(&frames) {
         let result = decrypt(&mut receiver, METADATA, frame);
         if kid == 3 {
-            assert_eq!(result, Err(Error::UnknownKeyId));
+            assert_eq!(result, Err(Error::UnknownKeyId(KeyId(3))));
         } else {
             assert_eq!(result.as_deref(), Ok(PLAINTEXT), "kid {kid}");
         }
@@ -570,20 +596,20 @@ fn replacing_a_key_for_the_same_kid_takes_effect() {
         } else {
             CipherSuite::Aes128GcmSha256_128
         };
-        let mut receiver = Receiver::<FixedKeyStore<1>>::new();
-        receiver.add_key(suite, KID, &wrong).expect("room");
+        let mut receiver = any_times::<FixedKeyStore<1>>();
+        receiver.add_key(suite, KID, dup(&wrong)).expect("room");
         assert_eq!(
             decrypt(&mut receiver, METADATA, &frame),
             Err(Error::AuthenticationFailed)
         );
         receiver
-            .add_key(other_suite, KID, &base_key())
+            .add_key(other_suite, KID, base_key())
             .expect("replace");
         assert_eq!(
             decrypt(&mut receiver, METADATA, &frame),
             Err(Error::AuthenticationFailed)
         );
-        receiver.add_key(suite, KID, &base_key()).expect("replace");
+        receiver.add_key(suite, KID, base_key()).expect("replace");
         assert_eq!(receiver.key_count(), 1);
         assert_eq!(
             decrypt(&mut receiver, METADATA, &frame).as_deref(),
@@ -611,7 +637,7 @@ fn a_failed_decrypt_leaves_no_plaintext_in_the_output() {
         for (bytes, metadata) in cases {
             let mut out = vec![0xEE; frame.len()];
             assert_eq!(
-                receiver.decrypt(metadata, bytes, &mut out),
+                receiver.open(metadata, bytes, &mut out),
                 Err(Error::AuthenticationFailed)
             );
             assert!(
@@ -621,7 +647,7 @@ fn a_failed_decrypt_leaves_no_plaintext_in_the_output() {
 
             let mut buf = bytes.to_vec();
             assert_eq!(
-                receiver.decrypt_in_place(metadata, &mut buf),
+                receiver.open_in_place(metadata, &mut buf),
                 Err(Error::AuthenticationFailed)
             );
             assert!(
@@ -640,34 +666,45 @@ fn a_failed_decrypt_leaves_no_plaintext_in_the_output() {
 fn without_alloc_over_long_metadata_is_refused_for_gcm_without_using_a_counter() {
     let long = [0x4d; framecrypt::INLINE_AAD_CAPACITY];
     for suite in CipherSuite::ALL {
-        let mut sender = Sender::resume(suite, KID, &base_key(), CTR);
+        let mut sender = Sender::resume(suite, KID, base_key(), CTR);
         let mut out = vec![0; sender.next_ciphertext_len(PLAINTEXT.len())];
         let mut buf = vec![0; 5 + PLAINTEXT.len() + suite.tag_len()];
         let gcm = suite.tag_len() == 16;
         if gcm {
             assert_eq!(
-                sender.encrypt(&long, PLAINTEXT, &mut out),
+                sender.seal(&long, PLAINTEXT, &mut out),
                 Err(Error::MetadataTooLong)
             );
             assert_eq!(
-                sender.encrypt_in_place(&long, &mut buf, 5..5 + PLAINTEXT.len()),
+                sender.seal_in_place(&long, &mut buf, 5..5 + PLAINTEXT.len()),
                 Err(Error::MetadataTooLong)
             );
             assert_eq!(sender.next_counter(), Some(CTR), "no counter used");
             let frame = frame(suite, METADATA, PLAINTEXT);
             assert_eq!(
-                receiver(suite).decrypt(&long, &frame, &mut out),
+                receiver(suite).open(&long, &frame, &mut out),
                 Err(Error::MetadataTooLong)
             );
         } else {
             // The CTR+HMAC suites stream the AAD: no limit.
             let n = sender
-                .encrypt(&long, PLAINTEXT, &mut out)
-                .expect("no limit");
+                .seal(&long, PLAINTEXT, &mut out)
+                .expect("no limit")
+                .len();
             assert_eq!(
                 decrypt(&mut receiver(suite), &long, &out[..n]).as_deref(),
                 Ok(PLAINTEXT)
             );
         }
     }
+}
+
+/// The same key again, as another party holding the same secret has it.
+fn dup(key: &BaseKey) -> BaseKey {
+    BaseKey::new(key.expose_secret()).expect("valid key")
+}
+
+/// The (clear) KID of a frame.
+fn kid_of(frame: &[u8]) -> KeyId {
+    Header::parse(frame).expect("header").kid()
 }

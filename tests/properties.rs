@@ -4,6 +4,7 @@
 //! Case counts and sizes are kept small enough for debug builds: most
 //! payloads are short, a few reach 64 KiB.
 
+use framecrypt::prelude::*;
 use framecrypt::{
     BaseKey, CipherSuite, Counter, Error, FixedKeyStore, Header, KeyId, Receiver, Sender,
     ciphertext_len,
@@ -178,27 +179,29 @@ proptest! {
         let base_key = BaseKey::new(&bytes(seed, 16)).expect("16 bytes");
         let (kid, ctr) = (KeyId(kid), Counter(ctr));
         let plaintext = bytes(!seed, len);
-        let mut sender = Sender::resume(suite, kid, &base_key, ctr);
+        let mut sender = Sender::resume(suite, kid, dup(&base_key), ctr);
         let mut frame = vec![0; sender.next_ciphertext_len(len)];
-        sender.encrypt(&metadata, &plaintext, &mut frame).expect("encrypt");
+        sender.seal(&metadata, &plaintext, &mut frame).expect("encrypt");
 
         let mut receiver = Receiver::<FixedKeyStore<1>>::new();
-        receiver.add_key(suite, kid, &base_key).expect("room");
+        receiver.add_key(suite, kid, dup(&base_key)).expect("room");
         let mut out = vec![0; frame.len()];
-        prop_assert!(receiver.decrypt(&metadata, &frame, &mut out).is_ok());
 
+        // Forgeries first: they must fail, and change nothing.
         let bit = frame_bit.index(frame.len() * 8);
         let mut tampered = frame.clone();
         tampered[bit / 8] ^= 1 << (bit % 8);
-        prop_assert!(receiver.decrypt(&metadata, &tampered, &mut out).is_err(), "frame bit {}", bit);
+        prop_assert!(receiver.open(&metadata, &tampered, &mut out).is_err(), "frame bit {}", bit);
 
         let bit = metadata_bit.index(metadata.len() * 8);
         let mut other = metadata.clone();
         other[bit / 8] ^= 1 << (bit % 8);
         prop_assert_eq!(
-            receiver.decrypt(&other, &frame, &mut out).map(|_| ()),
+            receiver.open(&other, &frame, &mut out).map(|_| ()),
             Err(Error::AuthenticationFailed)
         );
+
+        prop_assert!(receiver.open(&metadata, &frame, &mut out).is_ok());
     }
 }
 
@@ -223,16 +226,16 @@ proptest! {
         let header = Header::new(kid, ctr);
         let plaintext = bytes(seed, len);
         let expected_len = ciphertext_len(suite, header, len);
-        let sender = || Sender::resume(suite, kid, &base_key, ctr);
+        let sender = || Sender::resume(suite, kid, dup(&base_key), ctr);
 
         // Door 1: into a slice.
         let mut out = vec![0; expected_len];
-        let result = sender().encrypt(&metadata, &plaintext, &mut out);
+        let result = sender().seal(&metadata, &plaintext, &mut out);
         if !aad_fits(suite, header, &metadata) {
             prop_assert_eq!(result, Err(Error::MetadataTooLong));
             return Ok(());
         }
-        prop_assert_eq!(result, Ok(expected_len));
+        prop_assert_eq!(result.map(|sealed| sealed.frame()), Ok(0..expected_len));
         let frame = out;
         let parsed = Header::parse(&frame).expect("header");
         prop_assert_eq!(parsed.header(), header);
@@ -243,33 +246,44 @@ proptest! {
         let mut buf = vec![0; head + len + suite.tag_len() + 3];
         buf[head..head + len].copy_from_slice(&plaintext);
         let range = sender()
-            .encrypt_in_place(&metadata, &mut buf, head..head + len)
-            .expect("in place");
+            .seal_in_place(&metadata, &mut buf, head..head + len)
+            .expect("in place")
+            .frame();
         prop_assert_eq!(range.clone(), head - header.encoded_len()..head + len + suite.tag_len());
         prop_assert_eq!(&buf[range], &frame[..]);
 
         // Door 3: into a Vec.
         #[cfg(feature = "alloc")]
-        prop_assert_eq!(&sender().encrypt_to_vec(&metadata, &plaintext).expect("to vec"), &frame);
+        prop_assert_eq!(&sender().seal_to_vec(&metadata, &plaintext).expect("to vec"), &frame);
 
-        let mut receiver = Receiver::<FixedKeyStore<2>>::new();
-        receiver.add_key(suite, kid, &base_key).expect("room");
+        // A receiver per door: each opens the same frame once.
+        let receiver = || {
+            let mut receiver = Receiver::<FixedKeyStore<2>>::new();
+            receiver.add_key(suite, kid, dup(&base_key)).expect("room");
+            receiver
+        };
 
         let mut out = vec![0; len];
-        let decrypted = receiver.decrypt(&metadata, &frame, &mut out).expect("decrypt");
+        let decrypted = receiver().open(&metadata, &frame, &mut out).expect("decrypt");
         prop_assert_eq!(decrypted.header(), header);
         prop_assert_eq!(&out[decrypted.plaintext()], &plaintext[..]);
 
         let mut buf = frame.clone();
-        let decrypted = receiver.decrypt_in_place(&metadata, &mut buf).expect("in place");
+        let decrypted = receiver().open_in_place(&metadata, &mut buf).expect("in place");
         prop_assert_eq!(decrypted.plaintext(), header.encoded_len()..header.encoded_len() + len);
         prop_assert_eq!(&buf[decrypted.plaintext()], &plaintext[..]);
 
         #[cfg(feature = "alloc")]
         {
-            let (got_header, got) = receiver.decrypt_to_vec(&metadata, &frame).expect("to vec");
-            prop_assert_eq!(got_header, header);
+            let (opened, got) = receiver().open_to_vec(&metadata, &frame).expect("to vec");
+            prop_assert_eq!(opened.header(), header);
+            prop_assert_eq!(opened.plaintext(), 0..got.len());
             prop_assert_eq!(got, plaintext);
         }
     }
+}
+
+/// The same key again, as another party holding the same secret has it.
+fn dup(key: &BaseKey) -> BaseKey {
+    BaseKey::new(key.expose_secret()).expect("valid key")
 }

@@ -1,6 +1,7 @@
 //! Behaviour of RFC 9605 §5.1 sender keys under loss, reordering,
 //! duplication, forgery, generation changes and key retention.
 
+use framecrypt::prelude::*;
 use framecrypt::{
     BaseKey, CipherSuite, Error, KeyId, RatchetBits, RatchetingReceiver, RatchetingSender,
     Retention, ratchet_forward,
@@ -25,12 +26,13 @@ fn pair(r: u32) -> (RatchetingSender, RatchetingReceiver<4>) {
 }
 
 fn send(sender: &mut RatchetingSender, text: &str) -> Vec<u8> {
-    let mut out = vec![0; sender.next_ciphertext_len(text.len())];
-    let n = sender
-        .encrypt(b"", text.as_bytes(), &mut out)
-        .expect("encrypt");
-    out.truncate(n);
-    out
+    let mut frame = vec![0; sender.next_frame_len(text.as_bytes().len()).expect("a key")];
+    let len = sender
+        .seal(b"", text.as_bytes(), &mut frame)
+        .expect("encrypt")
+        .len();
+    frame.truncate(len);
+    frame
 }
 
 fn recv<const N: usize>(
@@ -39,7 +41,7 @@ fn recv<const N: usize>(
     frame: &[u8],
 ) -> Result<String, Error> {
     let mut out = vec![0; frame.len()];
-    let decrypted = receiver.decrypt(now, b"", frame, &mut out)?;
+    let decrypted = receiver.at(now).open(b"", frame, &mut out)?;
     Ok(String::from_utf8(out[decrypted.plaintext()].to_vec()).expect("utf-8"))
 }
 
@@ -54,12 +56,15 @@ fn with_kid(frame: &[u8], kid: u64) -> Vec<u8> {
 #[test]
 fn ratchet_consumes_the_base_key_and_moves_the_kid() {
     let (mut sender, _) = pair(4);
-    let before = BaseKey::new(sender.current_base_key().expose_secret()).expect("copy");
+    let before = BaseKey::new(sender.share().expose_secret()).expect("copy");
     sender.ratchet();
     assert_eq!(sender.step(), 1);
     assert_eq!(sender.kid(), KeyId(1));
-    assert_eq!(*sender.current_base_key(), ratchet_forward(SUITE, before));
-    assert_eq!(sender.current_base_key().expose_secret().len(), 32, "Nh");
+    assert_eq!(
+        BaseKey::new(sender.share().expose_secret()).expect("key"),
+        ratchet_forward(SUITE, before)
+    );
+    assert_eq!(sender.share().expose_secret().len(), 32, "Nh");
     assert_eq!(sender.next_counter().map(|c| c.0), Some(0), "fresh key");
 
     // Steps wrap modulo 2^R in the KID, the generation sits above them.
@@ -71,7 +76,10 @@ fn ratchet_consumes_the_base_key_and_moves_the_kid() {
     sender.rekey(key(2)).expect("generation 1");
     assert_eq!((sender.generation(), sender.step()), (1, 0));
     assert_eq!(sender.kid(), KeyId(0x10));
-    assert_eq!(*sender.current_base_key(), key(2));
+    assert_eq!(
+        BaseKey::new(sender.share().expose_secret()).expect("key"),
+        key(2)
+    );
 }
 
 #[test]
@@ -120,7 +128,8 @@ fn in_place_decryption_ratchets_too() {
     sender.ratchet();
     let mut frame = send(&mut sender, "in place");
     let decrypted = receiver
-        .decrypt_in_place(0, b"", &mut frame)
+        .at(0)
+        .open_in_place(b"", &mut frame)
         .expect("decrypt");
     assert_eq!(&frame[decrypted.plaintext()], b"in place");
     assert_eq!(receiver.step(), Some(1));
@@ -222,7 +231,10 @@ fn a_forged_kid_advances_nothing_and_evicts_nothing() {
     }
     // Garbage under a future generation's KID.
     let garbage = with_kid(&[0u8; 40], 1 << 8);
-    assert_eq!(recv(&mut receiver, 5, &garbage), Err(Error::UnknownKeyId));
+    assert_eq!(
+        recv(&mut receiver, 5, &garbage),
+        Err(Error::UnknownKeyId(kid_of(&garbage)))
+    );
 
     // Everything genuine still works: the retained steps and the future.
     let next = send(&mut sender, "step 3");
@@ -335,7 +347,10 @@ fn a_new_generation_keeps_the_old_one_for_a_while() {
     sender.rekey(key(9)).expect("generation 1");
     let new = send(&mut sender, "new");
     // The new generation's key has not arrived yet.
-    assert_eq!(recv(&mut receiver, 10, &new), Err(Error::UnknownKeyId));
+    assert_eq!(
+        recv(&mut receiver, 10, &new),
+        Err(Error::UnknownKeyId(kid_of(&new)))
+    );
     receiver.install_key(1, 0, key(9), 20).expect("newer");
     assert_eq!(receiver.generation(), Some(1));
     assert_eq!(recv(&mut receiver, 30, &new).as_deref(), Ok("new"));
@@ -401,7 +416,10 @@ fn a_receiver_without_a_key_knows_no_kid() {
     let (mut sender, _) = pair(8);
     let mut receiver = RatchetingReceiver::<4>::new(SUITE, bits(8));
     let frame = send(&mut sender, "x");
-    assert_eq!(recv(&mut receiver, 0, &frame), Err(Error::UnknownKeyId));
+    assert_eq!(
+        recv(&mut receiver, 0, &frame),
+        Err(Error::UnknownKeyId(kid_of(&frame)))
+    );
     assert_eq!(receiver.key_count(), 0);
 }
 
@@ -429,7 +447,7 @@ fn stats_count_every_failure_kind_separately() {
     // A caller's own mistake is not the sender's failure.
     let mut tiny = [0u8; 0];
     assert_eq!(
-        receiver.decrypt(0, b"", &second, &mut tiny),
+        receiver.at(0).open(b"", &second, &mut tiny),
         Err(Error::BufferTooSmall)
     );
     assert_eq!(receiver.stats(), stats);
@@ -544,4 +562,9 @@ mod properties {
             prop_assert_eq!(stats.failures(), stats.replayed);
         }
     }
+}
+
+/// The (clear) KID of a frame.
+fn kid_of(frame: &[u8]) -> KeyId {
+    framecrypt::Header::parse(frame).expect("header").kid()
 }

@@ -3,11 +3,15 @@
 
 #![allow(clippy::unwrap_used, clippy::cast_possible_truncation)] // in tests a panic is the report
 
+use framecrypt::prelude::*;
 use framecrypt::rtp::{
     Descriptor, Origin, Pushed, Reassembler, Received, assemble, fragment, max_packet_len,
     protect_packet, unprotect_packet,
 };
-use framecrypt::{BaseKey, CipherSuite, Error, FixedKeyStore, KeyId, Receiver, Sender};
+use framecrypt::{
+    BaseKey, CipherSuite, Error, FixedKeyStore, KeyId, RatchetBits, RatchetingReceiver,
+    RatchetingSender, Receiver, Sender,
+};
 
 const SIZES: [usize; 9] = [1, 2, 198, 199, 1400, 4097, 65_536, 1_000_000, 1 << 20];
 const MTUS: [usize; 6] = [200, 201, 512, 999, 1200, 1400];
@@ -256,12 +260,12 @@ fn the_shortest_complete_run_is_chosen_and_mixed_t_bits_are_refused() {
 fn per_frame_sframe_survives_fragmentation() {
     let key = BaseKey::new(b"per-frame rtp sframe").unwrap();
     let suite = CipherSuite::Aes128GcmSha256_128;
-    let mut sender = Sender::new(suite, KeyId(3), &key);
+    let mut sender = Sender::new(suite, KeyId(3), dup(&key));
     let mut receiver = Receiver::<FixedKeyStore<1>>::new();
-    receiver.add_key(suite, KeyId(3), &key).unwrap();
+    receiver.add_key(suite, KeyId(3), dup(&key)).unwrap();
     let media = frame(100_000);
     let mut sframe = vec![0u8; sender.next_ciphertext_len(media.len())];
-    let len = sender.encrypt(&[], &media, &mut sframe).unwrap();
+    let len = sender.seal(&[], &media, &mut sframe).unwrap().len();
     let mut buf = vec![0u8; 200_000];
     let mut r = Reassembler::new(&mut buf);
     let mut joined = None;
@@ -276,7 +280,7 @@ fn per_frame_sframe_survives_fragmentation() {
     }
     let joined = joined.unwrap();
     let mut plain = vec![0u8; joined.len()];
-    let done = receiver.decrypt(&[], &joined, &mut plain).unwrap();
+    let done = receiver.open(&[], &joined, &mut plain).unwrap();
     assert_eq!(&plain[done.plaintext()], &media[..]);
 }
 
@@ -284,22 +288,28 @@ fn per_frame_sframe_survives_fragmentation() {
 fn per_packet_sframe_is_one_whole_frame_per_packet() {
     let key = BaseKey::new(b"per-packet rtp sframe").unwrap();
     let suite = CipherSuite::Aes128CtrHmacSha256_80;
-    let mut sender = Sender::new(suite, KeyId(1), &key);
+    let mut sender = Sender::new(suite, KeyId(1), dup(&key));
     let mut receiver = Receiver::<FixedKeyStore<1>>::new();
-    receiver.add_key(suite, KeyId(1), &key).unwrap();
+    receiver.add_key(suite, KeyId(1), dup(&key)).unwrap();
     let payload = frame(1100);
     let mut packet = vec![0u8; max_packet_len(suite, payload.len())];
-    let len = protect_packet(&mut sender, b"rtp hdr", &payload, &mut packet).unwrap();
-    let packet = &packet[..len];
+    let sealed = protect_packet(&mut sender, b"rtp hdr", &payload, &mut packet).unwrap();
+    let packet = &packet[sealed.frame()];
     assert_eq!(packet[0], 0xe0, "S = E = T = 1");
-    let mut out = vec![0u8; len];
-    let (d, done) = unprotect_packet(&mut receiver, b"rtp hdr", packet, &mut out).unwrap();
-    assert_eq!(d.origin, Origin::Packetized);
-    assert_eq!(&out[done.plaintext()], &payload[..]);
-    // Metadata is authenticated; a fragment is not a whole frame.
+    let mut out = vec![0u8; packet.len()];
+    // Metadata is authenticated.
     assert_eq!(
         unprotect_packet(&mut receiver, b"other", packet, &mut out).map(|_| ()),
         Err(Error::AuthenticationFailed)
+    );
+    let (d, done) = unprotect_packet(&mut receiver, b"rtp hdr", packet, &mut out).unwrap();
+    assert_eq!(d.origin, Origin::Packetized);
+    assert_eq!(&out[done.plaintext()], &payload[..]);
+    // The receiver's replay window covers packets too; a fragment is not
+    // a whole frame.
+    assert_eq!(
+        unprotect_packet(&mut receiver, b"rtp hdr", packet, &mut out).map(|_| ()),
+        Err(Error::Replayed)
     );
     let mut first_only = packet.to_vec();
     first_only[0] = 0xa0;
@@ -307,4 +317,36 @@ fn per_packet_sframe_is_one_whole_frame_per_packet() {
         unprotect_packet(&mut receiver, b"rtp hdr", &first_only, &mut out).map(|_| ()),
         Err(Error::MalformedPacket)
     );
+}
+
+#[test]
+fn per_packet_sframe_runs_over_a_ratcheting_receiver_and_rejects_a_replayed_packet() {
+    let suite = CipherSuite::Aes128GcmSha256_128;
+    let bits = RatchetBits::new(4).unwrap();
+    let mut sender =
+        RatchetingSender::new(suite, bits, 0, BaseKey::new(&[7; 16]).unwrap()).unwrap();
+    let mut receiver = RatchetingReceiver::<4>::new(suite, bits);
+    receiver.install_share(sender.share(), 0).unwrap();
+    // A participant joined: the sender ratchets, the receiver follows.
+    sender.ratchet();
+
+    let payload = frame(1100);
+    let mut packet = vec![0u8; max_packet_len(suite, payload.len())];
+    let sealed = protect_packet(&mut sender, b"rtp hdr", &payload, &mut packet).unwrap();
+    assert_eq!(sealed.header().kid(), KeyId(1), "step 1");
+    let packet = &packet[sealed.frame()];
+    let mut out = vec![0u8; packet.len()];
+    let (_, opened) = unprotect_packet(&mut receiver.at(10), b"rtp hdr", packet, &mut out).unwrap();
+    assert_eq!(&out[opened.plaintext()], &payload[..]);
+    assert_eq!(receiver.step(), Some(1), "followed the ratchet");
+    assert_eq!(
+        unprotect_packet(&mut receiver.at(11), b"rtp hdr", packet, &mut out),
+        Err(Error::Replayed)
+    );
+    assert_eq!(receiver.stats().replayed, 1);
+}
+
+/// The same key again, as another party holding the same secret has it.
+fn dup(key: &BaseKey) -> BaseKey {
+    BaseKey::new(key.expose_secret()).expect("valid key")
 }

@@ -58,9 +58,9 @@ fn debug_output_of_secret_holders_contains_no_key_bytes() {
         let secrets: Vec<&[u8]> = secrets.iter().map(Vec::as_slice).collect();
 
         let frame_key = FrameKey::derive(suite, KID, &base_key);
-        let sender = Sender::resume(suite, KID, &base_key, Counter(9));
+        let sender = Sender::resume(suite, KID, dup(&base_key), Counter(9));
         let mut receiver = Receiver::<FixedKeyStore<2>>::new();
-        receiver.add_key(suite, KID, &base_key).expect("room");
+        receiver.add_key(suite, KID, dup(&base_key)).expect("room");
         let aead = Aead::new(suite, derived.key()).expect("key length");
         let secret = sframe_secret(suite, &base_key);
 
@@ -103,7 +103,7 @@ fn debug_output_of_a_growable_receiver_contains_no_key_bytes() {
     let secrets: Vec<&[u8]> = secrets.iter().map(Vec::as_slice).collect();
     let mut receiver = Receiver::<framecrypt::VecKeyStore>::new();
     receiver
-        .add_key(suite, KID, &BaseKey::new(&BASE_KEY).expect("valid"))
+        .add_key(suite, KID, BaseKey::new(&BASE_KEY).expect("valid"))
         .expect("room");
     assert_hides("Receiver<VecKeyStore>", &format!("{receiver:#?}"), &secrets);
 }
@@ -186,4 +186,9 @@ fn the_exposed_sframe_secret_is_zeroized_on_drop() {
     fn zeroized_on_drop<T: zeroize::ZeroizeOnDrop>() {}
     zeroized_on_drop::<SframeSecret>();
     zeroized_on_drop::<BaseKey>();
+}
+
+/// The same key again, as another party holding the same secret has it.
+fn dup(key: &BaseKey) -> BaseKey {
+    BaseKey::new(key.expose_secret()).expect("valid key")
 }

@@ -6,6 +6,7 @@
 #![allow(clippy::cast_possible_truncation)] // test data: byte patterns from indices
 
 use framecrypt::hazmat::Aead;
+use framecrypt::prelude::*;
 use framecrypt::{BaseKey, CipherSuite, Error, FixedKeyStore, KeyId, Receiver, Sender};
 
 const PLAINTEXT_LEN: usize = 1000;
@@ -15,19 +16,20 @@ fn plaintext() -> Vec<u8> {
 }
 
 fn encrypt(sender: &mut Sender, metadata: &[u8], pt: &[u8]) -> Vec<u8> {
-    let mut frame = vec![0; sender.next_ciphertext_len(pt.len())];
-    let n = sender.encrypt(metadata, pt, &mut frame).expect("encrypt");
-    frame.truncate(n);
+    let mut frame = vec![0; sender.next_frame_len(pt.len()).expect("a key")];
+    let len = sender
+        .seal(metadata, pt, &mut frame)
+        .expect("encrypt")
+        .len();
+    frame.truncate(len);
     frame
 }
 
 fn pair(suite: CipherSuite) -> (Sender, Receiver<FixedKeyStore<1>>) {
     let base_key = BaseKey::new(b"unauthenticated plaintext").expect("base key");
-    let sender = Sender::new(suite, KeyId(3), &base_key);
+    let (sender, share) = Sender::with_share(suite, KeyId(3), base_key);
     let mut receiver = Receiver::new();
-    receiver
-        .add_key(suite, KeyId(3), &base_key)
-        .expect("room for one key");
+    receiver.add_share(share).expect("room for one key");
     (sender, receiver)
 }
 
@@ -58,7 +60,7 @@ fn failed_decrypt_into_a_slice_leaves_only_zeros() {
         for (forged, metadata) in forgeries(&frame) {
             let mut out = vec![0xAA; forged.len()];
             assert_eq!(
-                receiver.decrypt(metadata, &forged, &mut out),
+                receiver.open(metadata, &forged, &mut out),
                 Err(Error::AuthenticationFailed),
                 "{suite}"
             );
@@ -69,7 +71,7 @@ fn failed_decrypt_into_a_slice_leaves_only_zeros() {
         }
         // The untouched frame still decrypts: the key was not disturbed.
         let mut out = vec![0; frame.len()];
-        let decrypted = receiver.decrypt(b"meta", &frame, &mut out).expect("good");
+        let decrypted = receiver.open(b"meta", &frame, &mut out).expect("good");
         assert_eq!(&out[decrypted.plaintext()], pt, "{suite}");
     }
 }
@@ -83,7 +85,7 @@ fn failed_decrypt_in_place_leaves_only_zeros_in_the_payload() {
         let header_len = frame.len() - PLAINTEXT_LEN - suite.tag_len();
         for (mut forged, metadata) in forgeries(&frame) {
             assert_eq!(
-                receiver.decrypt_in_place(metadata, &mut forged),
+                receiver.open_in_place(metadata, &mut forged),
                 Err(Error::AuthenticationFailed),
                 "{suite}"
             );

@@ -3,6 +3,7 @@
 mod common;
 
 use framecrypt::hazmat::{Aead, derive_key_and_salt, sframe_secret};
+use framecrypt::prelude::*;
 use framecrypt::{BaseKey, CipherSuite, Counter, FixedKeyStore, Header, KeyId, Receiver, Sender};
 
 use common::SframeCase;
@@ -81,12 +82,13 @@ fn check_sframe_case(case: &SframeCase) {
     );
 
     // Encrypt through the Sender, resumed at the vector's counter.
-    let mut sender = Sender::resume(suite, kid, &base_key, Counter(case.ctr));
+    let mut sender = Sender::resume(suite, kid, dup(&base_key), Counter(case.ctr));
     let mut out = vec![0; sender.next_ciphertext_len(case.pt.0.len())];
-    let n = sender
-        .encrypt(&case.metadata.0, &case.pt.0, &mut out)
+    let sealed = sender
+        .seal(&case.metadata.0, &case.pt.0, &mut out)
         .expect("encrypt");
-    assert_eq!(&out[..n], case.ct.0, "ciphertext, suite {suite}");
+    assert_eq!(&out[sealed.frame()], case.ct.0, "ciphertext, suite {suite}");
+    assert_eq!(sealed.header(), Header::new(kid, Counter(case.ctr)));
     assert_eq!(sender.next_counter(), Some(Counter(case.ctr + 1)));
 
     // The header the sender wrote is the start of the vector's AAD.
@@ -95,10 +97,10 @@ fn check_sframe_case(case: &SframeCase) {
 
     // Decrypt through a Receiver.
     let mut receiver = Receiver::<FixedKeyStore<4>>::new();
-    receiver.add_key(suite, kid, &base_key).expect("room");
+    receiver.add_key(suite, kid, dup(&base_key)).expect("room");
     let mut pt = vec![0; case.ct.0.len()];
     let decrypted = receiver
-        .decrypt(&case.metadata.0, &case.ct.0, &mut pt)
+        .open(&case.metadata.0, &case.ct.0, &mut pt)
         .expect("decrypt");
     assert_eq!(&pt[decrypted.plaintext()], case.pt.0);
     assert_eq!(decrypted.header(), Header::new(kid, Counter(case.ctr)));
@@ -120,4 +122,9 @@ fn sframe_cases_of_aes256_ctr_hmac_match() {
     for case in &vectors.sframe_aes_256_ctr_hmac {
         check_sframe_case(case);
     }
+}
+
+/// The same key again, as another party holding the same secret has it.
+fn dup(key: &BaseKey) -> BaseKey {
+    BaseKey::new(key.expose_secret()).expect("valid key")
 }

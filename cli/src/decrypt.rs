@@ -1,6 +1,7 @@
 //! `framecrypt decrypt`: check and decrypt one SFrame ciphertext (RFC 9605
 //! §4.4.4) with the keys given on the command line.
 
+use framecrypt::prelude::*;
 use framecrypt::{CipherSuite, Error, Header};
 
 use crate::args::{
@@ -38,9 +39,9 @@ pub fn run(args: Args) -> Result<(), CliError> {
 
     let mut receiver = receiver::with_keys(args.suite, &args.keys)?;
 
-    let (_, plaintext) = receiver.decrypt_to_vec(&metadata, &frame).map_err(|e| {
+    let (_, plaintext) = receiver.open_to_vec(&metadata, &frame).map_err(|e| {
         let detail = match (e, Header::parse(&frame)) {
-            (Error::UnknownKeyId, Ok(header)) => format!(" (the frame's KID is {})", header.kid()),
+            (Error::UnknownKeyId(_), _) => " (install its key with --key KID=HEX)".to_owned(),
             _ => String::new(),
         };
         CliError::failure(format!("decrypt: {e}{detail}"))

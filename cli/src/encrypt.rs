@@ -2,6 +2,7 @@
 //! plaintext, with the KID and CTR chosen on the command line, or with a
 //! base key ratcheted to a §5.1 (generation, step) and its KID.
 
+use framecrypt::prelude::*;
 use framecrypt::{CipherSuite, Counter, KeyId, RatchetBits, RatchetingSender, Sender};
 
 use crate::args::{
@@ -74,8 +75,9 @@ pub fn run(args: Args) -> Result<(), CliError> {
     let ctr = Counter(args.ctr);
     // A sender resumed at the requested counter encrypts exactly one frame.
     let frame = match (args.kid, args.ratchet_bits, args.generation, args.step) {
-        (Some(kid), None, _, _) => Sender::resume(args.suite, KeyId(kid), &base_key, ctr)
-            .encrypt_to_vec(&metadata, &plaintext),
+        (Some(kid), None, _, _) => {
+            Sender::resume(args.suite, KeyId(kid), base_key, ctr).seal_to_vec(&metadata, &plaintext)
+        }
         (None, Some(bits), Some(generation), Some(step)) => {
             let step_key = ratcheted(args.suite, base_key, step);
             RatchetingSender::resume(args.suite, bits, generation, step, step_key, ctr)
@@ -86,7 +88,7 @@ pub fn run(args: Args) -> Result<(), CliError> {
                         bits.get()
                     ))
                 })?
-                .encrypt_to_vec(&metadata, &plaintext)
+                .seal_to_vec(&metadata, &plaintext)
         }
         _ => {
             return Err(CliError::usage(

@@ -56,7 +56,7 @@ pub fn run(args: Args) -> Result<(), CliError> {
     let mut sender = Sender::resume(
         args.suite,
         KeyId(args.kid),
-        &args.key.base_key()?,
+        args.key.base_key()?,
         Counter(args.ctr),
     );
     let mut whole_frames = 0;

@@ -14,7 +14,7 @@ pub fn with_keys(suite: CipherSuite, keys: &[KidKey]) -> Result<Receiver<VecKeyS
             return Err(CliError::usage(format!("--key: KID {kid} given twice")));
         }
         receiver
-            .add_key(suite, *kid, &key.base_key()?)
+            .add_key(suite, *kid, key.base_key()?)
             .map_err(|e| CliError::failure(format!("installing the key for KID {kid}: {e}")))?;
     }
     Ok(receiver)

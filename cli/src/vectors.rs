@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 use framecrypt::hazmat::{Aead, derive_key_and_salt, sframe_secret};
+use framecrypt::prelude::*;
 use framecrypt::{
     BaseKey, CipherSuite, Counter, Error, Header, KeyId, Receiver, Sender, VecKeyStore,
 };
@@ -308,10 +309,14 @@ impl SframeCase {
         )
     }
 
+    /// The case's base key; each party (sender, receiver) builds its own.
+    fn base_key(&self) -> Result<BaseKey, String> {
+        BaseKey::new(&self.base_key.0).map_err(|e| format!("base_key: {e}"))
+    }
     fn check(&self) -> Result<(), String> {
         let suite = suite(self.cipher_suite)?;
         let (kid, ctr) = (KeyId(self.kid), Counter(self.ctr));
-        let base_key = BaseKey::new(&self.base_key.0).map_err(|e| format!("base_key: {e}"))?;
+        let base_key = self.base_key()?;
         let (metadata, pt, ct) = (&self.metadata.0, &self.pt.0, &self.ct.0);
 
         // RFC 9605 §4.4.2: label || KID (u64 BE) || suite (u16 BE).
@@ -349,19 +354,22 @@ impl SframeCase {
             expect_bytes("aad = header || metadata", &aad.0, &ours)?;
         }
 
-        let mut sender = Sender::resume(suite, kid, &base_key, ctr);
+        let mut sender = Sender::resume(suite, kid, base_key, ctr);
         let frame = sender
-            .encrypt_to_vec(metadata, pt)
+            .seal_to_vec(metadata, pt)
             .map_err(|e| format!("Sender::encrypt: {e}"))?;
         expect_bytes("Sender::encrypt", ct, &frame)?;
 
-        let mut receiver = Receiver::<VecKeyStore>::new();
+        // The checks below open the same CTR again on purpose (tampered
+        // copies must fail authentication, not the replay check).
+        let mut receiver = Receiver::<VecKeyStore>::new().without_replay_protection();
         receiver
-            .add_key(suite, kid, &base_key)
+            .add_key(suite, kid, self.base_key()?)
             .map_err(|e| format!("Receiver::add_key: {e}"))?;
-        let (header, opened) = receiver
-            .decrypt_to_vec(metadata, ct)
+        let (opened, plaintext) = receiver
+            .open_to_vec(metadata, ct)
             .map_err(|e| format!("Receiver::decrypt: {e}"))?;
+        let header = opened.header();
         if header != Header::new(kid, ctr) {
             return Err(format!(
                 "Receiver::decrypt: header says kid {} ctr {}",
@@ -369,16 +377,16 @@ impl SframeCase {
                 header.ctr()
             ));
         }
-        expect_bytes("Receiver::decrypt", pt, &opened)?;
+        expect_bytes("Receiver::decrypt", pt, &plaintext)?;
 
         expect_rejected(
             "Receiver::decrypt of ct with one bit flipped",
-            receiver.decrypt_to_vec(metadata, &flip_last_bit(ct)),
+            receiver.open_to_vec(metadata, &flip_last_bit(ct)),
         )?;
         let other_metadata = [metadata.as_slice(), &[0]].concat();
         expect_rejected(
             "Receiver::decrypt with other metadata",
-            receiver.decrypt_to_vec(&other_metadata, ct),
+            receiver.open_to_vec(&other_metadata, ct),
         )
     }
 }

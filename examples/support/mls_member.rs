@@ -3,7 +3,9 @@
 //! Shared by `examples/mls_group.rs` and `tests/mls_openmls.rs`.
 #![allow(dead_code)]
 
-use framecrypt::{BaseKey, CipherSuite, EpochManager, Error, MlsExporter, MlsSender};
+use framecrypt::{
+    BaseKey, CipherSuite, EpochManager, Error, MlsExporter, MlsSender, Open, OpenAt, Seal,
+};
 use openmls::prelude::tls_codec::{Deserialize as _, Serialize as _};
 use openmls::prelude::*;
 use openmls_basic_credential::SignatureKeyPair;
@@ -220,18 +222,19 @@ impl Member {
     /// Encrypts a media frame under the newest epoch.
     pub fn send(&mut self, text: &str) -> Vec<u8> {
         let sender = self.sender.as_mut().expect("in an epoch");
-        let mut frame = vec![0; sender.next_ciphertext_len(text.len()).expect("epoch")];
-        let n = sender
-            .encrypt(b"", text.as_bytes(), &mut frame)
-            .expect("encrypt");
-        frame.truncate(n);
+        let mut frame = vec![0; sender.next_frame_len(text.len()).expect("epoch")];
+        let len = sender
+            .seal(b"", text.as_bytes(), &mut frame)
+            .expect("encrypt")
+            .len();
+        frame.truncate(len);
         frame
     }
 
     /// Decrypts a media frame.
     pub fn receive(&mut self, now_ms: u64, frame: &[u8]) -> Result<String, Error> {
         let mut out = vec![0; frame.len()];
-        let decrypted = self.epochs.decrypt(now_ms, b"", frame, &mut out)?;
+        let decrypted = self.epochs.at(now_ms).open(b"", frame, &mut out)?;
         Ok(String::from_utf8_lossy(&out[decrypted.plaintext()]).into_owned())
     }
 }

@@ -164,9 +164,9 @@ typedef uint32_t framecrypt_result;
 
 // A receiver. Opaque. Create it with `framecrypt_receiver_new` (any
 // number of keys, each installed for its KID) or
-// `framecrypt_receiver_new_ratcheting` (one sender's ratcheting keys,
-// with replay protection), and release it with
-// `framecrypt_receiver_free`.
+// `framecrypt_receiver_new_ratcheting` (one sender's ratcheting keys),
+// and release it with `framecrypt_receiver_free`. Both reject replayed
+// frames.
 typedef struct framecrypt_receiver framecrypt_receiver;
 
 // A sender: encrypts frames under one key, with a counter that never
@@ -340,8 +340,9 @@ size_t framecrypt_max_overhead(uint16_t suite);
 // Creates an empty receiver that holds any number of keys, each for one
 // KID (`framecrypt_receiver_add_key`), and stores it in `*receiver_out`.
 //
-// It has no replay protection of its own: use a ratcheting receiver, or
-// check the counters yourself, where replays matter (RFC 9605 §9.3).
+// Each key has an anti-replay window of 128 counters (RFC 9605 §9.3): a
+// frame opens once, and a counter more than 128 below the highest seen
+// under its key is refused with `FRAMECRYPT_ERR_REPLAYED`.
 //
 // # Errors
 // `FRAMECRYPT_ERR_NULL_POINTER`.
@@ -436,16 +437,16 @@ framecrypt_result framecrypt_receiver_install_key(struct framecrypt_receiver *re
 // `metadata` must be the bytes the sender authenticated. `now_ms` is the
 // time for a ratcheting receiver's retention; a plain receiver ignores it.
 //
-// On failure `out` holds no plaintext, and a ratcheting receiver's state
-// (replay window, ratchet) is unchanged.
+// On failure `out` holds no plaintext, and the receiver's state (replay
+// windows, ratchet) is unchanged.
 //
 // # Errors
 // `FRAMECRYPT_ERR_MALFORMED_HEADER`, `FRAMECRYPT_ERR_UNKNOWN_KEY_ID`,
 // `FRAMECRYPT_ERR_FRAME_TOO_SHORT`, `FRAMECRYPT_ERR_AUTHENTICATION_FAILED`,
 // `FRAMECRYPT_ERR_BUFFER_TOO_SMALL` (`out_capacity` below the plaintext
 // length, `frame_len` minus the header and the tag; a capacity of
-// `frame_len` always suffices), and for a ratcheting receiver
-// `FRAMECRYPT_ERR_REPLAYED`, `FRAMECRYPT_ERR_TOO_FAR_AHEAD`,
+// `frame_len` always suffices), `FRAMECRYPT_ERR_REPLAYED`, and for a
+// ratcheting receiver `FRAMECRYPT_ERR_TOO_FAR_AHEAD`,
 // `FRAMECRYPT_ERR_KEY_EXPIRED`;
 // `FRAMECRYPT_ERR_NULL_POINTER`; `FRAMECRYPT_ERR_BUFFERS_OVERLAP`.
 //

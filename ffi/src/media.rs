@@ -4,13 +4,14 @@
 use core::ptr::null;
 
 use framecrypt::codec::{self, Layout, Protection};
+use framecrypt::prelude::*;
 use framecrypt::{Header, sfu};
 
 use crate::boundary::{bytes, guard, io, object, required, write, write_optional};
 use crate::params::{codec, fallback, suite};
-use crate::receiver::{ReceiverKind, framecrypt_header, framecrypt_receiver};
+use crate::receiver::{framecrypt_header, framecrypt_receiver};
 use crate::result::framecrypt_result;
-use crate::sender::{SenderKind, framecrypt_sender};
+use crate::sender::framecrypt_sender;
 
 /// Stores in `*len_out` the largest protected frame `framecrypt_protect`
 /// can make of a `frame_len`-byte frame of `codec` under `suite`: the
@@ -74,10 +75,7 @@ pub unsafe extern "C" fn framecrypt_protect(
         let io = unsafe { io((null(), 0), (frame, frame_len), (out, out_capacity)) }?;
         // SAFETY: the caller's contract.
         let sender = unsafe { object(sender) }?;
-        let done = match &mut sender.0 {
-            SenderKind::Plain(s) => protection.protect(s, io.input, io.out),
-            SenderKind::Ratcheting(s) => protection.protect(s, io.input, io.out),
-        }?;
+        let done = protection.protect(&mut sender.0, io.input, io.out)?;
         // SAFETY: the caller's contract.
         unsafe { write_optional(whole_frame_out, done.layout() == Layout::WholeFrame) };
         // SAFETY: the caller's contract.
@@ -129,12 +127,7 @@ pub unsafe extern "C" fn framecrypt_unprotect(
         }?;
         // SAFETY: the caller's contract.
         let receiver = unsafe { object(receiver) }?;
-        let done = match &mut receiver.0 {
-            ReceiverKind::Plain(r) => protection.unprotect(r, io.input, io.out),
-            ReceiverKind::Ratcheting(r) => {
-                protection.unprotect(&mut codec::At(r, now_ms), io.input, io.out)
-            }
-        }?;
+        let done = protection.unprotect(&mut receiver.0.at(now_ms), io.input, io.out)?;
         // SAFETY: the caller's contract.
         unsafe { write_optional(header_out, done.header().into()) };
         // SAFETY: the caller's contract.

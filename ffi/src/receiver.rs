@@ -1,7 +1,10 @@
 //! `framecrypt_receiver`: decrypts frames, keyed by KID (RFC 9605 §4.4),
 //! or following one sender's ratchet (§5.1).
 
-use framecrypt::{Header, KeyId, RatchetBits, RatchetingReceiver, Receiver, VecKeyStore};
+use framecrypt::prelude::*;
+use framecrypt::{
+    Ciphertext, Header, KeyId, Opened, RatchetBits, RatchetingReceiver, Receiver, VecKeyStore,
+};
 
 use crate::boundary::{free, guard, hand_out, io, object, required, write, write_optional};
 use crate::params::{base_key, suite};
@@ -9,9 +12,9 @@ use crate::result::framecrypt_result;
 
 /// A receiver. Opaque. Create it with `framecrypt_receiver_new` (any
 /// number of keys, each installed for its KID) or
-/// `framecrypt_receiver_new_ratcheting` (one sender's ratcheting keys,
-/// with replay protection), and release it with
-/// `framecrypt_receiver_free`.
+/// `framecrypt_receiver_new_ratcheting` (one sender's ratcheting keys),
+/// and release it with `framecrypt_receiver_free`. Both reject replayed
+/// frames.
 #[allow(non_camel_case_types)]
 #[derive(Debug)]
 pub struct framecrypt_receiver(pub(crate) ReceiverKind);
@@ -24,6 +27,23 @@ pub struct framecrypt_receiver(pub(crate) ReceiverKind);
 pub(crate) enum ReceiverKind {
     Plain(Receiver<VecKeyStore>),
     Ratcheting(RatchetingReceiver),
+}
+
+/// Every call that opens goes through the role, with the caller's time
+/// (which a plain receiver does not need); only key management needs the
+/// kind.
+impl OpenAt for ReceiverKind {
+    fn open_frame_at(
+        &mut self,
+        now_ms: u64,
+        metadata: &[u8],
+        frame: Ciphertext<'_>,
+    ) -> Result<Opened, framecrypt::Error> {
+        match self {
+            Self::Plain(r) => r.open_frame(metadata, frame),
+            Self::Ratcheting(r) => r.at(now_ms).open_frame(metadata, frame),
+        }
+    }
 }
 
 /// The SFrame header of a frame (RFC 9605 §4.3).
@@ -49,8 +69,9 @@ impl From<Header> for framecrypt_header {
 /// Creates an empty receiver that holds any number of keys, each for one
 /// KID (`framecrypt_receiver_add_key`), and stores it in `*receiver_out`.
 ///
-/// It has no replay protection of its own: use a ratcheting receiver, or
-/// check the counters yourself, where replays matter (RFC 9605 §9.3).
+/// Each key has an anti-replay window of 128 counters (RFC 9605 §9.3): a
+/// frame opens once, and a counter more than 128 below the highest seen
+/// under its key is refused with `FRAMECRYPT_ERR_REPLAYED`.
 ///
 /// # Errors
 /// `FRAMECRYPT_ERR_NULL_POINTER`.
@@ -145,7 +166,7 @@ pub unsafe extern "C" fn framecrypt_receiver_add_key(
         let suite = self::suite(suite)?;
         // SAFETY: the caller's contract.
         let key = unsafe { self::base_key(base_key, base_key_len) }?;
-        Ok(receiver.add_key(suite, KeyId(kid), &key)?)
+        Ok(receiver.add_key(suite, KeyId(kid), key)?)
     })
 }
 
@@ -218,16 +239,16 @@ pub unsafe extern "C" fn framecrypt_receiver_install_key(
 /// `metadata` must be the bytes the sender authenticated. `now_ms` is the
 /// time for a ratcheting receiver's retention; a plain receiver ignores it.
 ///
-/// On failure `out` holds no plaintext, and a ratcheting receiver's state
-/// (replay window, ratchet) is unchanged.
+/// On failure `out` holds no plaintext, and the receiver's state (replay
+/// windows, ratchet) is unchanged.
 ///
 /// # Errors
 /// `FRAMECRYPT_ERR_MALFORMED_HEADER`, `FRAMECRYPT_ERR_UNKNOWN_KEY_ID`,
 /// `FRAMECRYPT_ERR_FRAME_TOO_SHORT`, `FRAMECRYPT_ERR_AUTHENTICATION_FAILED`,
 /// `FRAMECRYPT_ERR_BUFFER_TOO_SMALL` (`out_capacity` below the plaintext
 /// length, `frame_len` minus the header and the tag; a capacity of
-/// `frame_len` always suffices), and for a ratcheting receiver
-/// `FRAMECRYPT_ERR_REPLAYED`, `FRAMECRYPT_ERR_TOO_FAR_AHEAD`,
+/// `frame_len` always suffices), `FRAMECRYPT_ERR_REPLAYED`, and for a
+/// ratcheting receiver `FRAMECRYPT_ERR_TOO_FAR_AHEAD`,
 /// `FRAMECRYPT_ERR_KEY_EXPIRED`;
 /// `FRAMECRYPT_ERR_NULL_POINTER`; `FRAMECRYPT_ERR_BUFFERS_OVERLAP`.
 ///
@@ -260,10 +281,7 @@ pub unsafe extern "C" fn framecrypt_receiver_decrypt(
         }?;
         // SAFETY: the caller's contract.
         let receiver = unsafe { object(receiver) }?;
-        let decrypted = match &mut receiver.0 {
-            ReceiverKind::Plain(r) => r.decrypt(io.metadata, io.input, io.out),
-            ReceiverKind::Ratcheting(r) => r.decrypt(now_ms, io.metadata, io.input, io.out),
-        }?;
+        let decrypted = receiver.0.at(now_ms).open(io.metadata, io.input, io.out)?;
         // SAFETY: the caller's contract.
         unsafe { write_optional(header_out, decrypted.header().into()) };
         // SAFETY: the caller's contract.

@@ -1,6 +1,7 @@
 //! `framecrypt_sender`: one participant's sending key (RFC 9605 §4.4),
 //! plain or ratcheting (§5.1).
 
+use framecrypt::prelude::*;
 use framecrypt::{Counter, KeyId, RatchetBits, RatchetingSender, Sender};
 
 use crate::boundary::{bytes_mut, free, guard, hand_out, io, object, required, write};
@@ -19,6 +20,17 @@ pub struct framecrypt_sender(pub(crate) SenderKind);
 pub(crate) enum SenderKind {
     Plain(Sender),
     Ratcheting(RatchetingSender),
+}
+
+/// Every call that seals goes through the role; only ratchet and rekey
+/// need the kind.
+impl Seal for SenderKind {
+    fn current_sender(&mut self) -> Result<&mut Sender, framecrypt::Error> {
+        match self {
+            Self::Plain(s) => s.current_sender(),
+            Self::Ratcheting(s) => s.current_sender(),
+        }
+    }
 }
 
 /// Creates a sender for `kid` with the base key `base_key[..base_key_len]`
@@ -67,7 +79,7 @@ pub unsafe extern "C" fn framecrypt_sender_resume(
         let suite = self::suite(suite)?;
         // SAFETY: the caller's contract.
         let key = unsafe { self::base_key(base_key, base_key_len) }?;
-        let sender = Sender::resume(suite, KeyId(kid), &key, Counter(next_ctr));
+        let sender = Sender::resume(suite, KeyId(kid), key, Counter(next_ctr));
         // SAFETY: the caller's contract.
         unsafe { hand_out(sender_out, framecrypt_sender(SenderKind::Plain(sender))) }
     })
@@ -174,10 +186,7 @@ pub unsafe extern "C" fn framecrypt_sender_kid(
     guard(|| {
         // SAFETY: the caller's contract.
         let sender = unsafe { object(sender) }?;
-        let kid = match &sender.0 {
-            SenderKind::Plain(s) => s.kid(),
-            SenderKind::Ratcheting(s) => s.kid(),
-        };
+        let kid = sender.0.current_sender()?.kid();
         // SAFETY: the caller's contract.
         unsafe { write(kid_out, kid.0) }
     })
@@ -204,11 +213,7 @@ pub unsafe extern "C" fn framecrypt_sender_next_counter(
         required(ctr_out)?;
         // SAFETY: the caller's contract.
         let sender = unsafe { object(sender) }?;
-        let ctr = match &sender.0 {
-            SenderKind::Plain(s) => s.next_counter(),
-            SenderKind::Ratcheting(s) => s.next_counter(),
-        };
-        let ctr = ctr.ok_or(framecrypt_result::FRAMECRYPT_ERR_COUNTER_EXHAUSTED)?;
+        let ctr = sender.0.next_header()?.ctr();
         // SAFETY: the caller's contract.
         unsafe { write(ctr_out, ctr.0) }
     })
@@ -232,10 +237,10 @@ pub unsafe extern "C" fn framecrypt_sender_ciphertext_len(
     guard(|| {
         // SAFETY: the caller's contract.
         let sender = unsafe { object(sender) }?;
-        let len = match &sender.0 {
-            SenderKind::Plain(s) => s.next_ciphertext_len(plaintext_len),
-            SenderKind::Ratcheting(s) => s.next_ciphertext_len(plaintext_len),
-        };
+        let len = sender
+            .0
+            .current_sender()?
+            .next_ciphertext_len(plaintext_len);
         // SAFETY: the caller's contract.
         unsafe { write(len_out, len) }
     })
@@ -280,12 +285,9 @@ pub unsafe extern "C" fn framecrypt_sender_encrypt(
         }?;
         // SAFETY: the caller's contract.
         let sender = unsafe { object(sender) }?;
-        let len = match &mut sender.0 {
-            SenderKind::Plain(s) => s.encrypt(io.metadata, io.input, io.out),
-            SenderKind::Ratcheting(s) => s.encrypt(io.metadata, io.input, io.out),
-        }?;
+        let sealed = sender.0.seal(io.metadata, io.input, io.out)?;
         // SAFETY: the caller's contract.
-        unsafe { write(out_len, len) }
+        unsafe { write(out_len, sealed.len()) }
     })
 }
 
@@ -379,7 +381,8 @@ pub unsafe extern "C" fn framecrypt_sender_current_key(
         // SAFETY: the caller's contract; `out` is not one of the sender's
         // own buffers, which C never sees.
         let out = unsafe { bytes_mut(out, out_capacity) }?;
-        let key = sender.current_base_key().expose_secret();
+        let share = sender.share();
+        let key = share.expose_secret();
         out.get_mut(..key.len())
             .ok_or(framecrypt_result::FRAMECRYPT_ERR_BUFFER_TOO_SMALL)?
             .copy_from_slice(key);

@@ -187,7 +187,7 @@ fn decrypt_seeds(
     };
     // The RFC 9605 frames (KID 0x123 under 00..0f) to the R = 4 ratchet
     // receiver and the core receiver, twice each (the second is a replay
-    // for the first), after an edited copy.
+    // for the first; both receivers have a window), after an edited copy.
     for f in sframe {
         let mut edited = f.ct.clone();
         let last = edited.len() - 1;
@@ -603,7 +603,7 @@ fn protected(codec: Codec, suite: CipherSuite, frame: &[u8], ctr: u64) -> Vec<u8
     let mut sender = Sender::resume(
         suite,
         KeyId(codec::KID),
-        &codec::key(suite),
+        codec::key(suite),
         framecrypt::Counter(ctr),
     );
     let (_, bytes) = Protection::new(codec, Fallback::Reject)
@@ -926,11 +926,14 @@ fn ffi_seeds(corpus: &mut Corpus, sframe: &[VectorFrame], media: &[Sample]) {
                     key: key(),
                 },
                 encrypt(&f.metadata, &f.pt, needed),
-                decrypt(0, &f.metadata, frame(0, None)),
+                // A forgery first (it reaches the tag check), the frame,
+                // then the frame again (a replay).
                 decrypt(0, &f.metadata, frame(0, Some(42))),
+                decrypt(0, &f.metadata, frame(0, None)),
                 encrypt(&f.metadata, &f.pt, Out::Needed { short: 1 }),
                 encrypt(&f.metadata, &f.pt, needed),
                 decrypt(0, &f.metadata, frame(1, None)),
+                decrypt(0, &f.metadata, frame(0, None)),
             ],
         );
     }

@@ -16,6 +16,7 @@ use std::rc::Rc;
 
 use arbitrary::Arbitrary;
 use framecrypt::distribute::{AnnouncementHeader, Identity, KeyDistributor, Participant, Session};
+use framecrypt::prelude::*;
 use framecrypt::{CipherSuite, Error, RatchetBits, RatchetingReceiver};
 use rand_chacha::ChaCha20Rng;
 use rand_chacha::rand_core::SeedableRng;
@@ -125,7 +126,8 @@ fn build(suite: CipherSuite, bits: RatchetBits) -> World {
     )
     .expect("start");
     let frame = distributor
-        .encrypt_to_vec(0, b"", b"step 0")
+        .at(0)
+        .seal_to_vec(b"", b"step 0")
         .expect("encrypt");
     for (announcement, recipient) in start.iter().zip([&b"bob"[..], b"carol"]) {
         genuine.push(Genuine {
@@ -137,7 +139,8 @@ fn build(suite: CipherSuite, bits: RatchetBits) -> World {
     }
     let join = distributor.join(&alice, dave, 0, &mut rng).expect("join");
     let frame = distributor
-        .encrypt_to_vec(0, b"", b"step 1")
+        .at(0)
+        .seal_to_vec(b"", b"step 1")
         .expect("encrypt");
     genuine.push(Genuine {
         bytes: join.as_bytes().to_vec(),
@@ -148,7 +151,8 @@ fn build(suite: CipherSuite, bits: RatchetBits) -> World {
     match distributor.leave(&alice, b"carol", 0, &mut rng) {
         Ok(leave) => {
             let frame = distributor
-                .encrypt_to_vec(0, b"", b"generation 1")
+                .at(0)
+                .seal_to_vec(b"", b"generation 1")
                 .expect("encrypt");
             for (announcement, recipient) in leave.iter().zip([&b"bob"[..], b"dave"]) {
                 genuine.push(Genuine {
@@ -250,7 +254,8 @@ fn open(world: &World, bytes: &[u8], recipient: &'static [u8], genuine: Option<&
             key.install(&mut receiver, 0)
                 .expect("a fresh receiver installs");
             receiver
-                .decrypt_to_vec(0, b"", &g.frame)
+                .at(0)
+                .open_to_vec(b"", &g.frame)
                 .expect("the announced key decrypts the sender's frame");
         }
         (Some(_), Err(e)) => panic!("a genuine announcement was refused: {e:?}"),

@@ -21,13 +21,14 @@
 
 use arbitrary::Arbitrary;
 use framecrypt::codec::{
-    At, Codec, Fallback, Layout, OpenFrame, Processed, Protection, SealFrame, max_in_place_len,
-    max_protected_len, max_unprotect_in_place_len,
+    Codec, Fallback, Layout, Protection, max_in_place_len, max_protected_len,
+    max_unprotect_in_place_len,
 };
 use framecrypt::fuzzing::{h26x_escape, h26x_unescape};
+use framecrypt::prelude::*;
 use framecrypt::{
-    BaseKey, CipherSuite, Counter, Error, KeyId, RatchetBits, RatchetingReceiver, RatchetingSender,
-    Receiver, Sender, VecKeyStore, sfu,
+    BaseKey, CipherSuite, Counter, Error, KeyId, Opened, RatchetBits, RatchetingReceiver,
+    RatchetingSender, Receiver, Sealed, Sender, VecKeyStore, sfu,
 };
 
 use crate::{harness_key, seed_enum};
@@ -174,20 +175,21 @@ pub fn run(input: &CodecInput<'_>) -> Option<Layout> {
                 rx.install_key(1, 0, key(suite), 0).expect("first key");
                 let next = |tx: &RatchetingSender| tx.next_counter();
                 let mut open = |p, protected: &[u8], door| {
-                    unprotect_through(p, &mut At(&mut rx, 0), protected, door)
+                    unprotect_through(p, &mut rx.at(0), protected, door)
                 };
                 round_trip(
                     p, &mut tx, next, &mut open, true, input.data, protect, unprotect, flip,
                 )
             } else {
-                let mut tx = Sender::new(suite, KeyId(KID), &key(suite));
+                let mut tx = Sender::new(suite, KeyId(KID), key(suite));
                 let mut rx = Receiver::<VecKeyStore>::new();
-                rx.add_key(suite, KeyId(KID), &key(suite)).expect("grows");
+                rx.add_key(suite, KeyId(KID), key(suite)).expect("grows");
                 let next = |tx: &Sender| tx.next_counter();
                 let mut open =
                     |p, protected: &[u8], door| unprotect_through(p, &mut rx, protected, door);
+                // The plain receiver has a replay window too.
                 round_trip(
-                    p, &mut tx, next, &mut open, false, input.data, protect, unprotect, flip,
+                    p, &mut tx, next, &mut open, true, input.data, protect, unprotect, flip,
                 )
             }
         }
@@ -200,7 +202,7 @@ pub fn run(input: &CodecInput<'_>) -> Option<Layout> {
             let p = protection(c, whole_frame);
             let suite = crate::suite(suite);
             let mut rx = Receiver::<VecKeyStore>::new();
-            rx.add_key(suite, KeyId(KID), &key(suite)).expect("grows");
+            rx.add_key(suite, KeyId(KID), key(suite)).expect("grows");
             let restored = unprotect_through(p, &mut rx, input.data, door);
             inspect(p.codec(), input.data);
             restored.ok().map(|(done, _)| done.layout())
@@ -232,7 +234,7 @@ fn fully_authenticated(codec: Codec, layout: Layout) -> bool {
 }
 
 #[allow(clippy::too_many_arguments)]
-fn round_trip<T: SealFrame>(
+fn round_trip<T: Seal>(
     p: Protection,
     tx: &mut T,
     next_counter: impl Fn(&T) -> Option<Counter>,
@@ -332,14 +334,14 @@ fn round_trip<T: SealFrame>(
 }
 
 /// A restored frame and how it was protected.
-type Unprotected = Result<(Processed, Vec<u8>), Error>;
+type Unprotected = Result<(Opened, Vec<u8>), Error>;
 
 fn protect_through(
     p: Protection,
-    tx: &mut impl SealFrame,
+    tx: &mut impl Seal,
     frame: &[u8],
     door: Door,
-) -> Result<(Processed, Vec<u8>), Error> {
+) -> Result<(Sealed, Vec<u8>), Error> {
     // The largest tag of any suite bounds every suite's buffer.
     let suite = CipherSuite::Aes128GcmSha256_128;
     match door {
@@ -373,7 +375,7 @@ fn protect_through(
 
 fn unprotect_through(
     p: Protection,
-    rx: &mut impl OpenFrame,
+    rx: &mut impl Open,
     protected: &[u8],
     door: Door,
 ) -> Unprotected {

@@ -30,6 +30,7 @@ use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
 
 use arbitrary::Arbitrary;
+use framecrypt::prelude::*;
 use framecrypt::{
     BaseKey, CipherSuite, Counter, EpochManager, Error, FixedKeyStore, Header, KeyId, MlsSender,
     RatchetBits, RatchetingReceiver, RatchetingSender, Receiver, Sender, ratchet_forward,
@@ -324,9 +325,9 @@ fn harness_encrypts(
 ) -> bool {
     let suite = receiver(index).1;
     candidate_keys(index, header.kid().0).iter().any(|key| {
-        let mut sender = Sender::resume(suite, header.kid(), &base_key(key), header.ctr());
+        let mut sender = Sender::resume(suite, header.kid(), base_key(key), header.ctr());
         sender
-            .encrypt_to_vec(metadata, plaintext)
+            .seal_to_vec(metadata, plaintext)
             .is_ok_and(|encrypted| encrypted == frame)
     })
 }
@@ -389,9 +390,10 @@ impl Slot {
                 let mut rx = Receiver::<FixedKeyStore<4>>::new();
                 let mut tx = Vec::new();
                 for kid in CORE_KIDS {
-                    let key = base_key(&core_key(suite, kid));
-                    rx.add_key(suite, KeyId(kid), &key).expect("room for 4");
-                    tx.push(Sender::new(suite, KeyId(kid), &key));
+                    let (sender, share) =
+                        Sender::with_share(suite, KeyId(kid), base_key(&core_key(suite, kid)));
+                    rx.add_share(share).expect("room for 4");
+                    tx.push(sender);
                 }
                 Self::Core {
                     rx: Box::new(rx),
@@ -407,18 +409,18 @@ impl Slot {
 
     fn encrypt(&mut self, who: u8, metadata: &[u8], payload: &[u8]) -> Vec<u8> {
         let result = match self {
-            Self::Ratchet { tx, .. } => tx.encrypt_to_vec(metadata, payload),
+            Self::Ratchet { tx, .. } => tx.seal_to_vec(metadata, payload),
             Self::Mls { rx, tx } => {
                 let len = tx.len();
                 let sender = &mut tx[usize::from(who) % len];
                 if sender.epoch() != rx.newest_epoch() {
                     sender.enter_epoch(rx).expect("a newer epoch");
                 }
-                sender.encrypt_to_vec(metadata, payload)
+                sender.seal_to_vec(metadata, payload)
             }
             Self::Core { tx, .. } => {
                 let len = tx.len();
-                tx[usize::from(who) % len].encrypt_to_vec(metadata, payload)
+                tx[usize::from(who) % len].seal_to_vec(metadata, payload)
             }
         };
         // Counters start at 0 and inputs are short: never exhausted.
@@ -482,9 +484,9 @@ impl Slot {
             Path::Copy { short } => {
                 let mut out = vec![0; frame.len().saturating_sub(usize::from(short))];
                 let result = match self {
-                    Self::Ratchet { rx, .. } => rx.decrypt(now, metadata, frame, &mut out),
-                    Self::Mls { rx, .. } => rx.decrypt(now, metadata, frame, &mut out),
-                    Self::Core { rx, .. } => rx.decrypt(metadata, frame, &mut out),
+                    Self::Ratchet { rx, .. } => rx.at(now).open(metadata, frame, &mut out),
+                    Self::Mls { rx, .. } => rx.at(now).open(metadata, frame, &mut out),
+                    Self::Core { rx, .. } => rx.open(metadata, frame, &mut out),
                 };
                 match result {
                     Ok(d) => Ok((d.header(), out[d.plaintext()].to_vec())),
@@ -497,9 +499,9 @@ impl Slot {
             Path::InPlace => {
                 let mut buf = frame.to_vec();
                 let result = match self {
-                    Self::Ratchet { rx, .. } => rx.decrypt_in_place(now, metadata, &mut buf),
-                    Self::Mls { rx, .. } => rx.decrypt_in_place(now, metadata, &mut buf),
-                    Self::Core { rx, .. } => rx.decrypt_in_place(metadata, &mut buf),
+                    Self::Ratchet { rx, .. } => rx.at(now).open_in_place(metadata, &mut buf),
+                    Self::Mls { rx, .. } => rx.at(now).open_in_place(metadata, &mut buf),
+                    Self::Core { rx, .. } => rx.open_in_place(metadata, &mut buf),
                 };
                 match result {
                     Ok(d) => Ok((d.header(), buf[d.plaintext()].to_vec())),
@@ -513,10 +515,11 @@ impl Slot {
                 }
             }
             Path::ToVec => match self {
-                Self::Ratchet { rx, .. } => rx.decrypt_to_vec(now, metadata, frame),
-                Self::Mls { rx, .. } => rx.decrypt_to_vec(now, metadata, frame),
-                Self::Core { rx, .. } => rx.decrypt_to_vec(metadata, frame),
-            },
+                Self::Ratchet { rx, .. } => rx.at(now).open_to_vec(metadata, frame),
+                Self::Mls { rx, .. } => rx.at(now).open_to_vec(metadata, frame),
+                Self::Core { rx, .. } => rx.open_to_vec(metadata, frame),
+            }
+            .map(|(opened, plaintext)| (opened.header(), plaintext)),
         }
     }
 }

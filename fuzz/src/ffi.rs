@@ -20,6 +20,7 @@ use core::ptr::{null, null_mut};
 
 use arbitrary::Arbitrary;
 use framecrypt::codec::{Codec, Fallback, Protection};
+use framecrypt::prelude::*;
 use framecrypt::{
     BaseKey, CipherSuite, Counter, Error, Header, KeyId, RatchetBits, RatchetingReceiver,
     RatchetingSender, Receiver, Sender, VecKeyStore, sfu,
@@ -573,7 +574,7 @@ unsafe fn plain_sender(
         Ok(TxMirror::Plain(Sender::resume(
             suite,
             KeyId(kid),
-            &key_of(&key)?,
+            key_of(&key)?,
             ctr,
         )))
     });
@@ -778,7 +779,7 @@ unsafe fn step(state: &mut State, call: &Call) {
             check(got, i.is_some() && key.valid(), || {
                 match &mut state.receivers[i.unwrap_or_default()].1 {
                     RxMirror::Plain(r) => code((|| {
-                        r.add_key(CipherSuite::from_id(*suite)?, KeyId(*kid), &key_of(&key)?)
+                        r.add_key(CipherSuite::from_id(*suite)?, KeyId(*kid), key_of(&key)?)
                     })()),
                     RxMirror::Ratcheting(_) => WRONG_KIND,
                 }
@@ -924,9 +925,10 @@ unsafe fn step(state: &mut State, call: &Call) {
             let kept = i.is_some() && metadata.valid() && output.kept(&plaintext, *len_null);
             let frame = check_output(got, kept, &output, len, |out| {
                 match &mut state.senders[i.unwrap_or_default()].1 {
-                    TxMirror::Plain(s) => s.encrypt(metadata.slice(), plaintext.slice(), out),
-                    TxMirror::Ratcheting(s) => s.encrypt(metadata.slice(), plaintext.slice(), out),
+                    TxMirror::Plain(s) => s.seal(metadata.slice(), plaintext.slice(), out),
+                    TxMirror::Ratcheting(s) => s.seal(metadata.slice(), plaintext.slice(), out),
                 }
+                .map(|sealed| sealed.len())
             });
             if let Some(frame) = frame {
                 state.keep_frame(&frame);
@@ -965,9 +967,9 @@ unsafe fn step(state: &mut State, call: &Call) {
             let mut expected = untouched;
             let done = check_output(got, kept, &output, len, |out| {
                 let r = match &mut state.receivers[i.unwrap_or_default()].1 {
-                    RxMirror::Plain(r) => r.decrypt(metadata.slice(), frame.slice(), out),
+                    RxMirror::Plain(r) => r.open(metadata.slice(), frame.slice(), out),
                     RxMirror::Ratcheting(r) => {
-                        r.decrypt(*now_ms, metadata.slice(), frame.slice(), out)
+                        r.at(*now_ms).open(metadata.slice(), frame.slice(), out)
                     }
                 }?;
                 expected = r.header().into();
@@ -1064,10 +1066,7 @@ unsafe fn step(state: &mut State, call: &Call) {
                 };
                 let done = match &mut state.receivers[i.unwrap_or_default()].1 {
                     RxMirror::Plain(r) => p.unprotect(r, frame.slice(), out),
-                    RxMirror::Ratcheting(r) => {
-                        let mut at = framecrypt::codec::At(&mut **r, *now_ms);
-                        p.unprotect(&mut at, frame.slice(), out)
-                    }
+                    RxMirror::Ratcheting(r) => p.unprotect(&mut r.at(*now_ms), frame.slice(), out),
                 }?;
                 Ok(done.len())
             });
@@ -1145,7 +1144,8 @@ unsafe fn step(state: &mut State, call: &Call) {
                 match &state.senders[i.unwrap_or_default()].1 {
                     TxMirror::Plain(_) => WRONG_KIND,
                     TxMirror::Ratcheting(s) => {
-                        let key = s.current_base_key().expose_secret();
+                        let share = s.share();
+                        let key = share.expose_secret();
                         if output.cap < key.len() {
                             return framecrypt_result::FRAMECRYPT_ERR_BUFFER_TOO_SMALL;
                         }

@@ -7,7 +7,7 @@
 use std::cell::Cell;
 use std::collections::BTreeSet;
 
-use framecrypt::{DecryptStats, Error, Retention};
+use framecrypt::{DecryptStats, Error, KeyId, Retention};
 
 /// RFC 9605 §4.3, parsed independently of `framecrypt::Header`: the KID,
 /// the CTR and the header length, or `None` if the config byte announces
@@ -77,7 +77,7 @@ impl WindowModel {
 pub fn count(stats: &mut DecryptStats, result: &Result<(u64, u64), Error>) {
     let counter = match result {
         Ok(_) => &mut stats.ok,
-        Err(Error::UnknownKeyId) => &mut stats.unknown_key_id,
+        Err(Error::UnknownKeyId(_) | Error::NoEpoch) => &mut stats.unknown_key_id,
         Err(Error::TooFarAhead) => &mut stats.too_far_ahead,
         Err(Error::KeyExpired) => &mut stats.key_expired,
         Err(Error::Replayed) => &mut stats.replayed,
@@ -249,7 +249,10 @@ impl RatchetModel {
             Ok((key.generation, key.step))
         };
 
-        let current = self.current.as_mut().ok_or(Error::UnknownKeyId)?;
+        let current = self
+            .current
+            .as_mut()
+            .ok_or(Error::UnknownKeyId(KeyId(kid)))?;
         if generation == current.generation && step_bits == current.step & mask {
             return try_key(current);
         }
@@ -274,7 +277,7 @@ impl RatchetModel {
                 .or(result);
         }
         if generation > current_generation {
-            return Err(Error::UnknownKeyId);
+            return Err(Error::UnknownKeyId(KeyId(kid)));
         }
         if generation < current_generation {
             return Err(Error::KeyExpired);
@@ -303,8 +306,9 @@ impl RatchetModel {
         genuine: &dyn Fn(u64, u64) -> bool,
         tried: &Cell<bool>,
     ) -> Result<(u64, u64), Error> {
+        // The caller found a current key.
         let Some(current) = self.current.take() else {
-            return Err(Error::UnknownKeyId);
+            unreachable!("ratchet_to without a current key")
         };
         let (generation, old_step) = (current.generation, current.step);
         let step = old_step.wrapping_add(ahead);

@@ -12,6 +12,7 @@
 use std::collections::{HashMap, HashSet, VecDeque};
 
 use arbitrary::Arbitrary;
+use framecrypt::prelude::*;
 use framecrypt::{
     BaseKey, Counter, DecryptStats, Error, Header, RatchetBits, RatchetingReceiver,
     RatchetingSender, ReplayWindow, Retention,
@@ -308,8 +309,8 @@ impl Harness {
             Op::Rejoin => {
                 let s = &self.expected_sender;
                 let (generation, step) = (s.generation, s.step);
-                let key = BaseKey::new(self.sender.current_base_key().expose_secret())
-                    .expect("a valid key copies");
+                let key =
+                    BaseKey::new(self.sender.share().expose_secret()).expect("a valid key copies");
                 self.install(generation, step, key);
             }
             Op::Reorder { a, b } => {
@@ -363,12 +364,12 @@ impl Harness {
             let mut buf = vec![0; head + payload.len() + self.suite.tag_len()];
             buf[head..head + payload.len()].copy_from_slice(payload);
             self.sender
-                .encrypt_in_place(metadata, &mut buf, head..head + payload.len())
-                .map(|range| buf[range].to_vec())
+                .seal_in_place(metadata, &mut buf, head..head + payload.len())
+                .map(|sealed| buf[sealed.frame()].to_vec())
         } else {
             let mut out = vec![0; self.sender.next_ciphertext_len(payload.len())];
-            self.sender.encrypt(metadata, payload, &mut out).map(|len| {
-                assert_eq!(len, out.len(), "next_ciphertext_len is exact");
+            self.sender.seal(metadata, payload, &mut out).map(|sealed| {
+                assert_eq!(sealed.len(), out.len(), "next_ciphertext_len is exact");
                 out
             })
         };
@@ -477,7 +478,7 @@ impl Harness {
         let actual = match path {
             Path::Copy { .. } => {
                 let mut out = vec![0; out_len];
-                let result = self.receiver.decrypt(now, md, &frame.bytes, &mut out);
+                let result = self.receiver.at(now).open(md, &frame.bytes, &mut out);
                 match result {
                     Ok(d) => Ok((d.header(), out[d.plaintext()].to_vec())),
                     Err(e) => {
@@ -488,7 +489,7 @@ impl Harness {
             }
             Path::InPlace => {
                 let mut buf = frame.bytes.clone();
-                let result = self.receiver.decrypt_in_place(now, md, &mut buf);
+                let result = self.receiver.at(now).open_in_place(md, &mut buf);
                 match result {
                     Ok(d) => Ok((d.header(), buf[d.plaintext()].to_vec())),
                     Err(e) => {
@@ -506,7 +507,11 @@ impl Harness {
                     }
                 }
             }
-            Path::ToVec => self.receiver.decrypt_to_vec(now, md, &frame.bytes),
+            Path::ToVec => self
+                .receiver
+                .at(now)
+                .open_to_vec(md, &frame.bytes)
+                .map(|(opened, plaintext)| (opened.header(), plaintext)),
         };
         self.results.push(expected.map(|_| ()));
         match (expected, actual) {

@@ -458,16 +458,18 @@ fn run_per_packet(suite: framecrypt::CipherSuite, descriptor: Option<u8>, payloa
         assert_eq!(Descriptor::from_byte(d.to_byte()), d);
     }
     let key = BaseKey::new(&harness_key(6, suite, 0x51)).expect("short key");
-    let mut sender = Sender::new(suite, KeyId(0x51), &key);
+    let (mut sender, share) = Sender::with_share(suite, KeyId(0x51), key);
     let mut receiver = Receiver::<VecKeyStore>::new();
-    receiver.add_key(suite, KeyId(0x51), &key).expect("grows");
+    receiver.add_share(share).expect("grows");
 
     // Arbitrary bytes as a packet: no panic.
     let mut out = vec![0; payload.len()];
     let _ = unprotect_packet(&mut receiver, b"", payload, &mut out);
 
     let mut packet = vec![0; max_packet_len(suite, payload.len())];
-    let len = protect_packet(&mut sender, b"rtp", payload, &mut packet).expect("room");
+    let len = protect_packet(&mut sender, b"rtp", payload, &mut packet)
+        .expect("room")
+        .len();
     packet.truncate(len);
     assert_eq!(packet[0], 0xe0, "S = E = T = 1");
     let sent = match descriptor {

@@ -98,7 +98,6 @@ mod annexb;
 mod av1;
 mod binding;
 pub(crate) mod escape;
-mod roles;
 mod walk;
 
 use core::fmt;
@@ -108,10 +107,12 @@ use binding::Binding;
 pub(crate) use walk::{Unit, Units};
 
 use crate::error::Error;
+pub use crate::frame::Layout;
+use crate::frame::{Opened, Sealed};
 use crate::header::Header;
+use crate::roles::{Open, Seal};
+use crate::sender::Sender;
 use crate::suite::CipherSuite;
-
-pub use roles::{At, OpenFrame, SealFrame};
 
 pub(crate) use annexb::Nal;
 pub(crate) use av1::{OBU_SEQUENCE_HEADER, layer_ids};
@@ -223,49 +224,6 @@ pub enum Fallback {
     WholeFrame,
 }
 
-/// How a frame was protected.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Layout {
-    /// With the codec's clear bytes, as described in the module docs.
-    CodecAware,
-    /// Whole, as a plain SFrame frame.
-    WholeFrame,
-}
-
-/// The result of protecting or unprotecting a frame.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Processed {
-    len: usize,
-    header: Header,
-    layout: Layout,
-}
-
-impl Processed {
-    /// The length of the output frame, at the start of the output buffer.
-    #[must_use]
-    pub const fn len(&self) -> usize {
-        self.len
-    }
-
-    /// Whether the output frame is empty.
-    #[must_use]
-    pub const fn is_empty(&self) -> bool {
-        self.len == 0
-    }
-
-    /// The SFrame header (KID and CTR) of the frame.
-    #[must_use]
-    pub const fn header(&self) -> Header {
-        self.header
-    }
-
-    /// How the frame was protected.
-    #[must_use]
-    pub const fn layout(&self) -> Layout {
-        self.layout
-    }
-}
-
 /// The largest protected frame for a `frame_len`-byte frame of `codec`
 /// under `suite`: the SFrame overhead ([`crate::max_overhead`]), plus for
 /// H.26x the worst-case emulation prevention (half again), plus for AV1 two
@@ -318,15 +276,41 @@ pub const fn max_unprotect_in_place_len(codec: Codec, protected_len: usize) -> u
     }
 }
 
-/// A codec rule and a fallback policy: protects frames with any sender
-/// ([`crate::Sender`], [`crate::RatchetingSender`], [`crate::MlsSender`]:
-/// [`SealFrame`]) and unprotects them with any receiver
-/// ([`crate::Receiver`], or a ratcheting / MLS receiver with the time,
-/// [`At`]: [`OpenFrame`]). The receiver's own rules (replay window, ratchet
-/// commit after authentication) apply as for a plain frame.
+/// A codec rule and a fallback policy: protects frames with any [`Seal`]
+/// (every sender kind) and unprotects them with any [`Open`] (every
+/// receiver kind; one that needs the time as `receiver.at(now_ms)`). The
+/// receiver's own rules (replay window, ratchet commit after
+/// authentication) apply as for a plain frame.
 ///
 /// Three doors, one implementation, as for the core API: into a caller
-/// slice, in place, and (feature `alloc`) into a new `Vec`.
+/// slice, in place, and (feature `alloc`) into a new `Vec`. The results are
+/// the core's [`Sealed`] and [`Opened`], with the frame or plaintext at
+/// `0..len` of the output and [`Sealed::layout`] saying whether the
+/// fallback was used.
+///
+/// ```
+/// use framecrypt::codec::{Codec, Fallback, Protection};
+/// use framecrypt::prelude::*;
+/// use framecrypt::{BaseKey, CipherSuite, FixedKeyStore, KeyId, Layout, Receiver, Sender};
+///
+/// let suite = CipherSuite::Aes128GcmSha256_128;
+/// let (mut sender, share) = Sender::with_share(suite, KeyId(1), BaseKey::new(&[1; 16])?);
+/// let mut receiver = Receiver::<FixedKeyStore<4>>::new();
+/// receiver.add_share(share)?;
+///
+/// // A VP8 interframe: its 3-byte frame tag stays clear for the packetizer.
+/// let frame = [0x31, 0x02, 0x00, 0xaa, 0xbb, 0xcc, 0xdd];
+/// let vp8 = Protection::new(Codec::Vp8, Fallback::Reject);
+/// let mut protected = [0u8; 64];
+/// let sealed = vp8.protect(&mut sender, &frame, &mut protected)?;
+/// assert_eq!(sealed.layout(), Layout::CodecAware);
+/// let protected = &protected[sealed.frame()];
+/// assert_eq!(protected[..3], frame[..3]);
+/// let mut restored = [0u8; 64];
+/// let opened = vp8.unprotect(&mut receiver, protected, &mut restored)?;
+/// assert_eq!(restored[opened.plaintext()], frame);
+/// # Ok::<(), framecrypt::Error>(())
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Protection {
     codec: Codec,
@@ -372,11 +356,11 @@ impl Protection {
     /// - [`Error::CounterExhausted`] once the sender's counters are used up.
     pub fn protect(
         &self,
-        sender: &mut impl SealFrame,
+        sender: &mut impl Seal,
         frame: &[u8],
         out: &mut [u8],
-    ) -> Result<Processed, Error> {
-        let (_, tag_len) = sender.next_frame()?;
+    ) -> Result<Sealed, Error> {
+        let (_, tag_len) = next_frame(sender)?;
         if out.len() < bound(self.codec, tag_len, frame.len()) {
             return Err(Error::BufferTooSmall);
         }
@@ -384,15 +368,10 @@ impl Protection {
             Err(Error::MalformedFrame | Error::UnsupportedCodec)
                 if self.fallback == Fallback::WholeFrame =>
             {
-                let (header, _) = sender.next_frame()?;
+                let (header, _) = next_frame(sender)?;
                 let h = header.encoded_len();
                 out[h..h + frame.len()].copy_from_slice(frame);
-                let range = sender.seal_in_place(&[], out, h..h + frame.len())?;
-                Ok(Processed {
-                    len: range.end,
-                    header,
-                    layout: Layout::WholeFrame,
-                })
+                sender.seal_in_place(&[], out, h..h + frame.len())
             }
             other => other,
         }
@@ -406,11 +385,11 @@ impl Protection {
     /// As [`Self::protect`].
     pub fn protect_in_place(
         &self,
-        sender: &mut impl SealFrame,
+        sender: &mut impl Seal,
         buf: &mut [u8],
         frame_len: usize,
-    ) -> Result<Processed, Error> {
-        let (_, tag_len) = sender.next_frame()?;
+    ) -> Result<Sealed, Error> {
+        let (_, tag_len) = next_frame(sender)?;
         if frame_len > buf.len() || buf.len() < in_place_bound(self.codec, tag_len, frame_len) {
             return Err(Error::BufferTooSmall);
         }
@@ -425,15 +404,15 @@ impl Protection {
             Err(Error::MalformedFrame | Error::UnsupportedCodec)
                 if self.fallback == Fallback::WholeFrame =>
             {
-                let (header, _) = sender.next_frame()?;
+                let (header, _) = next_frame(sender)?;
                 let h = header.encoded_len();
                 buf.copy_within(..frame_len, h);
-                let range = sender.seal_in_place(&[], buf, h..h + frame_len)?;
-                Ok(Processed {
-                    len: range.end,
+                let sealed = sender.seal_in_place(&[], buf, h..h + frame_len)?;
+                Ok(Sealed::new(
                     header,
-                    layout: Layout::WholeFrame,
-                })
+                    0..sealed.frame().end,
+                    Layout::WholeFrame,
+                ))
             }
             other => other,
         }
@@ -446,13 +425,13 @@ impl Protection {
     #[cfg(feature = "alloc")]
     pub fn protect_to_vec(
         &self,
-        sender: &mut impl SealFrame,
+        sender: &mut impl Seal,
         frame: &[u8],
-    ) -> Result<(Processed, alloc::vec::Vec<u8>), Error> {
-        let (_, tag_len) = sender.next_frame()?;
+    ) -> Result<(Sealed, alloc::vec::Vec<u8>), Error> {
+        let (_, tag_len) = next_frame(sender)?;
         let mut out = alloc::vec![0; bound(self.codec, tag_len, frame.len())];
         let done = self.protect(sender, frame, &mut out)?;
-        out.truncate(done.len);
+        out.truncate(done.frame().end);
         Ok((done, out))
     }
 
@@ -464,15 +443,15 @@ impl Protection {
     ///   (with [`Fallback::Reject`]); [`Error::UnsupportedCodec`] for
     ///   [`Codec::Unknown`] with [`Fallback::Reject`].
     /// - [`Error::BufferTooSmall`] if `out` is shorter than `protected`.
-    /// - As [`crate::Receiver::decrypt`]: [`Error::UnknownKeyId`],
+    /// - As [`crate::Open::open`]: [`Error::UnknownKeyId`],
     ///   [`Error::MalformedHeader`], [`Error::FrameTooShort`],
     ///   [`Error::AuthenticationFailed`].
     pub fn unprotect(
         &self,
-        receiver: &mut impl OpenFrame,
+        receiver: &mut impl Open,
         protected: &[u8],
         out: &mut [u8],
-    ) -> Result<Processed, Error> {
+    ) -> Result<Opened, Error> {
         if out.len() < protected.len() {
             return Err(Error::BufferTooSmall);
         }
@@ -492,10 +471,10 @@ impl Protection {
     /// As [`Self::unprotect`].
     pub fn unprotect_in_place(
         &self,
-        receiver: &mut impl OpenFrame,
+        receiver: &mut impl Open,
         buf: &mut [u8],
         protected_len: usize,
-    ) -> Result<Processed, Error> {
+    ) -> Result<Opened, Error> {
         if protected_len > buf.len()
             || buf.len() < max_unprotect_in_place_len(self.codec, protected_len)
         {
@@ -520,12 +499,12 @@ impl Protection {
     #[cfg(feature = "alloc")]
     pub fn unprotect_to_vec(
         &self,
-        receiver: &mut impl OpenFrame,
+        receiver: &mut impl Open,
         protected: &[u8],
-    ) -> Result<(Processed, alloc::vec::Vec<u8>), Error> {
+    ) -> Result<(Opened, alloc::vec::Vec<u8>), Error> {
         let mut out = alloc::vec![0; protected.len()];
         let done = self.unprotect(receiver, protected, &mut out)?;
-        out.truncate(done.len);
+        out.truncate(done.plaintext().end);
         Ok((done, out))
     }
 
@@ -533,9 +512,9 @@ impl Protection {
     /// result.
     fn or_whole_frame(
         &self,
-        result: Result<Processed, Error>,
-        whole: impl FnOnce() -> Result<Processed, Error>,
-    ) -> Result<Processed, Error> {
+        result: Result<Opened, Error>,
+        whole: impl FnOnce() -> Result<Opened, Error>,
+    ) -> Result<Opened, Error> {
         match result {
             Err(e) if self.fallback == Fallback::WholeFrame && e != Error::BufferTooSmall => {
                 match whole() {
@@ -596,14 +575,14 @@ impl Protection {
     /// [`max_protected_len`] long).
     fn codec_aware_seal(
         &self,
-        sender: &mut impl SealFrame,
+        sender: &mut impl Seal,
         frame: &[u8],
         out: &mut [u8],
-    ) -> Result<Processed, Error> {
+    ) -> Result<Sealed, Error> {
         if self.codec == Codec::Unknown {
             return Err(Error::UnsupportedCodec);
         }
-        let (header, t) = sender.next_frame()?;
+        let (header, t) = next_frame(sender)?;
         let h = header.encoded_len();
         let plan = self.plan(frame, h, t)?;
         let cap = out.len();
@@ -662,21 +641,17 @@ impl Protection {
             }
             c += piece;
         }
-        Ok(Processed {
-            len: w,
-            header,
-            layout: Layout::CodecAware,
-        })
+        Ok(Sealed::new(header, 0..w, Layout::CodecAware))
     }
 
     /// The codec-aware receiver, from `protected` into `out` (at least as
     /// long).
     fn codec_aware_open(
         &self,
-        receiver: &mut impl OpenFrame,
+        receiver: &mut impl Open,
         protected: &[u8],
         out: &mut [u8],
-    ) -> Result<Processed, Error> {
+    ) -> Result<Opened, Error> {
         if self.codec == Codec::Unknown {
             return Err(Error::UnsupportedCodec);
         }
@@ -742,25 +717,21 @@ impl Protection {
                 p += data;
             }
         }
-        Ok(Processed {
-            len: w,
-            header: done.header(),
-            layout: Layout::CodecAware,
-        })
+        Ok(Opened::new(done.header(), 0..w, Layout::CodecAware))
     }
 
     /// Single-unit codecs in place: shift the encrypted part right by the
     /// header length and encrypt it there.
     fn single_seal_in_place(
         &self,
-        sender: &mut impl SealFrame,
+        sender: &mut impl Seal,
         buf: &mut [u8],
         frame_len: usize,
-    ) -> Result<Processed, Error> {
+    ) -> Result<Sealed, Error> {
         if self.codec == Codec::Unknown {
             return Err(Error::UnsupportedCodec);
         }
-        let (header, t) = sender.next_frame()?;
+        let (header, t) = next_frame(sender)?;
         let h = header.encoded_len();
         let frame = &buf[..frame_len];
         let unit = walk::next_unit(self.codec, frame, 0)?.ok_or(Error::MalformedFrame)?;
@@ -768,22 +739,22 @@ impl Protection {
         let mut binding = Binding::new(self.codec.id());
         binding.unit(&frame[..clear], frame_len - clear + h + t);
         buf.copy_within(clear..frame_len, clear + h);
-        let range = sender.seal_in_place(binding.finish(), buf, clear + h..frame_len + h)?;
-        Ok(Processed {
-            len: range.end,
+        let sealed = sender.seal_in_place(binding.finish(), buf, clear + h..frame_len + h)?;
+        Ok(Sealed::new(
             header,
-            layout: Layout::CodecAware,
-        })
+            0..sealed.frame().end,
+            Layout::CodecAware,
+        ))
     }
 
     /// Single-unit codecs in place: decrypt after the clear prefix, then
     /// move the plaintext back over the header.
     fn single_open_in_place(
         &self,
-        receiver: &mut impl OpenFrame,
+        receiver: &mut impl Open,
         buf: &mut [u8],
         protected_len: usize,
-    ) -> Result<Processed, Error> {
+    ) -> Result<Opened, Error> {
         if self.codec == Codec::Unknown {
             return Err(Error::UnsupportedCodec);
         }
@@ -795,22 +766,22 @@ impl Protection {
         let done = receiver.open_in_place(binding.finish(), &mut buf[clear..protected_len])?;
         let plaintext = done.plaintext();
         buf.copy_within(clear + plaintext.start..clear + plaintext.end, clear);
-        Ok(Processed {
-            len: clear + plaintext.len(),
-            header: done.header(),
-            layout: Layout::CodecAware,
-        })
+        Ok(Opened::new(
+            done.header(),
+            0..clear + plaintext.len(),
+            Layout::CodecAware,
+        ))
     }
 }
 
 /// Runs a codec-aware step in place: moves the `len`-byte input in front of
 /// `buf` to its tail and lets `step` write from there to the front. On
 /// error the input is moved back, so the caller's buffer is as it was.
-fn via_tail(
+fn via_tail<T>(
     buf: &mut [u8],
     len: usize,
-    step: impl FnOnce(&[u8], &mut [u8]) -> Result<Processed, Error>,
-) -> Result<Processed, Error> {
+    step: impl FnOnce(&[u8], &mut [u8]) -> Result<T, Error>,
+) -> Result<T, Error> {
     let split = buf.len() - len;
     buf.copy_within(..len, split);
     let (out, src) = buf.split_at_mut(split);
@@ -823,15 +794,21 @@ fn via_tail(
 
 /// Opens the whole-frame fallback protection held in `buf` and moves the
 /// frame to its front.
-fn open_whole_frame(receiver: &mut impl OpenFrame, buf: &mut [u8]) -> Result<Processed, Error> {
+fn open_whole_frame(receiver: &mut impl Open, buf: &mut [u8]) -> Result<Opened, Error> {
     let done = receiver.open_in_place(&[], buf)?;
     let plaintext = done.plaintext();
     buf.copy_within(plaintext.clone(), 0);
-    Ok(Processed {
-        len: plaintext.len(),
-        header: done.header(),
-        layout: Layout::WholeFrame,
-    })
+    Ok(Opened::new(
+        done.header(),
+        0..plaintext.len(),
+        Layout::WholeFrame,
+    ))
+}
+
+/// The header the sealer's next frame will carry, and its tag length.
+fn next_frame(sealer: &mut impl Seal) -> Result<(Header, usize), Error> {
+    let sender = sealer.current_sender()?;
+    Ok((Sender::next_header(sender)?, sender.suite().tag_len()))
 }
 
 /// The units of `frame` (for [`crate::sfu`]).

@@ -14,11 +14,13 @@
 
 use core::fmt;
 
-use super::{DecryptStats, FrameIo, ReceiveKey, Retention, fresh_window};
+use super::{DecryptStats, Retention};
 use crate::error::Error;
-use crate::frame::{Decrypted, FrameKey};
-use crate::header::{Counter, KeyId};
+use crate::frame::{FrameKey, Opened};
+use crate::ids::{Counter, KeyId};
+use crate::key_store::{ReceiveKey, fresh_window};
 use crate::replay::ReplayWindow;
+use crate::roles::{Ciphertext, OpenAt, Seal};
 use crate::secret::BaseKey;
 use crate::sender::Sender;
 use crate::suite::CipherSuite;
@@ -358,7 +360,9 @@ impl<const EPOCHS: usize, const KEYS: usize, const W: usize> EpochManager<EPOCHS
     }
 
     /// Outcomes that could not be tied to a sender: malformed frames, KIDs
-    /// of epochs not held, and senders beyond the stats table (`KEYS`).
+    /// of epochs not held, failures under a KID no authentic frame has
+    /// used yet (a forger can name any member), and senders beyond the
+    /// stats table (`KEYS`).
     #[must_use]
     pub const fn unattributed_stats(&self) -> DecryptStats {
         self.unattributed
@@ -491,81 +495,20 @@ impl<const EPOCHS: usize, const KEYS: usize, const W: usize> EpochManager<EPOCHS
         self.epochs.iter().flatten().find(|e| e.epoch == newest)
     }
 
-    /// Decrypts the SFrame ciphertext `frame` into `out` at `now_ms`.
-    ///
-    /// # Errors
-    /// - [`Error::MalformedHeader`], [`Error::FrameTooShort`]: malformed.
-    /// - [`Error::UnknownKeyId`]: the KID's epoch is not held and is not an
-    ///   erased one (typically the next epoch, not added yet).
-    /// - [`Error::KeyExpired`]: the KID's epoch was held and is erased.
-    /// - [`Error::Replayed`], [`Error::AuthenticationFailed`].
-    /// - [`Error::StoreFull`]: a new sender's key has no free slot.
-    /// - [`Error::BufferTooSmall`], [`Error::MetadataTooLong`]: as
-    ///   [`crate::Receiver::decrypt`].
-    ///
-    /// On any error nothing is cached or recorded and `out` holds no
-    /// plaintext.
-    pub fn decrypt(
-        &mut self,
-        now_ms: u64,
-        metadata: &[u8],
-        frame: &[u8],
-        out: &mut [u8],
-    ) -> Result<Decrypted, Error> {
-        self.decrypt_io(now_ms, metadata, &mut FrameIo::Copy { frame, out })
-    }
-
-    /// Decrypts the SFrame ciphertext that fills `buf` in place.
-    ///
-    /// # Errors
-    /// As [`Self::decrypt`], without [`Error::BufferTooSmall`].
-    pub fn decrypt_in_place(
-        &mut self,
-        now_ms: u64,
-        metadata: &[u8],
-        buf: &mut [u8],
-    ) -> Result<Decrypted, Error> {
-        self.decrypt_io(now_ms, metadata, &mut FrameIo::InPlace(buf))
-    }
-
-    /// Decrypts `frame` into a new vector.
-    ///
-    /// # Errors
-    /// As [`Self::decrypt`], without [`Error::BufferTooSmall`].
-    #[cfg(feature = "alloc")]
-    pub fn decrypt_to_vec(
-        &mut self,
-        now_ms: u64,
-        metadata: &[u8],
-        frame: &[u8],
-    ) -> Result<(crate::header::Header, alloc::vec::Vec<u8>), Error> {
-        let mut out = alloc::vec![0; frame.len()];
-        let decrypted = self.decrypt(now_ms, metadata, frame, &mut out)?;
-        out.truncate(decrypted.plaintext().end);
-        Ok((decrypted.header(), out))
-    }
-
-    fn decrypt_io(
-        &mut self,
-        now_ms: u64,
-        metadata: &[u8],
-        io: &mut FrameIo<'_>,
-    ) -> Result<Decrypted, Error> {
-        let (sender, result) = self.open(now_ms, metadata, io);
-        let stats = match sender {
-            Some(index) => self.sender_stats(index),
-            None => &mut self.unattributed,
-        };
-        stats.record(&result);
-        result
-    }
-
-    fn sender_stats(&mut self, index: u64) -> &mut DecryptStats {
-        let position = self
+    /// Where an outcome for the member `index` counts. The KID, and with it
+    /// the index, is unauthenticated until the frame opens: only a frame
+    /// that authenticated may give a member a row of its own, so forged
+    /// KIDs cannot fill the table (they count as unattributed).
+    fn sender_stats(&mut self, index: u64, authenticated: bool) -> &mut DecryptStats {
+        let held = self
             .senders
             .iter()
-            .position(|s| s.is_some_and(|(i, _)| i == index))
-            .or_else(|| self.senders.iter().position(Option::is_none));
+            .position(|s| s.is_some_and(|(i, _)| i == index));
+        let position = match held {
+            Some(p) => Some(p),
+            None if authenticated => self.senders.iter().position(Option::is_none),
+            None => None,
+        };
         match position {
             Some(p) => {
                 let (_, stats) = self.senders[p].get_or_insert((index, DecryptStats::default()));
@@ -580,10 +523,10 @@ impl<const EPOCHS: usize, const KEYS: usize, const W: usize> EpochManager<EPOCHS
         &mut self,
         now_ms: u64,
         metadata: &[u8],
-        io: &mut FrameIo<'_>,
-    ) -> (Option<u64>, Result<Decrypted, Error>) {
+        io: &mut Ciphertext<'_>,
+    ) -> (Option<u64>, Result<Opened, Error>) {
         self.expire(now_ms);
-        let header = match io.header(self.suite.tag_len()) {
+        let header = match io.header_with_tag(self.suite.tag_len()) {
             Ok(header) => header,
             Err(e) => return (None, Err(e)),
         };
@@ -595,7 +538,7 @@ impl<const EPOCHS: usize, const KEYS: usize, const W: usize> EpochManager<EPOCHS
             .flatten()
             .find(|e| e.epoch & epoch_mask == kid.0 & epoch_mask)
         else {
-            return (None, Err(self.missing_epoch(kid.0 & epoch_mask)));
+            return (None, Err(self.missing_epoch(kid)));
         };
         let sender = epoch.layout.fields(kid).sender_index;
         let epoch_number = epoch.epoch;
@@ -613,8 +556,8 @@ impl<const EPOCHS: usize, const KEYS: usize, const W: usize> EpochManager<EPOCHS
             return (Some(sender), Err(Error::StoreFull));
         };
         let key = FrameKey::derive(self.suite, kid, &epoch.base_key);
-        let decrypted = match io.open(&key, metadata) {
-            Ok(decrypted) => decrypted,
+        let opened = match io.open(&key, metadata) {
+            Ok(opened) => opened,
             Err(e) => return (Some(sender), Err(e)),
         };
         let mut window = fresh_window::<W>(self.window_width);
@@ -624,25 +567,60 @@ impl<const EPOCHS: usize, const KEYS: usize, const W: usize> EpochManager<EPOCHS
             kid,
             rx: ReceiveKey::new(key, window),
         });
-        (Some(sender), Ok(decrypted))
+        (Some(sender), Ok(opened))
     }
 
     /// Why a KID whose low epoch bits match no held epoch fails.
-    fn missing_epoch(&self, low_bits: u64) -> Error {
-        let (Some(newest), Some(first)) = (self.newest, self.first) else {
-            return Error::UnknownKeyId;
-        };
+    fn missing_epoch(&self, kid: KeyId) -> Error {
         let epoch_mask = mask(self.epoch_bits);
+        let low_bits = kid.0 & epoch_mask;
+        let (Some(newest), Some(first)) = (self.newest, self.first) else {
+            return Error::UnknownKeyId(kid);
+        };
         // The next epoch's frames can arrive before its commit is processed.
         if newest.wrapping_add(1) & epoch_mask == low_bits {
-            return Error::UnknownKeyId;
+            return Error::UnknownKeyId(kid);
         }
         // The latest epoch at or before `newest` with these low bits.
         let behind = newest.wrapping_sub(low_bits) & epoch_mask;
         match newest.checked_sub(behind) {
             Some(epoch) if epoch >= first => Error::KeyExpired,
-            _ => Error::UnknownKeyId,
+            _ => Error::UnknownKeyId(kid),
         }
+    }
+}
+
+/// Opened as `manager.at(now_ms)`: superseded epochs whose time is up at
+/// `now_ms` are removed first.
+///
+/// # Errors
+/// - [`Error::MalformedHeader`], [`Error::FrameTooShort`]: malformed.
+/// - [`Error::UnknownKeyId`]: the KID's epoch is not held and is not an
+///   erased one (typically the next epoch, not added yet).
+/// - [`Error::KeyExpired`]: the KID's epoch was held and is erased.
+/// - [`Error::Replayed`], [`Error::AuthenticationFailed`].
+/// - [`Error::StoreFull`]: a new sender's key has no free slot.
+/// - [`Error::BufferTooSmall`], [`Error::MetadataTooLong`]: as
+///   [`crate::Open::open`].
+///
+/// On any error nothing is cached or recorded and no plaintext is
+/// released.
+impl<const EPOCHS: usize, const KEYS: usize, const W: usize> OpenAt
+    for EpochManager<EPOCHS, KEYS, W>
+{
+    fn open_frame_at(
+        &mut self,
+        now_ms: u64,
+        metadata: &[u8],
+        mut frame: Ciphertext<'_>,
+    ) -> Result<Opened, Error> {
+        let (sender, result) = self.open(now_ms, metadata, &mut frame);
+        let stats = match sender {
+            Some(index) => self.sender_stats(index, result.is_ok()),
+            None => &mut self.unattributed,
+        };
+        stats.record(&result);
+        result
     }
 }
 
@@ -696,7 +674,7 @@ impl MlsSender {
     /// counter back at 0. The previous epoch's key is zeroized.
     ///
     /// # Errors
-    /// - [`Error::UnknownKeyId`] if `epochs` holds no epoch.
+    /// - [`Error::NoEpoch`] if `epochs` holds no epoch.
     /// - [`Error::StaleKey`] if that epoch is not newer than this sender's.
     /// - [`Error::InvalidParameter`] if the member index or context does
     ///   not fit the epoch's KID layout.
@@ -704,14 +682,18 @@ impl MlsSender {
         &mut self,
         epochs: &EpochManager<EPOCHS, KEYS, W>,
     ) -> Result<(), Error> {
-        let newest = epochs.newest_entry().ok_or(Error::UnknownKeyId)?;
+        let newest = epochs.newest_entry().ok_or(Error::NoEpoch)?;
         if self.epoch.is_some_and(|e| newest.epoch <= e) {
             return Err(Error::StaleKey);
         }
         let kid = newest
             .layout
             .kid(self.context, self.sender_index, newest.epoch)?;
-        self.sender = Some(Sender::new(epochs.suite(), kid, &newest.base_key));
+        self.sender = Some(Sender::from_frame_key(FrameKey::derive(
+            epochs.suite(),
+            kid,
+            &newest.base_key,
+        )));
         self.epoch = Some(newest.epoch);
         Ok(())
     }
@@ -754,51 +736,13 @@ impl MlsSender {
             .as_ref()
             .map(|s| s.next_ciphertext_len(plaintext_len))
     }
+}
 
-    fn active(&mut self) -> Result<&mut Sender, Error> {
-        self.sender.as_mut().ok_or(Error::UnknownKeyId)
-    }
-
-    /// Encrypts into `out`; see [`Sender::encrypt`].
-    ///
-    /// # Errors
-    /// [`Error::UnknownKeyId`] before the first epoch; otherwise as
-    /// [`Sender::encrypt`].
-    pub fn encrypt(
-        &mut self,
-        metadata: &[u8],
-        plaintext: &[u8],
-        out: &mut [u8],
-    ) -> Result<usize, Error> {
-        self.active()?.encrypt(metadata, plaintext, out)
-    }
-
-    /// Encrypts in place; see [`Sender::encrypt_in_place`].
-    ///
-    /// # Errors
-    /// [`Error::UnknownKeyId`] before the first epoch; otherwise as
-    /// [`Sender::encrypt_in_place`].
-    pub fn encrypt_in_place(
-        &mut self,
-        metadata: &[u8],
-        buf: &mut [u8],
-        plaintext: core::ops::Range<usize>,
-    ) -> Result<core::ops::Range<usize>, Error> {
-        self.active()?.encrypt_in_place(metadata, buf, plaintext)
-    }
-
-    /// Encrypts into a new vector.
-    ///
-    /// # Errors
-    /// [`Error::UnknownKeyId`] before the first epoch; otherwise as
-    /// [`Sender::encrypt_to_vec`].
-    #[cfg(feature = "alloc")]
-    pub fn encrypt_to_vec(
-        &mut self,
-        metadata: &[u8],
-        plaintext: &[u8],
-    ) -> Result<alloc::vec::Vec<u8>, Error> {
-        self.active()?.encrypt_to_vec(metadata, plaintext)
+/// # Errors
+/// [`Error::NoEpoch`] before the first [`MlsSender::enter_epoch`].
+impl Seal for MlsSender {
+    fn current_sender(&mut self) -> Result<&mut Sender, Error> {
+        self.sender.as_mut().ok_or(Error::NoEpoch)
     }
 }
 

@@ -9,9 +9,6 @@
 //! clock the application chooses).
 
 use crate::error::Error;
-use crate::frame::{Decrypted, FrameKey};
-use crate::header::Header;
-use crate::replay::ReplayWindow;
 
 #[cfg(feature = "distribute")]
 pub mod distribute;
@@ -73,7 +70,7 @@ impl Default for Retention {
 pub struct DecryptStats {
     /// Frames decrypted and authenticated.
     pub ok: u64,
-    /// No key for the KID ([`Error::UnknownKeyId`]).
+    /// No key for the KID ([`Error::UnknownKeyId`], [`Error::NoEpoch`]).
     pub unknown_key_id: u64,
     /// The KID's ratchet step was beyond the forward limit
     /// ([`Error::TooFarAhead`]).
@@ -105,7 +102,7 @@ impl DecryptStats {
     pub(crate) fn record<T>(&mut self, result: &Result<T, Error>) {
         let counter = match result {
             Ok(_) => &mut self.ok,
-            Err(Error::UnknownKeyId) => &mut self.unknown_key_id,
+            Err(Error::UnknownKeyId(_) | Error::NoEpoch) => &mut self.unknown_key_id,
             Err(Error::TooFarAhead) => &mut self.too_far_ahead,
             Err(Error::KeyExpired) => &mut self.key_expired,
             Err(Error::Replayed) => &mut self.replayed,
@@ -115,116 +112,6 @@ impl DecryptStats {
         };
         *counter = counter.saturating_add(1);
     }
-}
-
-/// Where a frame being decrypted lives: copied out of a slice, or in place.
-pub(crate) enum FrameIo<'a> {
-    Copy { frame: &'a [u8], out: &'a mut [u8] },
-    InPlace(&'a mut [u8]),
-}
-
-impl FrameIo<'_> {
-    /// The frame's header values, checking that the frame also has room
-    /// for a `tag_len`-byte tag, so that a truncated frame is reported as
-    /// malformed before any key or window is consulted.
-    pub(crate) fn header(&self, tag_len: usize) -> Result<Header, Error> {
-        let bytes: &[u8] = match self {
-            Self::Copy { frame, .. } => frame,
-            Self::InPlace(buf) => buf,
-        };
-        let parsed = Header::parse(bytes)?;
-        if bytes.len() - parsed.len() < tag_len {
-            return Err(Error::FrameTooShort);
-        }
-        Ok(parsed.header())
-    }
-
-    /// As [`Self::open`], but an in-place frame that fails is left as it
-    /// was (not zeroed), so that another key can be tried on it; the last
-    /// try must be [`Self::open`], which zeroes a frame no key opens.
-    pub(crate) fn try_open(&mut self, key: &FrameKey, metadata: &[u8]) -> Result<Decrypted, Error> {
-        match self {
-            Self::Copy { .. } => self.open(key, metadata),
-            Self::InPlace(buf) => {
-                let (header, header_len) = parsed_in_place(buf)?;
-                key.try_open_in_place(header, header_len, metadata, buf)
-            }
-        }
-    }
-
-    /// Decrypts and authenticates under `key`; changes no receiver state.
-    pub(crate) fn open(&mut self, key: &FrameKey, metadata: &[u8]) -> Result<Decrypted, Error> {
-        match self {
-            Self::Copy { frame, out } => {
-                let parsed = Header::parse(frame)?;
-                key.open_into(&parsed, metadata, frame, out)
-            }
-            Self::InPlace(buf) => {
-                let (header, header_len) = parsed_in_place(buf)?;
-                key.open_in_place(header, header_len, metadata, buf)
-            }
-        }
-    }
-}
-
-/// The header values and header length of the frame in `buf` (parsed in a
-/// scope of its own, as the header borrows the buffer the key then writes).
-fn parsed_in_place(buf: &[u8]) -> Result<(Header, usize), Error> {
-    let parsed = Header::parse(buf)?;
-    Ok((parsed.header(), parsed.len()))
-}
-
-/// A receive key with its replay window.
-pub(crate) struct ReceiveKey<const W: usize> {
-    pub(crate) key: FrameKey,
-    pub(crate) window: ReplayWindow<W>,
-}
-
-impl<const W: usize> ReceiveKey<W> {
-    pub(crate) fn new(key: FrameKey, window: ReplayWindow<W>) -> Self {
-        Self { key, window }
-    }
-
-    /// As [`Self::open`], leaving a failed in-place frame as it was so
-    /// that another key can be tried on it (see [`FrameIo::try_open`]).
-    pub(crate) fn try_open(
-        &mut self,
-        header: Header,
-        io: &mut FrameIo<'_>,
-        metadata: &[u8],
-    ) -> Result<Decrypted, Error> {
-        self.checked(header, |key| io.try_open(key, metadata))
-    }
-
-    /// Replay check, decrypt, and only after authentication, record the
-    /// counter (RFC 9605 §9.3).
-    pub(crate) fn open(
-        &mut self,
-        header: Header,
-        io: &mut FrameIo<'_>,
-        metadata: &[u8],
-    ) -> Result<Decrypted, Error> {
-        self.checked(header, |key| io.open(key, metadata))
-    }
-
-    /// Runs `open` between the replay check and the recording of the
-    /// counter, which happens only when it authenticates.
-    fn checked(
-        &mut self,
-        header: Header,
-        open: impl FnOnce(&FrameKey) -> Result<Decrypted, Error>,
-    ) -> Result<Decrypted, Error> {
-        self.window.check(header.ctr())?;
-        let decrypted = open(&self.key)?;
-        self.window.record(header.ctr());
-        Ok(decrypted)
-    }
-}
-
-/// A window as configured (its width), with nothing recorded.
-pub(crate) fn fresh_window<const W: usize>(width: usize) -> ReplayWindow<W> {
-    // Widths are validated when the receiver is configured.
-    ReplayWindow::with_width(width).unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -256,7 +143,7 @@ mod tests {
     fn stats_count_each_kind_once_and_ignore_caller_errors() {
         let mut stats = DecryptStats::default();
         let kinds = [
-            Error::UnknownKeyId,
+            Error::UnknownKeyId(crate::KeyId(1)),
             Error::TooFarAhead,
             Error::KeyExpired,
             Error::Replayed,

@@ -11,12 +11,16 @@ use core::fmt;
 
 use hkdf::Hkdf;
 use sha2::{Sha256, Sha512};
+use zeroize::ZeroizeOnDrop;
 
-use super::{DecryptStats, FrameIo, ReceiveKey, Retention, fresh_window};
+use super::{DecryptStats, Retention};
 use crate::error::Error;
-use crate::frame::{Decrypted, FrameKey};
-use crate::header::{Counter, Header, KeyId};
+use crate::frame::{FrameKey, Opened};
+use crate::header::Header;
+use crate::ids::{Counter, KeyId};
+use crate::key_store::{ReceiveKey, fresh_window};
 use crate::replay::ReplayWindow;
+use crate::roles::{Ciphertext, OpenAt, Seal};
 use crate::secret::BaseKey;
 use crate::sender::Sender;
 use crate::suite::{CipherSuite, Hash};
@@ -162,7 +166,7 @@ impl RatchetingSender {
         next_ctr: Counter,
     ) -> Result<Self, Error> {
         let kid = bits.kid(generation, step)?;
-        let sender = Sender::resume(suite, kid, &base_key, next_ctr);
+        let sender = Sender::resume(suite, kid, base_key.duplicate(), next_ctr);
         Ok(Self {
             bits,
             generation,
@@ -182,7 +186,7 @@ impl RatchetingSender {
         self.base_key = next_base_key(suite, &self.base_key);
         self.step = self.step.wrapping_add(1);
         let kid = KeyId((self.generation << self.bits.get()) | (self.step & self.bits.step_mask()));
-        self.sender = Sender::new(suite, kid, &self.base_key);
+        self.sender = Sender::from_frame_key(FrameKey::derive(suite, kid, &self.base_key));
     }
 
     /// Starts the next generation with a fresh `base_key` at step 0 (the old
@@ -199,7 +203,7 @@ impl RatchetingSender {
             .filter(|&g| g <= self.bits.max_generation())
             .ok_or(Error::KeyIdExhausted)?;
         let kid = self.bits.kid(generation, 0)?;
-        self.sender = Sender::new(self.suite(), kid, &base_key);
+        self.sender = Sender::from_frame_key(FrameKey::derive(self.suite(), kid, &base_key));
         self.base_key = base_key;
         self.generation = generation;
         self.step = 0;
@@ -237,11 +241,25 @@ impl RatchetingSender {
         self.sender.suite()
     }
 
-    /// The base key of the current step: what a participant joining now
-    /// must receive, with [`Self::generation`] and [`Self::step`] (RFC 9605
-    /// §5.1).
+    /// The current key as receivers install it
+    /// ([`RatchetingReceiver::install_share`]): what a participant joining
+    /// now must receive (RFC 9605 §5.1), handed over without touching the
+    /// key's bytes. Over a network, send it sealed (see
+    /// [`crate::distribute`]).
     #[must_use]
-    pub const fn current_base_key(&self) -> &BaseKey {
+    pub fn share(&self) -> RatchetShare {
+        RatchetShare {
+            suite: self.suite(),
+            bits: self.bits,
+            generation: self.generation,
+            step: self.step,
+            base_key: self.base_key.duplicate(),
+        }
+    }
+
+    /// The base key of the current step, for sealing it to a joiner.
+    #[cfg(feature = "distribute")]
+    pub(crate) const fn current_base_key(&self) -> &BaseKey {
         &self.base_key
     }
 
@@ -257,44 +275,11 @@ impl RatchetingSender {
     pub const fn next_ciphertext_len(&self, plaintext_len: usize) -> usize {
         self.sender.next_ciphertext_len(plaintext_len)
     }
+}
 
-    /// Encrypts into `out`; see [`Sender::encrypt`].
-    ///
-    /// # Errors
-    /// As [`Sender::encrypt`].
-    pub fn encrypt(
-        &mut self,
-        metadata: &[u8],
-        plaintext: &[u8],
-        out: &mut [u8],
-    ) -> Result<usize, Error> {
-        self.sender.encrypt(metadata, plaintext, out)
-    }
-
-    /// Encrypts in place; see [`Sender::encrypt_in_place`].
-    ///
-    /// # Errors
-    /// As [`Sender::encrypt_in_place`].
-    pub fn encrypt_in_place(
-        &mut self,
-        metadata: &[u8],
-        buf: &mut [u8],
-        plaintext: core::ops::Range<usize>,
-    ) -> Result<core::ops::Range<usize>, Error> {
-        self.sender.encrypt_in_place(metadata, buf, plaintext)
-    }
-
-    /// Encrypts into a new vector; see [`Sender::encrypt_to_vec`].
-    ///
-    /// # Errors
-    /// As [`Sender::encrypt_to_vec`].
-    #[cfg(feature = "alloc")]
-    pub fn encrypt_to_vec(
-        &mut self,
-        metadata: &[u8],
-        plaintext: &[u8],
-    ) -> Result<alloc::vec::Vec<u8>, Error> {
-        self.sender.encrypt_to_vec(metadata, plaintext)
+impl Seal for RatchetingSender {
+    fn current_sender(&mut self) -> Result<&mut Sender, Error> {
+        Ok(&mut self.sender)
     }
 }
 
@@ -306,6 +291,88 @@ impl fmt::Debug for RatchetingSender {
             .field("step", &self.step)
             .field("sender", &self.sender)
             .finish_non_exhaustive()
+    }
+}
+
+/// A [`RatchetingSender`]'s current key as its receivers install it:
+/// suite, `R`, generation, step and base key. It can open frames but never
+/// seal them, so duplicating it for every receiver is safe. Zeroized on
+/// drop, redacted in `Debug`.
+///
+/// ```
+/// use framecrypt::{BaseKey, CipherSuite, RatchetBits, RatchetingSender};
+///
+/// let bits = RatchetBits::new(4)?;
+/// let mut sender =
+///     RatchetingSender::new(CipherSuite::Aes128GcmSha256_128, bits, 2, BaseKey::new(&[1; 16])?)?;
+/// sender.ratchet();
+/// let share = sender.share();
+/// assert_eq!((share.generation(), share.step()), (2, 1));
+/// assert!(format!("{share:?}").contains("<redacted>"));
+/// # Ok::<(), framecrypt::Error>(())
+/// ```
+pub struct RatchetShare {
+    suite: CipherSuite,
+    bits: RatchetBits,
+    generation: u64,
+    step: u64,
+    base_key: BaseKey,
+}
+
+impl ZeroizeOnDrop for RatchetShare {}
+
+impl RatchetShare {
+    /// The sender's cipher suite.
+    #[must_use]
+    pub const fn suite(&self) -> CipherSuite {
+        self.suite
+    }
+
+    /// The sender's `R`.
+    #[must_use]
+    pub const fn bits(&self) -> RatchetBits {
+        self.bits
+    }
+
+    /// The generation of the key.
+    #[must_use]
+    pub const fn generation(&self) -> u64 {
+        self.generation
+    }
+
+    /// The ratchet step of the key.
+    #[must_use]
+    pub const fn step(&self) -> u64 {
+        self.step
+    }
+
+    /// Another copy, for another receiver.
+    #[must_use]
+    pub fn duplicate(&self) -> Self {
+        Self {
+            base_key: self.base_key.duplicate(),
+            ..*self
+        }
+    }
+
+    /// The base key's bytes, to send over a channel of the application's
+    /// own (the C API's key hand-over). Whatever they are copied into must
+    /// be zeroized by its owner; [`crate::distribute`] seals them instead.
+    #[must_use]
+    pub fn expose_secret(&self) -> &[u8] {
+        self.base_key.expose_secret()
+    }
+}
+
+impl fmt::Debug for RatchetShare {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RatchetShare")
+            .field("suite", &self.suite)
+            .field("bits", &self.bits)
+            .field("generation", &self.generation)
+            .field("step", &self.step)
+            .field("base_key", &"<redacted>")
+            .finish()
     }
 }
 
@@ -522,6 +589,19 @@ impl<const N: usize, const W: usize> RatchetingReceiver<N, W> {
         Ok(())
     }
 
+    /// Installs a sender's [`RatchetShare`], as [`Self::install_key`].
+    ///
+    /// # Errors
+    /// As [`Self::install_key`]; [`Error::InvalidParameter`] if the share's
+    /// suite or `R` differ from this receiver's.
+    pub fn install_share(&mut self, share: RatchetShare, now_ms: u64) -> Result<(), Error> {
+        if share.suite != self.suite || share.bits != self.bits {
+            return Err(Error::InvalidParameter);
+        }
+        let base_key = share.base_key.duplicate();
+        self.install_key(share.generation, share.step, base_key, now_ms)
+    }
+
     /// Erases (zeroizes) every superseded key whose time is up at `now_ms`.
     /// Decryption calls this too.
     pub fn expire(&mut self, now_ms: u64) {
@@ -536,88 +616,22 @@ impl<const N: usize, const W: usize> RatchetingReceiver<N, W> {
         }
     }
 
-    /// Decrypts the SFrame ciphertext `frame` into `out` at time `now_ms`;
-    /// the plaintext is `out[result.plaintext()]`.
-    ///
-    /// # Errors
-    /// - [`Error::MalformedHeader`], [`Error::FrameTooShort`]: malformed.
-    /// - [`Error::UnknownKeyId`]: no key yet, or a generation newer than
-    ///   the installed one (install it with [`Self::install_key`]).
-    /// - [`Error::TooFarAhead`]: a step beyond [`Self::max_forward`].
-    /// - [`Error::KeyExpired`]: an earlier step or generation whose key is
-    ///   erased.
-    /// - [`Error::Replayed`]: the counter was seen or is below the window.
-    /// - [`Error::AuthenticationFailed`]: the frame does not authenticate.
-    /// - [`Error::BufferTooSmall`], [`Error::MetadataTooLong`]: as
-    ///   [`crate::Receiver::decrypt`].
-    ///
-    /// On any error the receiver's keys and windows are unchanged (apart
-    /// from expiry at `now_ms`) and `out` holds no plaintext.
-    pub fn decrypt(
-        &mut self,
-        now_ms: u64,
-        metadata: &[u8],
-        frame: &[u8],
-        out: &mut [u8],
-    ) -> Result<Decrypted, Error> {
-        self.decrypt_io(now_ms, metadata, &mut FrameIo::Copy { frame, out })
-    }
-
-    /// Decrypts the SFrame ciphertext that fills `buf` in place; the
-    /// plaintext is `buf[result.plaintext()]`.
-    ///
-    /// # Errors
-    /// As [`Self::decrypt`], without [`Error::BufferTooSmall`].
-    pub fn decrypt_in_place(
-        &mut self,
-        now_ms: u64,
-        metadata: &[u8],
-        buf: &mut [u8],
-    ) -> Result<Decrypted, Error> {
-        self.decrypt_io(now_ms, metadata, &mut FrameIo::InPlace(buf))
-    }
-
-    /// Decrypts `frame` into a new vector.
-    ///
-    /// # Errors
-    /// As [`Self::decrypt`], without [`Error::BufferTooSmall`].
-    #[cfg(feature = "alloc")]
-    pub fn decrypt_to_vec(
-        &mut self,
-        now_ms: u64,
-        metadata: &[u8],
-        frame: &[u8],
-    ) -> Result<(Header, alloc::vec::Vec<u8>), Error> {
-        let mut out = alloc::vec![0; frame.len()];
-        let decrypted = self.decrypt(now_ms, metadata, frame, &mut out)?;
-        out.truncate(decrypted.plaintext().end);
-        Ok((decrypted.header(), out))
-    }
-
-    fn decrypt_io(
-        &mut self,
-        now_ms: u64,
-        metadata: &[u8],
-        io: &mut FrameIo<'_>,
-    ) -> Result<Decrypted, Error> {
-        let result = self.open(now_ms, metadata, io);
-        self.stats.record(&result);
-        result
-    }
-
     fn open(
         &mut self,
         now_ms: u64,
         metadata: &[u8],
-        io: &mut FrameIo<'_>,
-    ) -> Result<Decrypted, Error> {
+        io: &mut Ciphertext<'_>,
+    ) -> Result<Opened, Error> {
         self.expire(now_ms);
-        let header = io.header(self.suite.tag_len())?;
+        let header = io.header_with_tag(self.suite.tag_len())?;
         let generation = self.bits.generation_of(header.kid());
         let step_bits = self.bits.step_bits_of(header.kid());
         let mask = self.bits.step_mask();
 
-        let current = self.current.as_mut().ok_or(Error::UnknownKeyId)?;
+        let current = self
+            .current
+            .as_mut()
+            .ok_or(Error::UnknownKeyId(header.kid()))?;
         if generation == current.generation && step_bits == current.step & mask {
             return current.rx.open(header, io, metadata);
         }
@@ -649,7 +663,7 @@ impl<const N: usize, const W: usize> RatchetingReceiver<N, W> {
                 .or(result);
         }
         if generation > current.generation {
-            return Err(Error::UnknownKeyId);
+            return Err(Error::UnknownKeyId(header.kid()));
         }
         if generation < current.generation {
             return Err(Error::KeyExpired);
@@ -672,25 +686,28 @@ impl<const N: usize, const W: usize> RatchetingReceiver<N, W> {
         &mut self,
         ahead: u64,
         header: Header,
-        io: &mut FrameIo<'_>,
+        io: &mut Ciphertext<'_>,
         metadata: &[u8],
         now_ms: u64,
-    ) -> Result<Decrypted, Error> {
+    ) -> Result<Opened, Error> {
         let suite = self.suite;
-        let current = self.current.as_ref().ok_or(Error::UnknownKeyId)?;
+        let current = self
+            .current
+            .as_ref()
+            .ok_or(Error::UnknownKeyId(header.kid()))?;
         let mut base_key = next_base_key(suite, &current.base_key);
         for _ in 1..ahead {
             base_key = next_base_key(suite, &base_key);
         }
         let key = FrameKey::derive(suite, header.kid(), &base_key);
-        let decrypted = io.open(&key, metadata)?;
+        let opened = io.open(&key, metadata)?;
 
         // Authenticated: commit.
         let mut window = fresh_window::<W>(self.window_width);
         window.record(header.ctr());
         let rx = ReceiveKey::new(key, window);
         let Some(old) = self.current.take() else {
-            return Err(Error::UnknownKeyId);
+            return Err(Error::UnknownKeyId(header.kid()));
         };
         let CurrentKey {
             generation,
@@ -730,7 +747,7 @@ impl<const N: usize, const W: usize> RatchetingReceiver<N, W> {
             base_key,
             rx,
         });
-        Ok(decrypted)
+        Ok(opened)
     }
 
     /// Keeps a superseded key within the retention count, evicting the
@@ -781,6 +798,36 @@ impl<const N: usize, const W: usize> RatchetingReceiver<N, W> {
                 *slot = None;
             }
         }
+    }
+}
+
+/// Opened as `receiver.at(now_ms)`: superseded keys whose time is up at
+/// `now_ms` are erased first.
+///
+/// # Errors
+/// - [`Error::MalformedHeader`], [`Error::FrameTooShort`]: malformed.
+/// - [`Error::UnknownKeyId`]: no key yet, or a generation newer than the
+///   installed one (install it with [`RatchetingReceiver::install_key`]).
+/// - [`Error::TooFarAhead`]: a step beyond [`RatchetingReceiver::max_forward`].
+/// - [`Error::KeyExpired`]: an earlier step or generation whose key is
+///   erased.
+/// - [`Error::Replayed`]: the counter was seen or is below the window.
+/// - [`Error::AuthenticationFailed`]: the frame does not authenticate.
+/// - [`Error::BufferTooSmall`], [`Error::MetadataTooLong`]: as
+///   [`crate::Open::open`].
+///
+/// On any error the receiver's keys and windows are unchanged (apart from
+/// expiry at `now_ms`) and no plaintext is released.
+impl<const N: usize, const W: usize> OpenAt for RatchetingReceiver<N, W> {
+    fn open_frame_at(
+        &mut self,
+        now_ms: u64,
+        metadata: &[u8],
+        mut frame: Ciphertext<'_>,
+    ) -> Result<Opened, Error> {
+        let result = self.open(now_ms, metadata, &mut frame);
+        self.stats.record(&result);
+        result
     }
 }
 

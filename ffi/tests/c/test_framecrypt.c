@@ -448,29 +448,8 @@ static void test_vector_decrypt(const struct sframe_vector *v)
     CHECK(receiver != NULL);
     CHECK_OK(framecrypt_receiver_add_key(receiver, v->suite, v->kid, key, key_len));
 
-    memset(out, 0, sizeof out);
-    if (CHECK_OK(framecrypt_receiver_decrypt(receiver, 0, metadata, md_len, ct, ct_len,
-                                             out, sizeof out, &out_len, &header))) {
-        CHECK_BYTES(out, out_len, pt, pt_len);
-        CHECK_U64(header.kid, v->kid);
-        CHECK_U64(header.ctr, v->ctr);
-    }
-    /* header_out is optional; the output buffer may be exactly ct_len,
-     * the capacity the header asks for. */
-    out_len = 0;
-    if (CHECK_OK(framecrypt_receiver_decrypt(receiver, 0, metadata, md_len, ct, ct_len,
-                                             out, ct_len, &out_len, NULL))) {
-        CHECK_BYTES(out, out_len, pt, pt_len);
-    }
-    /* The header: BUFFER_TOO_SMALL when out_capacity is below the frame's
-     * payload (the plaintext), so exactly pt_len bytes are enough... */
-    memset(out, 0, sizeof out);
-    out_len = 0;
-    if (CHECK_OK(framecrypt_receiver_decrypt(receiver, 0, metadata, md_len, ct, ct_len,
-                                             out, pt_len, &out_len, NULL))) {
-        CHECK_BYTES(out, out_len, pt, pt_len);
-    }
-    /* ...and one byte fewer is refused, with nothing written. */
+    /* The output must hold the plaintext: one byte fewer is refused, with
+     * nothing written. */
     memset(out, 0, sizeof out);
     CHECK_RC(framecrypt_receiver_decrypt(receiver, 0, metadata, md_len, ct, ct_len, out,
                                          pt_len - 1, &out_len, &header),
@@ -537,6 +516,39 @@ static void test_vector_decrypt(const struct sframe_vector *v)
                                          header_len + v->tag_len, out, sizeof out,
                                          &out_len, NULL),
              FRAMECRYPT_ERR_AUTHENTICATION_FAILED);
+
+    /* None of the failures above moved the replay window: the frame opens,
+     * once, and then is refused as a replay. Fresh receivers show that
+     * the output may be exactly ct_len (the capacity the header asks for)
+     * or exactly pt_len bytes, and that header_out is optional. */
+    memset(out, 0, sizeof out);
+    if (CHECK_OK(framecrypt_receiver_decrypt(receiver, 0, metadata, md_len, ct, ct_len,
+                                             out, sizeof out, &out_len, &header))) {
+        CHECK_BYTES(out, out_len, pt, pt_len);
+        CHECK_U64(header.kid, v->kid);
+        CHECK_U64(header.ctr, v->ctr);
+    }
+    CHECK_RC(framecrypt_receiver_decrypt(receiver, 0, metadata, md_len, ct, ct_len, out,
+                                         sizeof out, &out_len, NULL),
+             FRAMECRYPT_ERR_REPLAYED);
+    {
+        size_t capacity[2] = {ct_len, pt_len};
+        size_t i;
+        for (i = 0; i < 2; i++) {
+            framecrypt_receiver *fresh = NULL;
+            if (!CHECK_OK(framecrypt_receiver_new(&fresh))) {
+                continue;
+            }
+            CHECK_OK(framecrypt_receiver_add_key(fresh, v->suite, v->kid, key, key_len));
+            memset(out, 0, sizeof out);
+            out_len = 0;
+            if (CHECK_OK(framecrypt_receiver_decrypt(fresh, 0, metadata, md_len, ct, ct_len,
+                                                     out, capacity[i], &out_len, NULL))) {
+                CHECK_BYTES(out, out_len, pt, pt_len);
+            }
+            framecrypt_receiver_free(fresh);
+        }
+    }
 
     /* Another KID: no key. Then the key removed: no key either. */
     memcpy(bad, ct, ct_len);
@@ -950,6 +962,11 @@ static void test_empty_buffers(void)
                 CHECK_U64(frame_len, header_len + framecrypt_max_overhead(suite) -
                                          MAX_HEADER_LEN);
             }
+            /* Empty metadata authenticates as empty, not as absent: a
+             * byte of metadata is a different frame. */
+            CHECK_RC(framecrypt_receiver_decrypt(receiver, 0, (const uint8_t *)"x", 1, frame,
+                                                 frame_len, out, sizeof out, &out_len, NULL),
+                     FRAMECRYPT_ERR_AUTHENTICATION_FAILED);
             out_len = 99;
             if (CHECK_OK(framecrypt_receiver_decrypt(receiver, 0, NULL, 0, frame, frame_len,
                                                      out, sizeof out, &out_len, &header))) {
@@ -957,11 +974,7 @@ static void test_empty_buffers(void)
                 CHECK_U64(header.kid, 3);
                 CHECK_U64(header.ctr, 0);
             }
-            /* Empty metadata authenticates as empty, not as absent: a
-             * byte of metadata is a different frame. */
-            CHECK_RC(framecrypt_receiver_decrypt(receiver, 0, (const uint8_t *)"x", 1, frame,
-                                                 frame_len, out, sizeof out, &out_len, NULL),
-                     FRAMECRYPT_ERR_AUTHENTICATION_FAILED);
+
         }
         /* A non-NULL pointer with length 0 is the same empty buffer. */
         if (CHECK_OK(framecrypt_sender_encrypt(sender, out, 0, out, 0, frame, sizeof frame,
@@ -1745,19 +1758,7 @@ static void test_vp8(void)
     CHECK_RC(framecrypt_sfu_inspect(99, protected_frame, protected_len, &view),
              FRAMECRYPT_ERR_INVALID_PARAMETER);
 
-    /* The receiver gets the exact frame back. */
-    memset(out, 0, sizeof out);
-    if (CHECK_OK(framecrypt_unprotect(receiver, 0, FRAMECRYPT_CODEC_VP8,
-                                      FRAMECRYPT_FALLBACK_REJECT, protected_frame,
-                                      protected_len, out, sizeof out, &out_len, &header))) {
-        CHECK_BYTES(out, out_len, keyframe, sizeof keyframe);
-        CHECK_U64(header.kid, 0x1234);
-        CHECK_U64(header.ctr, 0);
-    }
-    /* The output may be exactly protected_len bytes; not one fewer. */
-    CHECK_OK(framecrypt_unprotect(receiver, 0, FRAMECRYPT_CODEC_VP8,
-                                  FRAMECRYPT_FALLBACK_REJECT, protected_frame, protected_len,
-                                  out, protected_len, &out_len, NULL));
+    /* The output must hold protected_len bytes: one fewer is refused. */
     CHECK_RC(framecrypt_unprotect(receiver, 0, FRAMECRYPT_CODEC_VP8,
                                   FRAMECRYPT_FALLBACK_REJECT, protected_frame, protected_len,
                                   out, protected_len - 1, &out_len, NULL),
@@ -1779,6 +1780,21 @@ static void test_vp8(void)
                                   FRAMECRYPT_FALLBACK_REJECT, bad, protected_len, out,
                                   sizeof out, &out_len, NULL),
              FRAMECRYPT_ERR_AUTHENTICATION_FAILED);
+
+    /* None of that moved the replay window: the receiver gets the exact
+     * frame back into exactly protected_len bytes, once. */
+    memset(out, 0, sizeof out);
+    if (CHECK_OK(framecrypt_unprotect(receiver, 0, FRAMECRYPT_CODEC_VP8,
+                                      FRAMECRYPT_FALLBACK_REJECT, protected_frame,
+                                      protected_len, out, protected_len, &out_len, &header))) {
+        CHECK_BYTES(out, out_len, keyframe, sizeof keyframe);
+        CHECK_U64(header.kid, 0x1234);
+        CHECK_U64(header.ctr, 0);
+    }
+    CHECK_RC(framecrypt_unprotect(receiver, 0, FRAMECRYPT_CODEC_VP8,
+                                  FRAMECRYPT_FALLBACK_REJECT, protected_frame, protected_len,
+                                  out, sizeof out, &out_len, NULL),
+             FRAMECRYPT_ERR_REPLAYED);
 
     /* An interframe: 3 clear bytes, not a keyframe, no dimensions. */
     CHECK_OK(framecrypt_max_protected_len(FRAMECRYPT_CODEC_VP8, suite, sizeof interframe,
@@ -1947,17 +1963,17 @@ static void test_fallback_and_parameters(void)
                                     FRAMECRYPT_FALLBACK_WHOLE_FRAME, not_vp8, sizeof not_vp8,
                                     protected_frame, cap, &protected_len, &whole))) {
         CHECK(whole);
-        if (CHECK_OK(framecrypt_unprotect(receiver, 0, FRAMECRYPT_CODEC_UNKNOWN,
-                                          FRAMECRYPT_FALLBACK_WHOLE_FRAME, protected_frame,
-                                          protected_len, out, sizeof out, &out_len, NULL))) {
-            CHECK_BYTES(out, out_len, not_vp8, sizeof not_vp8);
-        }
-        /* It is a plain SFrame frame with empty metadata. */
+        /* It is a plain SFrame frame with empty metadata... */
         if (CHECK_OK(framecrypt_receiver_decrypt(receiver, 0, NULL, 0, protected_frame,
                                                  protected_len, out, sizeof out, &out_len,
                                                  NULL))) {
             CHECK_BYTES(out, out_len, not_vp8, sizeof not_vp8);
         }
+        /* ...under the same replay window as the codec-aware door. */
+        CHECK_RC(framecrypt_unprotect(receiver, 0, FRAMECRYPT_CODEC_UNKNOWN,
+                                      FRAMECRYPT_FALLBACK_WHOLE_FRAME, protected_frame,
+                                      protected_len, out, sizeof out, &out_len, NULL),
+                 FRAMECRYPT_ERR_REPLAYED);
     }
 
     /* Codec and fallback numbers out of range. */

@@ -10,9 +10,11 @@ use super::announcement::{AnnouncementHeader, seal};
 use super::identity::{Identity, IdentityPublicKey, Participant, check_id};
 use super::{IdDebug, Session};
 use crate::error::Error;
-use crate::header::{Counter, KeyId};
+use crate::ids::{Counter, KeyId};
 use crate::keys::ratchet::{RatchetingSender, next_base_key};
+use crate::roles::{Seal, SealAt};
 use crate::secret::BaseKey;
+use crate::sender::Sender;
 
 /// One sealed base key for one recipient: send [`Self::as_bytes`] to the
 /// participant [`Self::recipient_id`] over any channel (the signalling
@@ -372,54 +374,6 @@ impl KeyDistributor {
         self.activation_delay_ms
     }
 
-    /// Switches keys if due ([`Self::poll`]), then encrypts into `out`; see
-    /// [`crate::Sender::encrypt`]. Poll before sizing `out`: a switch can
-    /// change the KID and so the header length.
-    ///
-    /// # Errors
-    /// As [`crate::Sender::encrypt`].
-    pub fn encrypt(
-        &mut self,
-        now_ms: u64,
-        metadata: &[u8],
-        plaintext: &[u8],
-        out: &mut [u8],
-    ) -> Result<usize, Error> {
-        self.poll(now_ms);
-        self.sender.encrypt(metadata, plaintext, out)
-    }
-
-    /// Switches keys if due ([`Self::poll`]), then encrypts in place; see
-    /// [`crate::Sender::encrypt_in_place`]. Poll before reserving headroom.
-    ///
-    /// # Errors
-    /// As [`crate::Sender::encrypt_in_place`].
-    pub fn encrypt_in_place(
-        &mut self,
-        now_ms: u64,
-        metadata: &[u8],
-        buf: &mut [u8],
-        plaintext: core::ops::Range<usize>,
-    ) -> Result<core::ops::Range<usize>, Error> {
-        self.poll(now_ms);
-        self.sender.encrypt_in_place(metadata, buf, plaintext)
-    }
-
-    /// Switches keys if due ([`Self::poll`]), then encrypts into a new
-    /// vector; see [`crate::Sender::encrypt_to_vec`].
-    ///
-    /// # Errors
-    /// As [`crate::Sender::encrypt_to_vec`].
-    pub fn encrypt_to_vec(
-        &mut self,
-        now_ms: u64,
-        metadata: &[u8],
-        plaintext: &[u8],
-    ) -> Result<Vec<u8>, Error> {
-        self.poll(now_ms);
-        self.sender.encrypt_to_vec(metadata, plaintext)
-    }
-
     fn check_identity(&self, identity: &Identity) -> Result<(), Error> {
         if identity.public_key() != self.own_key {
             return Err(Error::InvalidParameter);
@@ -451,6 +405,18 @@ impl KeyDistributor {
             activate_at: now_ms.saturating_add(self.activation_delay_ms),
         });
         self.poll(now_ms);
+    }
+}
+
+/// Sealed as `distributor.at(now_ms)`: switches to the announced key if
+/// its activation time has come ([`KeyDistributor::poll`]), then seals with
+/// the key in use. Take the frame size from the same `at(now_ms)` (its
+/// [`crate::Seal::next_frame_len`]): a switch can change the KID and so the
+/// header length.
+impl SealAt for KeyDistributor {
+    fn current_sender_at(&mut self, now_ms: u64) -> Result<&mut Sender, Error> {
+        self.poll(now_ms);
+        self.sender.current_sender()
     }
 }
 

@@ -38,6 +38,7 @@
 //!
 //! ```
 //! use framecrypt::distribute::{Identity, KeyDistributor, Participant, Session};
+//! use framecrypt::prelude::*;
 //! use framecrypt::{CipherSuite, RatchetBits};
 //!
 //! # fn main() -> Result<(), framecrypt::Error> {
@@ -58,8 +59,8 @@
 //!     .open_announcement(announcements[0].as_bytes(), b"bob", &bob_identity, &alice)?
 //!     .install(&mut from_alice, 0)?;
 //!
-//! let frame = sender.encrypt_to_vec(10, b"", b"hello")?;
-//! let (_, plaintext) = from_alice.decrypt_to_vec(10, b"", &frame)?;
+//! let frame = sender.at(10).seal_to_vec(b"", b"hello")?;
+//! let (_, plaintext) = from_alice.at(10).open_to_vec(b"", &frame)?;
 //! assert_eq!(plaintext, b"hello");
 //! # Ok(())
 //! # }
