@@ -26,7 +26,7 @@ fn pair(r: u32) -> (RatchetingSender, RatchetingReceiver<4>) {
 }
 
 fn send(sender: &mut RatchetingSender, text: &str) -> Vec<u8> {
-    let mut frame = vec![0; sender.next_frame_len(text.as_bytes().len()).expect("a key")];
+    let mut frame = vec![0; sender.next_frame_len(text.len()).expect("a key")];
     let len = sender
         .seal(b"", text.as_bytes(), &mut frame)
         .expect("encrypt")
