@@ -142,8 +142,8 @@ impl Stamp {
 ///
 /// **From its activation time on, every frame is sealed under that
 /// change's key or a newer one.** For a leave: once the leave's activation
-/// time has passed, no frame is sealed under a key the departed member was
-/// given, whatever joins and leaves came after it. Time is the `now_ms`
+/// time has passed, no frame is sealed under a key the departed member
+/// holds or can derive, whatever joins and leaves came after it. Time is the `now_ms`
 /// the application passes; the switch happens in the first `poll` or
 /// `encrypt` at or after the activation time.
 ///
