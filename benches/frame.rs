@@ -625,6 +625,54 @@ fn bench_forged(c: &mut Criterion) {
     }
 }
 
+/// `rtp::assemble` on its worst cases (issue 16): 2,000 packets that all
+/// start a frame and none ends one, and one frame of 2,000 fragments
+/// delivered in reverse; next to a 10-fragment frame, the common case.
+fn bench_assemble(c: &mut Criterion) {
+    use framecrypt::rtp::{Descriptor, Origin, Received, assemble};
+    let payload = |start: bool, end: bool| {
+        let descriptor = Descriptor {
+            start,
+            end,
+            origin: Origin::Raw,
+        };
+        let mut payload = vec![descriptor.to_byte()];
+        payload.extend_from_slice(&[0xa5; 100]);
+        payload
+    };
+    let frame =
+        |n: usize| -> Vec<Vec<u8>> { (0..n).map(|i| payload(i == 0, i + 1 == n)).collect() };
+    let starts: Vec<Vec<u8>> = (0..2_000).map(|_| payload(true, false)).collect();
+    let cases: [(&str, Vec<Vec<u8>>, bool, bool); 3] = [
+        ("2000 starts, no end", starts, false, false),
+        ("2000 fragments, reversed", frame(2_000), true, true),
+        ("10 fragments, in order", frame(10), false, true),
+    ];
+    let mut group = c.benchmark_group("rtp/assemble");
+    let mut out = vec![0u8; 2_000 * 100];
+    for (name, payloads, reversed, complete) in &cases {
+        let mut received: Vec<Received<'_>> = payloads
+            .iter()
+            .enumerate()
+            .map(|(i, payload)| Received {
+                seq: 65_000u16.wrapping_add(i as u16),
+                payload,
+            })
+            .collect();
+        if *reversed {
+            received.reverse();
+        }
+        group.throughput(Throughput::Elements(received.len() as u64));
+        group.bench_function(*name, |b| {
+            b.iter(|| {
+                let result = assemble(black_box(&received), &mut out).expect("well-formed");
+                assert_eq!(result.is_some(), *complete);
+            });
+        });
+    }
+    group.finish();
+}
+
 fn bench_header(c: &mut Criterion) {
     let mut group = c.benchmark_group("header/parse");
     for (name, kid, ctr) in [
@@ -647,6 +695,7 @@ criterion_group!(
     bench_decrypt,
     bench_key_count,
     bench_forged,
-    bench_header
+    bench_header,
+    bench_assemble
 );
 criterion_main!(benches);

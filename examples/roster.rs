@@ -1,7 +1,8 @@
 //! Key distribution without MLS (feature `distribute`): Alice sends to a
-//! roster of five; Frank joins, Carol leaves, and Dave leaves with a grace
-//! period. Each step prints who could decrypt which frame, and a table at
-//! the end.
+//! roster of five; Frank joins, Carol leaves, Dave leaves with a grace
+//! period, and Bob reloads his page while the relay replays an old
+//! announcement. Each step prints who could decrypt which frame, and a
+//! table at the end.
 //!
 //! Run with `cargo run --example roster --features distribute`. The
 //! example exits with an error if any outcome differs from what the scheme
@@ -11,7 +12,9 @@
 
 use std::process::ExitCode;
 
-use framecrypt::distribute::{Identity, KeyAnnouncement, KeyDistributor, Participant, Session};
+use framecrypt::distribute::{
+    Freshness, Identity, KeyAnnouncement, KeyDistributor, Participant, Session,
+};
 use framecrypt::prelude::*;
 use framecrypt::{CipherSuite, Error, RatchetBits, RatchetingReceiver};
 use getrandom::SysRng;
@@ -24,6 +27,9 @@ struct Member {
     name: &'static str,
     identity: Identity,
     receiver: RatchetingReceiver,
+    /// The highest roster version installed (a real client persists it
+    /// with its identity).
+    roster_version: u64,
 }
 
 impl Member {
@@ -61,6 +67,10 @@ impl Demo {
                 .iter_mut()
                 .find(|m| m.name.as_bytes() == announcement.recipient_id())
                 .expect("a known member");
+            let freshness = Freshness {
+                now_ms: now,
+                min_roster_version: member.roster_version,
+            };
             let result = self
                 .session
                 .open_announcement(
@@ -68,8 +78,14 @@ impl Demo {
                     member.name.as_bytes(),
                     &member.identity,
                     &self.alice,
+                    freshness,
                 )
-                .and_then(|key| key.install(&mut member.receiver, now));
+                .and_then(|key| {
+                    let version = key.roster_version();
+                    key.install(&mut member.receiver, now)?;
+                    member.roster_version = member.roster_version.max(version);
+                    Ok(())
+                });
             let name = member.name;
             let line = match result {
                 Ok(()) => format!(
@@ -115,6 +131,10 @@ impl Demo {
             name.as_bytes(),
             &member.identity,
             &self.alice,
+            Freshness {
+                now_ms: announcement.issued_at_ms(),
+                min_roster_version: member.roster_version,
+            },
         );
         let to = String::from_utf8_lossy(announcement.recipient_id());
         let line = match &result {
@@ -160,6 +180,7 @@ fn main() -> Result<ExitCode, Error> {
             name,
             identity: Identity::generate(&mut rng),
             receiver: session.receiver(),
+            roster_version: 0,
         })
         .collect();
     let mut demo = Demo {
@@ -173,22 +194,26 @@ fn main() -> Result<ExitCode, Error> {
 
     println!("== start: alice, bob, carol, dave, erin (frank is not here yet)");
     let roster = demo.members[..4].iter().map(Member::participant).collect();
+    // Times are milliseconds on a shared wall clock; roster versions number
+    // the roster changes (the start is 1).
     let (mut sender, announcements) =
-        KeyDistributor::start(session, b"alice", &alice_identity, roster, &mut rng)?;
+        KeyDistributor::start(session, b"alice", &alice_identity, roster, 1, 0, &mut rng)?;
     demo.deliver(&announcements, 0);
+    // What the relay could replay later: Bob's first announcement.
+    let bobs_first = announcements[0].clone();
     let f1 = send(&mut sender, 100, "f1: welcome");
     demo.offer("f1", &f1, 100, &["bob", "carol", "dave", "erin"]);
 
     println!("== frank joins: alice ratchets one step and seals it to frank only");
     let frank = demo.members[4].participant();
-    let announcement = sender.join(&alice_identity, frank, 200, &mut rng)?;
+    let announcement = sender.join(&alice_identity, frank, 2, 200, &mut rng)?;
     demo.deliver(&[announcement], 200);
     demo.retry("frank", "f1", &f1, 200);
     let f2 = send(&mut sender, 300, "f2: hello frank");
     demo.offer("f2", &f2, 300, &["bob", "carol", "dave", "erin", "frank"]);
 
     println!("== carol leaves: a fresh key, generation 1, sealed to the others only");
-    let announcements = sender.leave(&alice_identity, b"carol", 400, &mut rng)?;
+    let announcements = sender.leave(&alice_identity, b"carol", 3, 400, &mut rng)?;
     for announcement in &announcements {
         demo.intercept("carol", announcement);
     }
@@ -198,7 +223,7 @@ fn main() -> Result<ExitCode, Error> {
 
     println!("== dave leaves, with a 300 ms grace period before the switch");
     sender.set_activation_delay(300);
-    let announcements = sender.leave(&alice_identity, b"dave", 600, &mut rng)?;
+    let announcements = sender.leave(&alice_identity, b"dave", 4, 600, &mut rng)?;
     for announcement in &announcements {
         demo.intercept("dave", announcement);
     }
@@ -223,9 +248,33 @@ fn main() -> Result<ExitCode, Error> {
     let f5 = send(&mut sender, 950, "f5: dave has left");
     demo.offer("f5", &f5, 950, &["bob", "erin", "frank"]);
 
+    println!("== bob reloads his page; the relay replays his first announcement");
+    let bob = &mut demo.members[0];
+    bob.receiver = demo.session.receiver(); // lost; his roster version was persisted
+    let freshness = Freshness {
+        now_ms: 1_000,
+        min_roster_version: bob.roster_version,
+    };
+    let replayed = demo.session.open_announcement(
+        bobs_first.as_bytes(),
+        b"bob",
+        &bob.identity,
+        &demo.alice,
+        freshness,
+    );
+    let line = match &replayed {
+        Ok(_) => "bob   accepted the replayed generation-0 key (carol and dave hold it)".to_owned(),
+        Err(e) => format!("bob   refused the replayed announcement: {e}"),
+    };
+    demo.check(replayed.is_err(), &line);
+    let again = sender.reannounce(&alice_identity, b"bob", 1_000, &mut rng)?;
+    demo.deliver(&again, 1_000);
+    let f6 = send(&mut sender, 1_050, "f6: welcome back, bob");
+    demo.offer("f6", &f6, 1_050, &["bob", "erin", "frank"]);
+
     println!();
     println!("who decrypted what:");
-    let frames = ["f1", "f2", "f3", "f4", "f5"];
+    let frames = ["f1", "f2", "f3", "f4", "f5", "f6"];
     println!("  {:<6}{}", "", frames.join("  "));
     for name in NAMES {
         let row: Vec<&str> = frames

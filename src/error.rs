@@ -104,6 +104,12 @@ pub enum Error {
     /// A key announcement for exactly the key already installed arrived
     /// again.
     AnnouncementReplayed,
+    /// A key announcement was made for an older roster than the newest the
+    /// receiver knows of: a later removal superseded its key.
+    AnnouncementSuperseded,
+    /// A key announcement's issue time is further from the receiver's
+    /// clock than the session's maximum announcement age.
+    AnnouncementExpired,
 }
 
 impl fmt::Display for Error {
@@ -135,6 +141,8 @@ impl fmt::Display for Error {
             Self::WrongRecipient => "key announcement is addressed to another participant",
             Self::WrongSender => "key announcement is from another sender",
             Self::AnnouncementReplayed => "key announcement replayed",
+            Self::AnnouncementSuperseded => "key announcement superseded by a newer roster",
+            Self::AnnouncementExpired => "key announcement too old, or issued in the future",
         })
     }
 }

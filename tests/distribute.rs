@@ -3,8 +3,8 @@
 #![cfg(feature = "distribute")]
 
 use framecrypt::distribute::{
-    AnnouncementHeader, Identity, IdentityPublicKey, KeyAnnouncement, KeyDistributor, LABEL,
-    Participant, Session, VERSION,
+    AnnouncementHeader, Freshness, Identity, IdentityPublicKey, KeyAnnouncement, KeyDistributor,
+    LABEL, MAX_PENDING, Participant, Session, VERSION,
 };
 use framecrypt::prelude::*;
 use framecrypt::{CipherSuite, Error, RatchetBits, RatchetingReceiver, Retention};
@@ -22,11 +22,21 @@ fn session() -> Session {
     Session::new(SESSION_ID, SUITE, RatchetBits::new(8).expect("R")).expect("session")
 }
 
+/// A receiver that knows no roster version, at `now_ms`.
+const fn fresh(now_ms: u64) -> Freshness {
+    Freshness {
+        now_ms,
+        min_roster_version: 0,
+    }
+}
+
 /// A participant on the receiving side of one sender (Alice).
 struct Member {
     name: &'static str,
     identity: Identity,
     rx: RatchetingReceiver<4, 2>,
+    /// The highest roster version installed: what the member persists.
+    roster_version: u64,
 }
 
 impl Member {
@@ -35,6 +45,7 @@ impl Member {
             name,
             identity: Identity::generate(rng),
             rx: session.receiver(),
+            roster_version: 0,
         }
     }
 
@@ -42,7 +53,9 @@ impl Member {
         Participant::new(self.name.as_bytes(), self.identity.public_key()).expect("id")
     }
 
-    /// Opens `announcement` from `sender` and installs it.
+    /// Opens `announcement` from `sender` at `now` and installs it, then
+    /// raises its roster version to the key's (as the module documentation
+    /// asks of the application).
     fn receive(
         &mut self,
         session: &Session,
@@ -55,10 +68,25 @@ impl Member {
             self.name.as_bytes(),
             &self.identity,
             sender,
+            Freshness {
+                now_ms: now,
+                min_roster_version: self.roster_version,
+            },
         )?;
         let at = (key.generation(), key.step());
+        let roster_version = key.roster_version();
         key.install(&mut self.rx, now)?;
+        self.roster_version = self.roster_version.max(roster_version);
         Ok(at)
+    }
+
+    /// The member restarts: same identity, no receiver state, and only
+    /// what it persisted (its roster version, if `persisted`).
+    fn restart(&mut self, session: &Session, persisted: bool) {
+        self.rx = session.receiver();
+        if !persisted {
+            self.roster_version = 0;
+        }
     }
 
     fn decrypt(&mut self, now: u64, frame: &[u8]) -> Result<Vec<u8>, Error> {
@@ -78,6 +106,10 @@ struct Meeting {
     alice: Participant,
     distributor: KeyDistributor,
     members: Vec<Member>,
+    /// What `start` announced, as sent.
+    started: Vec<KeyAnnouncement>,
+    /// The roster version of the last change.
+    roster_version: u64,
 }
 
 /// How Alice's distributor and the receivers are configured.
@@ -119,9 +151,16 @@ impl Meeting {
             .iter()
             .map(Member::participant)
             .collect();
-        let (distributor, announcements) =
-            KeyDistributor::start(session.clone(), b"alice", &alice_identity, roster, &mut rng)
-                .expect("start");
+        let (distributor, announcements) = KeyDistributor::start(
+            session.clone(),
+            b"alice",
+            &alice_identity,
+            roster,
+            1,
+            0,
+            &mut rng,
+        )
+        .expect("start");
         assert_eq!(announcements.len(), present.len());
         let mut meeting = Self {
             rng,
@@ -130,6 +169,8 @@ impl Meeting {
             alice,
             distributor: distributor.with_activation_delay(options.activation_delay_ms),
             members,
+            started: announcements.clone(),
+            roster_version: 1,
         };
         meeting.deliver(&announcements, 0);
         meeting
@@ -156,16 +197,32 @@ impl Meeting {
         }
     }
 
+    /// `name` joins: the next roster version.
     fn join(&mut self, name: &str, now: u64) -> KeyAnnouncement {
         let participant = self.member(name).participant();
+        self.roster_version += 1;
         self.distributor
-            .join(&self.alice_identity, participant, now, &mut self.rng)
+            .join(
+                &self.alice_identity,
+                participant,
+                self.roster_version,
+                now,
+                &mut self.rng,
+            )
             .expect("join")
     }
 
+    /// `name` leaves: the next roster version.
     fn leave(&mut self, name: &str, now: u64) -> Vec<KeyAnnouncement> {
+        self.roster_version += 1;
         self.distributor
-            .leave(&self.alice_identity, name.as_bytes(), now, &mut self.rng)
+            .leave(
+                &self.alice_identity,
+                name.as_bytes(),
+                self.roster_version,
+                now,
+                &mut self.rng,
+            )
             .expect("leave")
     }
 
@@ -240,7 +297,13 @@ fn join_ratchets_and_seals_the_current_step_to_the_joiner_only() {
         .expect("R = 8");
     let key = m
         .session
-        .open_announcement(announcement.as_bytes(), b"frank", &frank.identity, &m.alice)
+        .open_announcement(
+            announcement.as_bytes(),
+            b"frank",
+            &frank.identity,
+            &m.alice,
+            fresh(50),
+        )
         .expect("open");
     key.install(&mut eager, 50).expect("install");
     assert!(eager.at(50).open_to_vec(b"", &before).is_err());
@@ -365,6 +428,8 @@ struct Fields {
     r: u8,
     generation: u64,
     step: u64,
+    roster_version: u64,
+    issued_at_ms: u64,
     session: Vec<u8>,
     sender: Vec<u8>,
     recipient: Vec<u8>,
@@ -376,6 +441,8 @@ fn encode(f: &Fields) -> Vec<u8> {
     out.push(f.r);
     out.extend_from_slice(&f.generation.to_be_bytes());
     out.extend_from_slice(&f.step.to_be_bytes());
+    out.extend_from_slice(&f.roster_version.to_be_bytes());
+    out.extend_from_slice(&f.issued_at_ms.to_be_bytes());
     for id in [&f.session, &f.sender, &f.recipient] {
         out.push(u8::try_from(id.len()).expect("short id"));
         out.extend_from_slice(id);
@@ -393,6 +460,8 @@ fn rewrite(announcement: &[u8], change: impl FnOnce(&mut Fields)) -> Vec<u8> {
         r: u8::try_from(header.bits().get()).expect("R"),
         generation: header.generation(),
         step: header.step(),
+        roster_version: header.roster_version(),
+        issued_at_ms: header.issued_at_ms(),
         session: header.session_id().to_vec(),
         sender: header.sender_id().to_vec(),
         recipient: header.recipient_id().to_vec(),
@@ -414,9 +483,16 @@ fn bobs_announcement() -> (Meeting, Vec<u8>) {
         .map(|n| Member::new(n, &session, &mut rng))
         .collect();
     let roster = members.iter().map(Member::participant).collect();
-    let (distributor, announcements) =
-        KeyDistributor::start(session.clone(), b"alice", &alice_identity, roster, &mut rng)
-            .expect("start");
+    let (distributor, announcements) = KeyDistributor::start(
+        session.clone(),
+        b"alice",
+        &alice_identity,
+        roster,
+        1,
+        0,
+        &mut rng,
+    )
+    .expect("start");
     let bobs = announcements[0].as_bytes().to_vec();
     let meeting = Meeting {
         rng,
@@ -425,6 +501,8 @@ fn bobs_announcement() -> (Meeting, Vec<u8>) {
         alice,
         distributor,
         members,
+        started: announcements,
+        roster_version: 1,
     };
     (meeting, bobs)
 }
@@ -438,25 +516,29 @@ fn open_as_bob(m: &mut Meeting, announcement: &[u8]) -> Result<(u64, u64), Error
 fn the_byte_format_is_as_documented() {
     let (m, bobs) = bobs_announcement();
     let suite = SUITE.id().to_be_bytes();
-    assert_eq!(bobs[0], 0x01, "version");
+    assert_eq!(bobs[0], 0x02, "version");
     assert_eq!(bobs[1..3], suite, "suite");
     assert_eq!(bobs[3], 8, "R");
     assert_eq!(bobs[4..12], 0u64.to_be_bytes(), "generation");
     assert_eq!(bobs[12..20], 0u64.to_be_bytes(), "step");
+    assert_eq!(bobs[20..28], 1u64.to_be_bytes(), "roster version");
+    assert_eq!(bobs[28..36], 0u64.to_be_bytes(), "issue time");
     let a = SESSION_ID.len();
-    assert_eq!(usize::from(bobs[20]), a);
-    assert_eq!(&bobs[21..21 + a], SESSION_ID);
-    assert_eq!(bobs[21 + a], 5);
-    assert_eq!(&bobs[22 + a..27 + a], b"alice");
-    assert_eq!(bobs[27 + a], 3);
-    assert_eq!(&bobs[28 + a..31 + a], b"bob");
-    let header_len = 23 + a + 5 + 3;
+    assert_eq!(usize::from(bobs[36]), a);
+    assert_eq!(&bobs[37..37 + a], SESSION_ID);
+    assert_eq!(bobs[37 + a], 5);
+    assert_eq!(&bobs[38 + a..43 + a], b"alice");
+    assert_eq!(bobs[43 + a], 3);
+    assert_eq!(&bobs[44 + a..47 + a], b"bob");
+    let header_len = 39 + a + 5 + 3;
     // enc (32) and the Nh-byte base key sealed with a 16-byte tag.
     assert_eq!(bobs.len(), header_len + 32 + SUITE.hash_len() + 16);
     let header = AnnouncementHeader::parse(&bobs).expect("parse");
     assert_eq!(header.len(), header_len);
     assert_eq!(header.session_id(), m.session.id());
+    assert_eq!((header.roster_version(), header.issued_at_ms()), (1, 0));
     assert_eq!(LABEL, b"framecrypt key announcement");
+    assert_eq!(VERSION, 2);
 }
 
 /// Every bit of the header, and the lowest and highest bit of every byte
@@ -477,9 +559,21 @@ fn single_bit_flips_are_refused() {
             tampered[byte] ^= 1 << bit;
             let result = open_as_bob(&mut m, &tampered);
             assert!(result.is_err(), "flip of byte {byte} bit {bit} accepted");
-            // The step and everything sealed only fail authentication.
-            if (12..20).contains(&byte) || byte >= header_len {
+            // The step, the roster version (Bob knows none yet) and
+            // everything sealed only fail authentication; the issue time
+            // too, unless the flip moves it more than a minute.
+            if (12..28).contains(&byte) || byte >= header_len {
                 assert_eq!(result, Err(Error::AuthenticationFailed), "byte {byte}");
+            }
+            if (28..36).contains(&byte) {
+                let shift = 8 * (35 - u32::try_from(byte).expect("small")) + bit;
+                let moved = (1u64 << shift) > 60_000;
+                let expected = if moved {
+                    Error::AnnouncementExpired
+                } else {
+                    Error::AuthenticationFailed
+                };
+                assert_eq!(result, Err(expected), "byte {byte} bit {bit}");
             }
         }
     }
@@ -502,8 +596,13 @@ fn truncated_or_padded_announcements_are_malformed() {
         open_as_bob(&mut m, &padded),
         Err(Error::MalformedAnnouncement)
     );
-    let v2 = [&[2u8][..], &bobs[1..]].concat();
-    assert_eq!(open_as_bob(&mut m, &v2), Err(Error::MalformedAnnouncement));
+    for version in [0, 1, 3] {
+        let other = [&[version][..], &bobs[1..]].concat();
+        assert_eq!(
+            open_as_bob(&mut m, &other),
+            Err(Error::MalformedAnnouncement)
+        );
+    }
     // A suite with another `Nh` (64) needs another sealed length.
     let longer = rewrite(&bobs, |f| f.suite = CipherSuite::Aes256GcmSha512_128.id());
     assert_eq!(
@@ -520,6 +619,8 @@ fn tampered_header_fields_are_refused() {
     let cases: Vec<(&str, Vec<u8>)> = vec![
         ("generation", rewrite(&bobs, |f| f.generation = 1)),
         ("step", rewrite(&bobs, |f| f.step = 3)),
+        ("roster version", rewrite(&bobs, |f| f.roster_version = 9)),
+        ("issue time", rewrite(&bobs, |f| f.issued_at_ms = 30_000)),
     ];
     for (what, tampered) in cases {
         assert_eq!(
@@ -544,7 +645,7 @@ fn bobs_announcement_with_seed(seed: u64) -> (Identity, Vec<u8>) {
     let bob = Identity::generate(&mut rng);
     let roster = vec![Participant::new(b"bob", bob.public_key()).expect("id")];
     let (_, announcements) =
-        KeyDistributor::start(session(), b"alice", &alice, roster, &mut rng).expect("start");
+        KeyDistributor::start(session(), b"alice", &alice, roster, 1, 0, &mut rng).expect("start");
     (bob, announcements[0].as_bytes().to_vec())
 }
 
@@ -563,7 +664,7 @@ fn misdirected_announcements_are_refused() {
         Err(Error::AuthenticationFailed)
     );
     // Bob's own ID with Dave's identity key: sealed to Bob's key.
-    let key = session.open_announcement(&bobs, b"bob", &dave.identity, &alice);
+    let key = session.open_announcement(&bobs, b"bob", &dave.identity, &alice, fresh(0));
     assert_eq!(key.map(|_| ()), Err(Error::AuthenticationFailed));
 }
 
@@ -580,20 +681,20 @@ fn announcements_of_another_session_suite_or_r_are_refused() {
         Session::new(SESSION_ID, SUITE, RatchetBits::new(16).expect("R")).expect("session"),
     ];
     for other in &others {
-        let result = other.open_announcement(&bobs, b"bob", &bob.identity, &alice);
+        let result = other.open_announcement(&bobs, b"bob", &bob.identity, &alice, fresh(0));
         assert_eq!(result.map(|_| ()), Err(Error::WrongSession), "{other:?}");
     }
     // Claiming the other session in the header does not authenticate.
     let moved = rewrite(&bobs, |f| f.session = b"meeting-9606".to_vec());
-    let result = others[0].open_announcement(&moved, b"bob", &bob.identity, &alice);
+    let result = others[0].open_announcement(&moved, b"bob", &bob.identity, &alice, fresh(0));
     assert_eq!(result.map(|_| ()), Err(Error::AuthenticationFailed));
     let moved = rewrite(&bobs, |f| {
         f.suite = CipherSuite::Aes128CtrHmacSha256_80.id()
     });
-    let result = others[1].open_announcement(&moved, b"bob", &bob.identity, &alice);
+    let result = others[1].open_announcement(&moved, b"bob", &bob.identity, &alice, fresh(0));
     assert_eq!(result.map(|_| ()), Err(Error::AuthenticationFailed));
     let moved = rewrite(&bobs, |f| f.r = 16);
-    let result = others[2].open_announcement(&moved, b"bob", &bob.identity, &alice);
+    let result = others[2].open_announcement(&moved, b"bob", &bob.identity, &alice, fresh(0));
     assert_eq!(result.map(|_| ()), Err(Error::AuthenticationFailed));
 }
 
@@ -604,7 +705,7 @@ fn announcements_from_another_sender_or_forged_ones_are_refused() {
     let dave = m.member("dave").participant();
     let bob = m.member("bob");
     // Opened as if from Dave: the header names Alice.
-    let result = session.open_announcement(&bobs, b"bob", &bob.identity, &dave);
+    let result = session.open_announcement(&bobs, b"bob", &bob.identity, &dave, fresh(0));
     assert_eq!(result.map(|_| ()), Err(Error::WrongSender));
 
     // Dave, a member, seals a key to Bob claiming to be Alice. Auth mode
@@ -612,12 +713,25 @@ fn announcements_from_another_sender_or_forged_ones_are_refused() {
     let mut rng = rng(7);
     let dave_identity = Identity::generate(&mut rng);
     let roster = vec![bob.participant()];
-    let (_, forged) =
-        KeyDistributor::start(session.clone(), b"alice", &dave_identity, roster, &mut rng)
-            .expect("start");
+    let (_, forged) = KeyDistributor::start(
+        session.clone(),
+        b"alice",
+        &dave_identity,
+        roster,
+        1,
+        0,
+        &mut rng,
+    )
+    .expect("start");
     let alice = m.alice.clone();
     let bob = m.member("bob");
-    let result = session.open_announcement(forged[0].as_bytes(), b"bob", &bob.identity, &alice);
+    let result = session.open_announcement(
+        forged[0].as_bytes(),
+        b"bob",
+        &bob.identity,
+        &alice,
+        fresh(0),
+    );
     assert_eq!(result.map(|_| ()), Err(Error::AuthenticationFailed));
 }
 
@@ -633,10 +747,16 @@ fn replayed_announcements_are_refused() {
         frank.receive(&session, &alice, join.as_bytes(), 11),
         Err(Error::AnnouncementReplayed)
     );
-    // After a leave, the old one is stale as well.
+    // After a leave, the old one is superseded (its roster version is
+    // older than Frank's), and stale by the receiver's state as well.
     let leave = m.leave("carol", 20);
     m.deliver(&leave, 20);
     let frank = m.member("frank");
+    assert_eq!(
+        frank.receive(&session, &alice, join.as_bytes(), 21),
+        Err(Error::AnnouncementSuperseded)
+    );
+    frank.roster_version = 0;
     assert_eq!(
         frank.receive(&session, &alice, join.as_bytes(), 21),
         Err(Error::StaleKey)
@@ -667,6 +787,11 @@ fn a_stale_announcement_is_refused_and_changes_nothing() {
     );
     assert_eq!(
         frank.receive(&session, &alice, join.as_bytes(), 21),
+        Err(Error::AnnouncementSuperseded)
+    );
+    frank.roster_version = 0;
+    assert_eq!(
+        frank.receive(&session, &alice, join.as_bytes(), 21),
         Err(Error::StaleKey)
     );
     assert_eq!(frank.rx.generation(), Some(1));
@@ -679,7 +804,7 @@ fn an_announced_key_refuses_a_receiver_of_another_suite() {
     let (session, alice) = (m.session.clone(), m.alice.clone());
     let bob = m.member("bob");
     let key = session
-        .open_announcement(&bobs, b"bob", &bob.identity, &alice)
+        .open_announcement(&bobs, b"bob", &bob.identity, &alice, fresh(0))
         .expect("open");
     let mut wrong = RatchetingReceiver::<4, 2>::new(
         CipherSuite::Aes256GcmSha512_128,
@@ -792,13 +917,23 @@ fn a_join_during_a_pending_leave_builds_on_the_pending_key() {
     m.deliver(&leave, 1_000);
     let join = m.join("frank", 1_100);
     assert_eq!((join.generation(), join.step()), (1, 1));
-    assert_eq!(m.distributor.pending_activation(), Some(1_600));
+    // The leave keeps its activation time; the join has its own.
+    assert_eq!(m.distributor.pending_activation(), Some(1_500));
+    assert_eq!(m.distributor.pending_count(), 2);
     m.deliver(&[join], 1_100);
 
     let grace = m.send(1_300, "grace");
     assert_eq!(
         m.readers(1_300, &grace, "grace"),
         ["bob", "carol", "dave", "erin"]
+    );
+    // From the leave's time on, its key; Frank holds only the next step.
+    let left = m.send(1_500, "carol has left");
+    assert_eq!((m.distributor.generation(), m.distributor.step()), (1, 0));
+    assert_eq!(m.distributor.pending_activation(), Some(1_600));
+    assert_eq!(
+        m.readers(1_500, &left, "carol has left"),
+        ["bob", "dave", "erin"]
     );
     let after = m.send(1_600, "after");
     assert_eq!((m.distributor.generation(), m.distributor.step()), (1, 1));
@@ -850,7 +985,7 @@ fn ids_must_be_one_to_255_bytes_and_unique() {
 
     let bob = Participant::new(b"bob", key).expect("id");
     let start = |own: &[u8], roster: Vec<Participant>, rng: &mut ChaCha20Rng| {
-        KeyDistributor::start(session(), own, &identity, roster, rng).map(|_| ())
+        KeyDistributor::start(session(), own, &identity, roster, 1, 0, rng).map(|_| ())
     };
     assert_eq!(
         start(b"alice", vec![bob.clone(), bob.clone()], &mut rng),
@@ -872,22 +1007,36 @@ fn join_and_leave_refuse_bad_requests_and_change_nothing() {
     let stranger = Identity::generate(&mut rng);
     let d = &mut m.distributor;
     assert_eq!(
-        d.join(&m.alice_identity, bob, 10, &mut rng).map(|_| ()),
+        d.join(&m.alice_identity, bob, 2, 10, &mut rng).map(|_| ()),
         Err(Error::InvalidParameter)
     );
     assert_eq!(
-        d.join(&stranger, frank, 10, &mut rng).map(|_| ()),
-        Err(Error::InvalidParameter)
-    );
-    assert_eq!(
-        d.leave(&m.alice_identity, b"frank", 10, &mut rng)
+        d.join(&stranger, frank.clone(), 2, 10, &mut rng)
             .map(|_| ()),
         Err(Error::InvalidParameter)
     );
     assert_eq!(
-        d.leave(&stranger, b"bob", 10, &mut rng).map(|_| ()),
+        d.leave(&m.alice_identity, b"frank", 2, 10, &mut rng)
+            .map(|_| ()),
         Err(Error::InvalidParameter)
     );
+    assert_eq!(
+        d.leave(&stranger, b"bob", 2, 10, &mut rng).map(|_| ()),
+        Err(Error::InvalidParameter)
+    );
+    // A roster version not above the last change's (1, the start's).
+    for version in [0, 1] {
+        assert_eq!(
+            d.join(&m.alice_identity, frank.clone(), version, 10, &mut rng)
+                .map(|_| ()),
+            Err(Error::InvalidParameter)
+        );
+        assert_eq!(
+            d.leave(&m.alice_identity, b"bob", version, 10, &mut rng)
+                .map(|_| ()),
+            Err(Error::InvalidParameter)
+        );
+    }
     assert_eq!(d.members().len(), 4);
     assert_eq!((d.generation(), d.step()), (0, 0));
 }
@@ -905,15 +1054,16 @@ fn leave_refuses_a_generation_that_does_not_fit_the_kid() {
         })
         .collect();
     let (mut d, _) =
-        KeyDistributor::start(session, b"alice", &alice, roster, &mut rng).expect("start");
+        KeyDistributor::start(session, b"alice", &alice, roster, 1, 0, &mut rng).expect("start");
     assert_eq!(
-        d.leave(&alice, b"bob", 10, &mut rng).map(|a| a.len()),
+        d.leave(&alice, b"bob", 2, 10, &mut rng).map(|a| a.len()),
         Ok(2)
     );
     assert_eq!(
-        d.leave(&alice, b"carol", 20, &mut rng).map(|_| ()),
+        d.leave(&alice, b"carol", 3, 20, &mut rng).map(|_| ()),
         Err(Error::KeyIdExhausted)
     );
+    assert_eq!(d.roster_version(), 2, "the refused change is not counted");
     assert_eq!(d.members().len(), 2, "carol is still in the roster");
     assert_eq!(d.generation(), 1);
 }
@@ -1022,7 +1172,7 @@ fn open_key(m: &mut Meeting, announcement: &[u8]) -> Vec<u8> {
     let (session, alice) = (m.session.clone(), m.alice.clone());
     let bob = m.member("bob");
     session
-        .open_announcement(announcement, b"bob", &bob.identity, &alice)
+        .open_announcement(announcement, b"bob", &bob.identity, &alice, fresh(0))
         .expect("open")
         .base_key()
         .expose_secret()
@@ -1066,7 +1216,13 @@ fn debug_output_shows_no_identity_secret_or_base_key() {
     let (session, alice) = (m.session.clone(), m.alice.clone());
     let frank = m.member("frank");
     let announced = session
-        .open_announcement(join.as_bytes(), b"frank", &frank.identity, &alice)
+        .open_announcement(
+            join.as_bytes(),
+            b"frank",
+            &frank.identity,
+            &alice,
+            fresh(10),
+        )
         .expect("open");
     let pending_key = announced.base_key().expose_secret().to_vec();
     let current_key = m.distributor.sender().share().expose_secret().to_vec();
@@ -1126,7 +1282,7 @@ fn identity_secrets_announced_keys_and_base_keys_are_zeroized() {
     let (session, alice) = (m.session.clone(), m.alice.clone());
     let bob = m.member("bob");
     let mut key = session
-        .open_announcement(&bobs, b"bob", &bob.identity, &alice)
+        .open_announcement(&bobs, b"bob", &bob.identity, &alice, fresh(0))
         .expect("open");
     assert!(key.base_key().expose_secret().iter().any(|&b| b != 0));
     key.zeroize();
@@ -1152,6 +1308,475 @@ fn secret_holders_are_not_clone() {
         Identity,
         framecrypt::distribute::AnnouncedKey,
         KeyDistributor
+    );
+}
+
+// ---------------------------------------------------------------------
+// Issue 16: a leave takes effect by its own activation time, whatever
+// follows it.
+
+/// Before the fix, each join restarted the delay of the pending leave:
+/// Carol, who left at 1,000 ms, still decrypted at 1,500, 1,800, ...,
+/// 5,801 ms.
+#[test]
+fn joins_every_400_ms_cannot_postpone_a_leave_with_a_500_ms_delay() {
+    let names = [
+        "j0", "j1", "j2", "j3", "j4", "j5", "j6", "j7", "j8", "j9", "j10", "j11",
+    ];
+    let mut m = Meeting::start_with(&RECEIVERS, &names, delay(500));
+    let leave = m.leave("carol", 1_000);
+    m.deliver(&leave, 1_000);
+    let mut now = 1_000;
+    let mut carol_read_at = Vec::new();
+    for name in names {
+        now += 400;
+        let join = m.join(name, now);
+        m.deliver(&[join], now);
+        // A frame right after each join, and one at the leave's deadline.
+        for at in [now, now + 1, 1_500].into_iter().filter(|&at| at >= now) {
+            let frame = m.send(at, "after the leave");
+            if at >= 1_500 && m.member("carol").decrypt(at, &frame).is_ok() {
+                carol_read_at.push(at);
+            }
+        }
+        assert!(m.distributor.pending_count() <= 2);
+    }
+    assert!(
+        carol_read_at.is_empty(),
+        "carol left at 1000 ms (deadline 1500 ms) and still decrypted at {carol_read_at:?}"
+    );
+    // Every joiner gets in at its own activation time.
+    let frame = m.send(now + 500, "everyone");
+    let mut expected = vec!["bob", "dave", "erin"];
+    expected.extend(names);
+    assert_eq!(m.readers(now + 500, &frame, "everyone"), expected);
+}
+
+#[test]
+fn each_pending_change_switches_at_its_own_activation_time() {
+    let mut m = Meeting::start_with(&RECEIVERS, &["frank", "gina"], delay(500));
+    let leave = m.leave("carol", 1_000);
+    m.deliver(&leave, 1_000);
+    for (name, at) in [("frank", 1_100), ("gina", 1_200)] {
+        let join = m.join(name, at);
+        m.deliver(&[join], at);
+    }
+    let d = &mut m.distributor;
+    assert_eq!(
+        (d.pending_count(), d.pending_activation()),
+        (3, Some(1_500))
+    );
+    assert_eq!(d.announced_key_id(), (1, 2));
+    for (at, switched, key) in [
+        (1_499, false, (0, 0)),
+        (1_500, true, (1, 0)),
+        (1_599, false, (1, 0)),
+        (1_600, true, (1, 1)),
+        (1_700, true, (1, 2)),
+        (1_800, false, (1, 2)),
+    ] {
+        assert_eq!(d.poll(at), switched, "at {at}");
+        assert_eq!((d.generation(), d.step()), key, "at {at}");
+    }
+    assert_eq!((d.pending_count(), d.pending_activation()), (0, None));
+}
+
+#[test]
+fn a_late_poll_skips_to_the_newest_key_that_is_due() {
+    let mut m = Meeting::start_with(&RECEIVERS, &["frank", "gina"], delay(500));
+    let leave = m.leave("carol", 1_000);
+    m.deliver(&leave, 1_000);
+    let frank = m.join("frank", 1_100);
+    let gina = m.join("gina", 1_200);
+    m.deliver(&[frank, gina], 1_200);
+    // Nothing sent until 1,650: the leave's and Frank's keys are both due.
+    let frame = m.send(1_650, "late");
+    let d = &m.distributor;
+    assert_eq!((d.generation(), d.step()), (1, 1));
+    assert_eq!(
+        (d.pending_count(), d.pending_activation()),
+        (1, Some(1_700))
+    );
+    assert_eq!(
+        m.readers(1_650, &frame, "late"),
+        ["bob", "dave", "erin", "frank"]
+    );
+}
+
+#[test]
+fn a_shorter_delay_can_bring_a_switch_forward_but_never_back() {
+    let mut m = Meeting::start_with(&RECEIVERS, &["frank"], delay(1_000));
+    let leave = m.leave("carol", 1_000);
+    m.deliver(&leave, 1_000);
+    m.distributor.set_activation_delay(0);
+    let join = m.join("frank", 1_010);
+    m.deliver(&[join], 1_010);
+    // The join's key builds on the leave's and is due at once: it
+    // supersedes the leave's key, which is never used.
+    let d = &m.distributor;
+    assert_eq!((d.generation(), d.step()), (1, 1));
+    assert_eq!(d.pending_count(), 0);
+    let frame = m.send(1_010, "early");
+    assert_eq!(
+        m.readers(1_010, &frame, "early"),
+        ["bob", "dave", "erin", "frank"]
+    );
+    // A longer delay afterwards does not postpone what is pending.
+    m.distributor.set_activation_delay(300);
+    let leave = m.leave("bob", 1_100);
+    m.deliver(&leave, 1_100);
+    m.distributor.set_activation_delay(10_000);
+    let join = m.join("carol", 1_200);
+    m.deliver(&[join], 1_200);
+    assert_eq!(m.distributor.pending_activation(), Some(1_400));
+    let frame = m.send(1_400, "bob has left");
+    assert_eq!(
+        m.readers(1_400, &frame, "bob has left"),
+        ["dave", "erin", "frank"]
+    );
+}
+
+#[test]
+fn a_full_queue_merges_the_newest_change_and_postpones_nothing() {
+    let joiners: Vec<&'static str> = [
+        "k0", "k1", "k2", "k3", "k4", "k5", "k6", "k7", "k8", "k9", "k10", "k11",
+    ]
+    .into_iter()
+    .take(MAX_PENDING + 3)
+    .collect();
+    let mut m = Meeting::start_with(&RECEIVERS, &joiners, delay(1_000));
+    let leave = m.leave("carol", 1_000);
+    m.deliver(&leave, 1_000);
+    let mut due = vec![(1_000, (1, 0))];
+    for (i, name) in joiners.iter().enumerate() {
+        let at = 1_010 + 10 * i as u64;
+        let join = m.join(name, at);
+        due.push((at, (join.generation(), join.step())));
+        m.deliver(&[join], at);
+        assert!(m.distributor.pending_count() <= MAX_PENDING);
+    }
+    assert_eq!(m.distributor.pending_count(), MAX_PENDING);
+    // Every change is in use (it or a newer key) by its own activation
+    // time; the merged ones earlier.
+    for &(at, key) in &due {
+        m.distributor.poll(at + 1_000);
+        let d = &m.distributor;
+        assert!(
+            (d.generation(), d.step()) >= key,
+            "{key:?} not in use at {}",
+            at + 1_000
+        );
+    }
+    let last = due.last().expect("changes").0 + 1_000;
+    let frame = m.send(last, "all in");
+    let mut expected = vec!["bob", "dave", "erin"];
+    expected.extend(&joiners);
+    assert_eq!(m.readers(last, &frame, "all in"), expected);
+}
+
+// ---------------------------------------------------------------------
+// Issue 16: announcements carry freshness.
+
+/// The world of the replay: Carol leaves at 1,000 ms; Bob got the new
+/// key, Carol kept her old one and can forge Alice's frames under it.
+struct Replay {
+    m: Meeting,
+    bobs_pre_leave: Vec<u8>,
+    forged: Vec<u8>,
+}
+
+fn replay_after_carol_leaves() -> Replay {
+    let mut m = Meeting::start(&RECEIVERS, &[]);
+    let announced_to = |m: &Meeting, name: &str| {
+        m.started
+            .iter()
+            .find(|a| a.recipient_id() == name.as_bytes())
+            .expect("a member at the start")
+            .as_bytes()
+            .to_vec()
+    };
+    let (bobs_pre_leave, carols) = (announced_to(&m, "bob"), announced_to(&m, "carol"));
+    let leave = m.leave("carol", 1_000);
+    m.deliver(&leave, 1_000);
+    let (session, alice) = (m.session.clone(), m.alice.clone());
+    let carol = m.member("carol");
+    let key = session
+        .open_announcement(&carols, b"carol", &carol.identity, &alice, fresh(0))
+        .expect("carol's own announcement");
+    let mut forger = framecrypt::RatchetingSender::new(
+        SUITE,
+        session.bits(),
+        0,
+        framecrypt::BaseKey::new(key.base_key().expose_secret()).expect("key"),
+    )
+    .expect("sender");
+    let forged = forger
+        .seal_to_vec(b"", b"forged by carol")
+        .expect("encrypt");
+    Replay {
+        m,
+        bobs_pre_leave,
+        forged,
+    }
+}
+
+/// Before the fix, Bob installed the pre-leave key and accepted Carol's
+/// forgery as Alice's frame.
+#[test]
+fn a_restarted_receiver_refuses_the_pre_leave_announcement_replayed() {
+    let Replay {
+        mut m,
+        bobs_pre_leave,
+        forged,
+    } = replay_after_carol_leaves();
+    let (session, alice) = (m.session.clone(), m.alice.clone());
+    // Bob reloads his page two seconds later, well within the maximum age:
+    // same identity, no receiver state, his persisted roster version (2).
+    // The relay replays his pre-leave announcement and withholds the new
+    // one.
+    let bob = m.member("bob");
+    bob.restart(&session, true);
+    assert_eq!(bob.roster_version, 2);
+    assert_eq!(
+        bob.receive(&session, &alice, &bobs_pre_leave, 2_000),
+        Err(Error::AnnouncementSuperseded)
+    );
+    assert!(
+        bob.decrypt(2_000, &forged).is_err(),
+        "carol's forgery accepted"
+    );
+    // Alice reannounces what Bob holds: the new generation only.
+    let again = m
+        .distributor
+        .reannounce(&m.alice_identity, b"bob", 2_100, &mut m.rng)
+        .expect("bob is a member");
+    assert_eq!(again.len(), 1);
+    assert_eq!(
+        (
+            again[0].generation(),
+            again[0].roster_version(),
+            again[0].issued_at_ms()
+        ),
+        (1, 2, 2_100)
+    );
+    m.deliver(&again, 2_150);
+    let frame = m.send(2_200, "welcome back");
+    assert_eq!(
+        m.readers(2_200, &frame, "welcome back"),
+        ["bob", "dave", "erin"]
+    );
+    assert!(m.member("bob").decrypt(2_200, &forged).is_err());
+}
+
+#[test]
+fn a_receiver_with_nothing_persisted_refuses_announcements_older_than_the_maximum_age() {
+    let Replay {
+        mut m,
+        bobs_pre_leave,
+        forged,
+    } = replay_after_carol_leaves();
+    let (session, alice) = (m.session.clone(), m.alice.clone());
+    assert_eq!(session.max_announcement_age_ms(), 60_000);
+    let bob = m.member("bob");
+    // A new device: no roster version. The pre-leave announcement was
+    // issued at 0: refused once a minute has passed...
+    bob.restart(&session, false);
+    assert_eq!(
+        bob.receive(&session, &alice, &bobs_pre_leave, 60_001),
+        Err(Error::AnnouncementExpired)
+    );
+    assert!(bob.decrypt(60_001, &forged).is_err());
+    // ...and within the minute accepted: the documented bound for a
+    // receiver that persisted nothing.
+    assert_eq!(
+        bob.receive(&session, &alice, &bobs_pre_leave, 60_000),
+        Ok((0, 0))
+    );
+    // Issued too far in the future for the receiver's clock.
+    let late_session = session.clone().with_max_announcement_age(500);
+    let bob = m.member("bob");
+    bob.restart(&session, false);
+    let early_clock = Freshness {
+        now_ms: 0,
+        min_roster_version: 0,
+    };
+    let leave_for_bob = m
+        .distributor
+        .reannounce(&m.alice_identity, b"bob", 1_000, &mut m.rng)
+        .expect("member");
+    let bob = m.member("bob");
+    let result = late_session.open_announcement(
+        leave_for_bob[0].as_bytes(),
+        b"bob",
+        &bob.identity,
+        &alice,
+        early_clock,
+    );
+    assert_eq!(result.map(|_| ()), Err(Error::AnnouncementExpired));
+    let result = late_session.open_announcement(
+        leave_for_bob[0].as_bytes(),
+        b"bob",
+        &bob.identity,
+        &alice,
+        Freshness {
+            now_ms: 500,
+            ..early_clock
+        },
+    );
+    assert_eq!(result.map(|k| k.generation()), Ok(1));
+}
+
+#[test]
+fn announcements_carry_the_roster_version_of_their_change_and_the_issue_time() {
+    let mut m = Meeting::start_with(&RECEIVERS, &["frank"], delay(500));
+    assert!(
+        m.started
+            .iter()
+            .all(|a| (a.roster_version(), a.issued_at_ms()) == (1, 0))
+    );
+    let leave = m.leave("carol", 1_000);
+    assert!(
+        leave
+            .iter()
+            .all(|a| (a.roster_version(), a.issued_at_ms()) == (2, 1_000))
+    );
+    let join = m.join("frank", 1_100);
+    assert_eq!((join.roster_version(), join.issued_at_ms()), (3, 1_100));
+    let header = AnnouncementHeader::parse(join.as_bytes()).expect("parse");
+    assert_eq!((header.roster_version(), header.issued_at_ms()), (3, 1_100));
+    assert_eq!(m.distributor.roster_version(), 3);
+    m.deliver(&leave, 1_000);
+    m.deliver(&[join], 1_100);
+    assert_eq!(m.member("frank").roster_version, 3);
+    assert_eq!(m.member("bob").roster_version, 2);
+}
+
+#[test]
+fn reannounce_seals_again_what_the_member_holds_and_nothing_older() {
+    let mut m = Meeting::start_with(&RECEIVERS, &["frank"], delay(500));
+    let leave = m.leave("carol", 1_000);
+    m.deliver(&leave, 1_000);
+    let join = m.join("frank", 1_100);
+    m.deliver(&[join], 1_100);
+    let (session, alice) = (m.session.clone(), m.alice.clone());
+    let again = |m: &mut Meeting, name: &str, now: u64| {
+        m.distributor
+            .reannounce(&m.alice_identity, name.as_bytes(), now, &mut m.rng)
+            .expect("member")
+    };
+    // Bob, there from the start: the key in use (generation 0) and both
+    // pending keys, oldest first, each with its own roster version.
+    let bobs = again(&mut m, "bob", 1_200);
+    let keys: Vec<_> = bobs
+        .iter()
+        .map(|a| {
+            (
+                a.generation(),
+                a.step(),
+                a.roster_version(),
+                a.issued_at_ms(),
+            )
+        })
+        .collect();
+    assert_eq!(keys, [(0, 0, 1, 1_200), (1, 0, 2, 1_200), (1, 1, 3, 1_200)]);
+    // Frank joined at (1, 1): nothing older.
+    let franks = again(&mut m, "frank", 1_200);
+    let keys: Vec<_> = franks.iter().map(|a| (a.generation(), a.step())).collect();
+    assert_eq!(keys, [(1, 1)]);
+    // Restarted without his roster version, Bob installs all three in
+    // order and reads the grace period's frames and then the new ones.
+    let bob = m.member("bob");
+    bob.restart(&session, false);
+    for (announcement, at) in bobs.iter().zip([(0, 0), (1, 0), (1, 1)]) {
+        assert_eq!(
+            bob.receive(&session, &alice, announcement.as_bytes(), 1_250),
+            Ok(at)
+        );
+    }
+    let frame = m.send(1_300, "grace");
+    assert_eq!(
+        m.member("bob").decrypt(1_300, &frame).as_deref(),
+        Ok(&b"grace"[..])
+    );
+    let frame = m.send(1_600, "after");
+    assert_eq!(
+        m.readers(1_600, &frame, "after"),
+        ["bob", "dave", "erin", "frank"]
+    );
+    // After the switches, only the key in use.
+    let bobs = again(&mut m, "bob", 1_700);
+    let keys: Vec<_> = bobs.iter().map(|a| (a.generation(), a.step())).collect();
+    assert_eq!(keys, [(1, 1)]);
+    // With his roster version persisted (3), a restarted Bob refuses the
+    // reannounced pre-leave key and takes the rest.
+    let mut m = Meeting::start_with(&RECEIVERS, &["frank"], delay(500));
+    let leave = m.leave("carol", 1_000);
+    m.deliver(&leave, 1_000);
+    let bobs = again(&mut m, "bob", 1_100);
+    let bob = m.member("bob");
+    bob.restart(&session, true);
+    assert_eq!(
+        bob.receive(&session, &alice, bobs[0].as_bytes(), 1_150),
+        Err(Error::AnnouncementSuperseded)
+    );
+    assert_eq!(
+        bob.receive(&session, &alice, bobs[1].as_bytes(), 1_150),
+        Ok((1, 0))
+    );
+    // Not a member, or not Alice.
+    let mut rng = rng(12);
+    let stranger = Identity::generate(&mut rng);
+    let d = &mut m.distributor;
+    assert_eq!(
+        d.reannounce(&m.alice_identity, b"carol", 1_200, &mut rng)
+            .map(|_| ()),
+        Err(Error::InvalidParameter)
+    );
+    assert_eq!(
+        d.reannounce(&stranger, b"bob", 1_200, &mut rng).map(|_| ()),
+        Err(Error::InvalidParameter)
+    );
+}
+
+#[test]
+fn the_freshness_checks_come_after_the_routing_checks_and_before_hpke() {
+    let (m, bobs) = bobs_announcement();
+    let (session, alice) = (m.session.clone(), m.alice.clone());
+    let bob = m.members.iter().find(|x| x.name == "bob").expect("bob");
+    let stale = Freshness {
+        now_ms: 1_000_000,
+        min_roster_version: 2,
+    };
+    let open = |bytes: &[u8], id: &[u8], freshness| {
+        session
+            .open_announcement(bytes, id, &bob.identity, &alice, freshness)
+            .map(|_| ())
+    };
+    assert_eq!(open(&bobs, b"dave", stale), Err(Error::WrongRecipient));
+    assert_eq!(
+        open(&bobs, b"bob", stale),
+        Err(Error::AnnouncementSuperseded)
+    );
+    assert_eq!(
+        open(
+            &bobs,
+            b"bob",
+            Freshness {
+                min_roster_version: 1,
+                ..stale
+            }
+        ),
+        Err(Error::AnnouncementExpired)
+    );
+    // A forged header that claims a newer roster and time is refused by
+    // HPKE, as any altered byte.
+    let forged = rewrite(&bobs, |f| {
+        f.roster_version = 2;
+        f.issued_at_ms = 1_000_000;
+    });
+    assert_eq!(
+        open(&forged, b"bob", stale),
+        Err(Error::AuthenticationFailed)
     );
 }
 

@@ -12,6 +12,7 @@ use framecrypt::{
     BaseKey, CipherSuite, Error, FixedKeyStore, KeyId, RatchetBits, RatchetingReceiver,
     RatchetingSender, Receiver, Sender,
 };
+use proptest::prelude::*;
 
 const SIZES: [usize; 9] = [1, 2, 198, 199, 1400, 4097, 65_536, 1_000_000, 1 << 20];
 const MTUS: [usize; 6] = [200, 201, 512, 999, 1200, 1400];
@@ -317,6 +318,246 @@ fn per_packet_sframe_is_one_whole_frame_per_packet() {
         unprotect_packet(&mut receiver, b"rtp hdr", &first_only, &mut out).map(|_| ()),
         Err(Error::MalformedPacket)
     );
+}
+
+// ---------------------------------------------------------------------
+// `assemble` gives what the first, cubic version gave, in linear time.
+
+/// The first version of `assemble`, kept as the reference: from every S
+/// packet, walk the sequence numbers with a linear search each.
+fn assemble_reference(
+    received: &[Received<'_>],
+    out: &mut [u8],
+) -> Result<Option<framecrypt::rtp::Assembled>, Error> {
+    let find = |seq: u16| received.iter().find(|p| p.seq == seq);
+    let longest = received.len().min(usize::from(u16::MAX));
+    let mut best: Option<(u16, u16)> = None;
+    for start in received {
+        let (d, _) = Descriptor::parse(start.payload)?;
+        if !d.start {
+            continue;
+        }
+        let limit = best.map_or(longest, |(_, n)| usize::from(n) - 1);
+        let mut n: u16 = 0;
+        let mut seq = start.seq;
+        while usize::from(n) < limit {
+            let Some(p) = find(seq) else { break };
+            let (d, _) = Descriptor::parse(p.payload)?;
+            n += 1;
+            if d.end {
+                if best.is_none_or(|(_, m)| n < m) {
+                    best = Some((start.seq, n));
+                }
+                break;
+            }
+            seq = seq.wrapping_add(1);
+        }
+    }
+    let Some((first_seq, packets)) = best else {
+        return Ok(None);
+    };
+    let mut origin = None;
+    let mut len = 0;
+    for k in 0..packets {
+        let p = find(first_seq.wrapping_add(k)).ok_or(Error::MalformedPacket)?;
+        let (d, data) = Descriptor::parse(p.payload)?;
+        if *origin.get_or_insert(d.origin) != d.origin {
+            return Err(Error::MalformedPacket);
+        }
+        out.get_mut(len..len + data.len())
+            .ok_or(Error::BufferTooSmall)?
+            .copy_from_slice(data);
+        len += data.len();
+    }
+    Ok(Some(framecrypt::rtp::Assembled {
+        first_seq,
+        packets,
+        len,
+        origin: origin.unwrap_or(Origin::Raw),
+    }))
+}
+
+/// `assemble` and the reference on the same packets: the same result,
+/// and on success the same bytes.
+fn assert_same_as_reference(received: &[Received<'_>], out_len: usize) {
+    let mut out = vec![0u8; out_len];
+    let mut expected_out = vec![0u8; out_len];
+    let actual = assemble(received, &mut out);
+    let expected = assemble_reference(received, &mut expected_out);
+    assert_eq!(actual, expected, "{received:?}");
+    if let Ok(Some(done)) = actual {
+        assert_eq!(out[..done.len], expected_out[..done.len]);
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2_000))]
+
+    /// Packets near one another (as in a jitter buffer), across the wrap
+    /// of the sequence number, with duplicates, any descriptor bits
+    /// (including mixed T bits and reserved bits), empty payloads and
+    /// output buffers that are too small.
+    #[test]
+    fn assemble_equals_the_cubic_reference(
+        first in any::<u16>(),
+        packets in proptest::collection::vec(
+            (0u16..24, any::<u8>(), 0usize..5),
+            0..40,
+        ),
+        empty in proptest::option::weighted(0.05, 0usize..40),
+        out_len in 0usize..100,
+    ) {
+        let payloads: Vec<Vec<u8>> = packets
+            .iter()
+            .enumerate()
+            .map(|(i, &(_, descriptor, len))| {
+                if empty == Some(i) {
+                    return Vec::new();
+                }
+                // Mostly S, E and T bits only, so that runs complete.
+                let descriptor = if i % 3 == 0 { descriptor } else { descriptor & 0xc0 };
+                let mut payload = vec![descriptor];
+                payload.extend((0..len).map(|k| (i * 7 + k) as u8));
+                payload
+            })
+            .collect();
+        let received: Vec<Received<'_>> = packets
+            .iter()
+            .zip(&payloads)
+            .map(|(&(offset, _, _), payload)| Received {
+                seq: first.wrapping_add(offset),
+                payload,
+            })
+            .collect();
+        assert_same_as_reference(&received, out_len);
+    }
+
+    /// Packets spread over the whole sequence space, around the wrap.
+    #[test]
+    fn assemble_equals_the_cubic_reference_far_apart(
+        seqs in proptest::collection::vec(
+            any::<u16>().prop_map(|s| s.wrapping_add(0xfff0) & 0xf00f),
+            1..30,
+        ),
+        bits in proptest::collection::vec(0u8..4, 30),
+    ) {
+        let payloads: Vec<Vec<u8>> = bits.iter().map(|&b| vec![b << 6, b]).collect();
+        let received: Vec<Received<'_>> = seqs
+            .iter()
+            .zip(&payloads)
+            .map(|(&seq, payload)| Received { seq, payload })
+            .collect();
+        assert_same_as_reference(&received, 64);
+    }
+}
+
+/// Issue 16: 2,000 packets that each start a frame that never ends took
+/// the cubic version 1.9 s (3 s here); none is a complete frame.
+#[test]
+fn two_thousand_starts_without_an_end_are_no_frame() {
+    let start = [Descriptor {
+        start: true,
+        end: false,
+        origin: Origin::Raw,
+    }
+    .to_byte()];
+    let mut out = vec![0u8; 16];
+    for first in [0u16, 64_000] {
+        let mut received: Vec<Received<'_>> = (0..2_500u16)
+            .map(|i| Received {
+                seq: first.wrapping_add(i),
+                payload: &start,
+            })
+            .collect();
+        assert_eq!(assemble(&received, &mut out), Ok(None));
+        // An E fragment after the last one completes the shortest run: the
+        // last start alone, with the end.
+        let end = [Descriptor {
+            start: false,
+            end: true,
+            origin: Origin::Raw,
+        }
+        .to_byte()];
+        received.push(Received {
+            seq: first.wrapping_add(2_500),
+            payload: &end,
+        });
+        let done = assemble(&received, &mut out).unwrap().expect("complete");
+        assert_eq!(done.first_seq, first.wrapping_add(2_499));
+        assert_eq!((done.packets, done.len), (2, 0));
+    }
+}
+
+/// One frame of 3,000 fragments, reversed, and every sequence number
+/// present at once (so that no gap tells where runs cannot wrap).
+#[test]
+fn long_frames_and_a_full_sequence_space_assemble() {
+    let data = frame(3_000);
+    let packets = payloads(&data, Origin::Raw, 2);
+    assert_eq!(packets.len(), 3_000);
+    let mut received: Vec<Received<'_>> = packets
+        .iter()
+        .enumerate()
+        .map(|(i, p)| Received {
+            seq: 65_000u16.wrapping_add(i as u16),
+            payload: p,
+        })
+        .collect();
+    received.reverse();
+    let mut out = vec![0u8; 3_000];
+    let done = assemble(&received, &mut out).unwrap().expect("complete");
+    assert_eq!(
+        (done.first_seq, done.packets, done.len),
+        (65_000, 3_000, 3_000)
+    );
+    assert_eq!(out, data);
+
+    // All 65,536 sequence numbers, middle fragments, but for one frame of
+    // three (S at 65,535, E at 1, wrapping) and one of two (S at 40,000,
+    // E at 40,001): the shorter one is joined.
+    let byte = |start: bool, end: bool| {
+        [
+            Descriptor {
+                start,
+                end,
+                origin: Origin::Raw,
+            }
+            .to_byte(),
+            0xee,
+        ]
+    };
+    let middle = byte(false, false);
+    let (s, e) = (byte(true, false), byte(false, true));
+    let full: Vec<Received<'_>> = (0..=u16::MAX)
+        .map(|seq| Received {
+            seq,
+            payload: match seq {
+                65_535 | 40_000 => &s,
+                1 | 40_001 => &e,
+                _ => &middle,
+            },
+        })
+        .collect();
+    let done = assemble(&full, &mut out).unwrap().expect("complete");
+    assert_eq!((done.first_seq, done.packets), (40_000, 2));
+    // Without the shorter one, the wrapping one.
+    let full: Vec<Received<'_>> = full
+        .iter()
+        .map(|p| Received {
+            payload: if p.seq == 40_001 { &middle } else { p.payload },
+            ..*p
+        })
+        .collect();
+    let done = assemble(&full, &mut out).unwrap().expect("complete");
+    assert_eq!((done.first_seq, done.packets), (65_535, 3));
+    // With no E at all, nothing: every run is still open.
+    let open: Vec<Received<'_>> = (0..=u16::MAX)
+        .map(|seq| Received {
+            seq,
+            payload: if seq == 7 { &s } else { &middle },
+        })
+        .collect();
+    assert_eq!(assemble(&open, &mut out), Ok(None));
 }
 
 #[test]

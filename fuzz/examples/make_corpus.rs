@@ -13,7 +13,9 @@ use framecrypt::codec::{Codec, Fallback, Protection};
 use framecrypt::rtp::{Origin, fragment};
 use framecrypt::{CipherSuite, KeyId, Sender};
 use framecrypt_fuzz::Path;
-use framecrypt_fuzz::announcement::{AnnouncementInput, AnnouncementMode, genuine_announcements};
+use framecrypt_fuzz::announcement::{
+    AnnouncementInput, AnnouncementMode, Receiving, genuine_announcements,
+};
 use framecrypt_fuzz::codec::{self, CodecInput, Door, Mode, codec_index};
 use framecrypt_fuzz::decrypt::{self, Action, DecryptInput, Edit};
 use framecrypt_fuzz::ffi::{self as ffi_target, Call, FfiInput, In, Out};
@@ -813,20 +815,42 @@ fn announcement_bytes(input: &AnnouncementInput<'_>) -> Vec<u8> {
 }
 
 /// Every genuine announcement untouched and with a byte changed in its
-/// header and in its sealed body, and the ones to Bob as raw bytes; for a
-/// few (suite, R) sessions.
+/// header and in its sealed body, each to a receiver that knows no roster
+/// version, and untouched to one that knows a newer roster, to one whose
+/// clock is over a minute later and to one that knows exactly its roster;
+/// and the ones to Bob as raw bytes; for a few (suite, R) sessions.
 fn announcement_seeds(corpus: &mut Corpus) {
+    const FRESH: Receiving = Receiving { clock: 0, floor: 0 };
     for (suite, bits) in [(3u8, 7u8), (0, 1), (7, 62)] {
         let genuine = genuine_announcements(suite, bits);
         for (which, bytes) in genuine.iter().enumerate() {
             let which = u8::try_from(which).expect("five");
-            for (name, at, data) in [
-                ("untouched", 0u16, &[][..]),
-                ("generation", 5, &[0x01][..]),
+            // The roster version of the change that made it: start (1) for
+            // the first two, Dave's join (2), Carol's leave (3).
+            let version = [1, 1, 2, 3, 3][usize::from(which)];
+            let sealed = u16::try_from(bytes.len() - 20).expect("short");
+            for (name, at, data, receiver) in [
+                ("untouched", 0u16, &[][..], FRESH),
+                ("generation", 5, &[0x01][..], FRESH),
+                ("sealed", sealed, &[0x80][..], FRESH),
                 (
-                    "sealed",
-                    u16::try_from(bytes.len() - 20).expect("short"),
-                    &[0x80][..],
+                    "superseded",
+                    0,
+                    &[],
+                    Receiving {
+                        clock: -1,
+                        floor: version + 1,
+                    },
+                ),
+                ("expired", 0, &[], Receiving { clock: 7, floor: 0 }),
+                (
+                    "current",
+                    0,
+                    &[],
+                    Receiving {
+                        clock: 6,
+                        floor: version,
+                    },
                 ),
             ] {
                 let input = AnnouncementInput {
@@ -837,6 +861,7 @@ fn announcement_seeds(corpus: &mut Corpus) {
                         at,
                         cut: None,
                     },
+                    receiver,
                     data,
                 };
                 let name = format!("edit-s{suite}-r{bits}-{which}-{name}");
@@ -846,6 +871,7 @@ fn announcement_seeds(corpus: &mut Corpus) {
         for (i, bytes) in genuine.iter().enumerate() {
             let input = AnnouncementInput {
                 mode: AnnouncementMode::Forge { suite, bits },
+                receiver: FRESH,
                 data: bytes,
             };
             let name = format!("forge-s{suite}-r{bits}-{i}");

@@ -7,5 +7,6 @@ use framecrypt_fuzz::announcement::{AnnouncementInput, run};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|input: AnnouncementInput<'_>| {
-    run(&input);
+    // The harness checks the outcome itself; a refusal is a valid one.
+    let _ = run(&input);
 });

@@ -106,7 +106,8 @@ pub struct Swap {
 }
 seed_struct!(Swap { a, b });
 
-/// Packets `assemble` is given at most (its cost is cubic in their number).
+/// Packets `assemble` is given at most: the model it is checked against
+/// walks from every start with a linear search, cubic in their number.
 pub const MAX_ASSEMBLE: usize = 64;
 
 /// Runs one case; panics on a library panic or a broken rule.

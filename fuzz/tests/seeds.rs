@@ -184,7 +184,50 @@ fn every_committed_seed_runs_clean() {
     for (_, bytes) in seeds("announcement", "") {
         let input =
             AnnouncementInput::arbitrary_take_rest(Unstructured::new(&bytes)).expect("decodes");
-        announcement::run(&input);
+        let _ = announcement::run(&input);
+    }
+}
+
+/// The `announcement` seeds open or are refused as their names say: the
+/// genuine ones open (also for a receiver that knows exactly their roster
+/// version, a minute later), and are refused as superseded or expired by
+/// a receiver that knows a newer roster or whose clock is too late; edited
+/// ones are refused (a generation byte is in the header).
+#[test]
+fn announcement_seeds_reach_each_freshness_outcome() {
+    let mut seen = [0; 5];
+    for (name, bytes) in seeds("announcement", "edit-") {
+        let input =
+            AnnouncementInput::arbitrary_take_rest(Unstructured::new(&bytes)).expect("decodes");
+        let outcome = announcement::run(&input);
+        let (expected, i) = match name.rsplit('-').next() {
+            Some("untouched" | "current") => (outcome.is_ok(), 0),
+            Some("superseded") => (outcome == Err(Error::AnnouncementSuperseded), 1),
+            Some("expired") => (outcome == Err(Error::AnnouncementExpired), 2),
+            // A generation too large for R = 62 is malformed.
+            Some("generation") => (
+                matches!(
+                    outcome,
+                    Err(Error::AuthenticationFailed | Error::MalformedAnnouncement)
+                ),
+                3,
+            ),
+            Some("sealed") => (outcome == Err(Error::AuthenticationFailed), 4),
+            _ => panic!("unexpected seed {name}"),
+        };
+        assert!(expected, "{name}: {outcome:?}");
+        seen[i] += 1;
+    }
+    assert!(seen.iter().all(|&n| n > 0), "{seen:?}");
+    for (name, bytes) in seeds("announcement", "forge-") {
+        let input =
+            AnnouncementInput::arbitrary_take_rest(Unstructured::new(&bytes)).expect("decodes");
+        let outcome = announcement::run(&input);
+        // Raw genuine bytes: Bob's open; the others are not addressed to him.
+        assert!(
+            outcome.is_ok() || outcome == Err(Error::WrongRecipient),
+            "{name}: {outcome:?}"
+        );
     }
 }
 

@@ -1,5 +1,6 @@
-//! The announcement byte format (version 1) and HPKE sealing and opening
-//! of one base key (RFC 9180 §6.1, auth mode).
+//! The announcement byte format (version 2) and HPKE sealing and opening
+//! of one base key (RFC 9180 §6.1, auth mode), with the receiver's
+//! freshness checks.
 
 use alloc::vec::Vec;
 use core::fmt;
@@ -11,7 +12,7 @@ use rand_core::CryptoRng;
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
 use super::identity::{Identity, IdentityPublicKey, check_id};
-use super::{Aead, IdDebug, Kdf, Kem, LABEL, Session, VERSION};
+use super::{Aead, Freshness, IdDebug, Kdf, Kem, LABEL, Session, VERSION};
 use crate::error::Error;
 use crate::keys::ratchet::{RatchetBits, RatchetingReceiver};
 use crate::secret::BaseKey;
@@ -21,8 +22,8 @@ use crate::suite::CipherSuite;
 pub(super) const ENC_LEN: usize = 32;
 /// `Nt` of AES-128-GCM (RFC 9180 §7.3).
 pub(super) const TAG_LEN: usize = 16;
-/// Version, suite, R, generation and step.
-const FIXED_LEN: usize = 1 + 2 + 1 + 8 + 8;
+/// Version, suite, R, generation, step, roster version and issue time.
+const FIXED_LEN: usize = 1 + 2 + 1 + 8 + 8 + 8 + 8;
 
 /// The clear part of an announcement (everything before `enc`), which is
 /// also what HPKE binds as `info` after the protocol label.
@@ -36,6 +37,8 @@ pub struct AnnouncementHeader<'a> {
     bits: RatchetBits,
     generation: u64,
     step: u64,
+    roster_version: u64,
+    issued_at_ms: u64,
     session_id: &'a [u8],
     sender_id: &'a [u8],
     recipient_id: &'a [u8],
@@ -63,6 +66,8 @@ impl<'a> AnnouncementHeader<'a> {
             RatchetBits::new(u32::from(r.u8()?)).map_err(|_| Error::MalformedAnnouncement)?;
         let generation = r.u64()?;
         let step = r.u64()?;
+        let roster_version = r.u64()?;
+        let issued_at_ms = r.u64()?;
         if generation > bits.max_generation() {
             return Err(Error::MalformedAnnouncement);
         }
@@ -71,6 +76,8 @@ impl<'a> AnnouncementHeader<'a> {
             bits,
             generation,
             step,
+            roster_version,
+            issued_at_ms,
             session_id: r.id()?,
             sender_id: r.id()?,
             recipient_id: r.id()?,
@@ -92,12 +99,16 @@ impl<'a> AnnouncementHeader<'a> {
         recipient_id: &'a [u8],
         generation: u64,
         step: u64,
+        roster_version: u64,
+        issued_at_ms: u64,
     ) -> Self {
         Self {
             suite: session.suite(),
             bits: session.bits(),
             generation,
             step,
+            roster_version,
+            issued_at_ms,
             session_id: session.id(),
             sender_id,
             recipient_id,
@@ -124,6 +135,8 @@ impl<'a> AnnouncementHeader<'a> {
         out.push(u8::try_from(self.bits.get()).unwrap_or(u8::MAX));
         out.extend_from_slice(&self.generation.to_be_bytes());
         out.extend_from_slice(&self.step.to_be_bytes());
+        out.extend_from_slice(&self.roster_version.to_be_bytes());
+        out.extend_from_slice(&self.issued_at_ms.to_be_bytes());
         for id in [self.session_id, self.sender_id, self.recipient_id] {
             // IDs are 1..=255 bytes by construction (`check_id`).
             out.push(u8::try_from(id.len()).unwrap_or(u8::MAX));
@@ -155,6 +168,20 @@ impl<'a> AnnouncementHeader<'a> {
         self.step
     }
 
+    /// The roster version of the change that made the key (supplied by
+    /// the sender's application).
+    #[must_use]
+    pub const fn roster_version(&self) -> u64 {
+        self.roster_version
+    }
+
+    /// When the announcement was sealed, on the sender's clock
+    /// (milliseconds, the application's wall clock).
+    #[must_use]
+    pub const fn issued_at_ms(&self) -> u64 {
+        self.issued_at_ms
+    }
+
     /// The session (meeting) ID.
     #[must_use]
     pub const fn session_id(&self) -> &'a [u8] {
@@ -181,6 +208,8 @@ impl fmt::Debug for AnnouncementHeader<'_> {
             .field("bits", &self.bits)
             .field("generation", &self.generation)
             .field("step", &self.step)
+            .field("roster_version", &self.roster_version)
+            .field("issued_at_ms", &self.issued_at_ms)
             .field("session_id", &IdDebug(self.session_id))
             .field("sender_id", &IdDebug(self.sender_id))
             .field("recipient_id", &IdDebug(self.recipient_id))
@@ -318,12 +347,14 @@ fn open(
 
 impl Session {
     /// Opens `announcement`, addressed to `recipient_id` (with identity
-    /// `recipient`) by `sender`, and returns the key it carries.
+    /// `recipient`) by `sender`, and returns the key it carries, if it is
+    /// fresh by `freshness` (what this receiver knows: its clock and the
+    /// newest roster version; see the module documentation).
     ///
-    /// The clear header is checked first, so that a misrouted announcement
-    /// gets a precise error; then HPKE authenticates all of it: the sealed
-    /// key, every header field (bound as `info`) and the sender's identity
-    /// key (auth mode).
+    /// The clear header is checked first, so that a misrouted or stale
+    /// announcement gets a precise error without costing an HPKE open;
+    /// then HPKE authenticates all of it: the sealed key, every header
+    /// field (bound as `info`) and the sender's identity key (auth mode).
     ///
     /// # Errors
     /// In this order:
@@ -332,6 +363,11 @@ impl Session {
     ///   bits differ from this session's.
     /// - [`Error::WrongRecipient`]: addressed to another participant.
     /// - [`Error::WrongSender`]: it names another sender than `sender`.
+    /// - [`Error::AnnouncementSuperseded`]: its roster version is below
+    ///   [`Freshness::min_roster_version`].
+    /// - [`Error::AnnouncementExpired`]: its issue time is more than
+    ///   [`Self::max_announcement_age_ms`] before or after
+    ///   [`Freshness::now_ms`].
     /// - [`Error::AuthenticationFailed`]: anything was altered, it was not
     ///   sealed to `recipient`, or not by `sender`'s identity key. No
     ///   detail is given.
@@ -344,6 +380,7 @@ impl Session {
         recipient_id: &[u8],
         recipient: &Identity,
         sender: &super::Participant,
+        freshness: Freshness,
     ) -> Result<AnnouncedKey, Error> {
         let (header, header_len, body) = AnnouncementHeader::split(announcement)?;
         if header.session_id != self.id()
@@ -358,6 +395,12 @@ impl Session {
         if header.sender_id != sender.id() {
             return Err(Error::WrongSender);
         }
+        if header.roster_version < freshness.min_roster_version {
+            return Err(Error::AnnouncementSuperseded);
+        }
+        if header.issued_at_ms.abs_diff(freshness.now_ms) > self.max_announcement_age_ms() {
+            return Err(Error::AnnouncementExpired);
+        }
         let base_key = open(
             &announcement[..header_len],
             body,
@@ -369,6 +412,8 @@ impl Session {
             bits: header.bits,
             generation: header.generation,
             step: header.step,
+            roster_version: header.roster_version,
+            issued_at_ms: header.issued_at_ms,
             base_key,
         })
     }
@@ -386,6 +431,8 @@ pub struct AnnouncedKey {
     bits: RatchetBits,
     generation: u64,
     step: u64,
+    roster_version: u64,
+    issued_at_ms: u64,
     base_key: BaseKey,
 }
 
@@ -403,6 +450,20 @@ impl AnnouncedKey {
     #[must_use]
     pub const fn step(&self) -> u64 {
         self.step
+    }
+
+    /// The roster version of the change that made the key. Persist the
+    /// highest one installed as the receiver's
+    /// [`Freshness::min_roster_version`] (see the module documentation).
+    #[must_use]
+    pub const fn roster_version(&self) -> u64 {
+        self.roster_version
+    }
+
+    /// When the announcement was sealed, on the sender's clock.
+    #[must_use]
+    pub const fn issued_at_ms(&self) -> u64 {
+        self.issued_at_ms
     }
 
     /// The cipher suite.
@@ -466,6 +527,8 @@ impl fmt::Debug for AnnouncedKey {
             .field("bits", &self.bits)
             .field("generation", &self.generation)
             .field("step", &self.step)
+            .field("roster_version", &self.roster_version)
+            .field("issued_at_ms", &self.issued_at_ms)
             .field("base_key", &self.base_key)
             .finish()
     }

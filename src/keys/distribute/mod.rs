@@ -13,7 +13,8 @@
 //!   application knows the participant by; the application vouches for
 //!   that binding (its login or directory service).
 //! - [`Session`]: the meeting's ID, SFrame cipher suite and ratchet bits
-//!   `R`; every announcement names them.
+//!   `R`, which every announcement names, and the maximum announcement age
+//!   receivers accept.
 //! - [`KeyDistributor`]: one sender. It owns the sender's
 //!   [`RatchetingSender`](crate::RatchetingSender) and the roster, and
 //!   returns one [`KeyAnnouncement`] per recipient whenever keys change:
@@ -23,6 +24,7 @@
 //!   | [`start`](KeyDistributor::start) | fresh, generation 0, step 0 | every member |
 //!   | [`join`](KeyDistributor::join) | one ratchet step (§5.1) | the joiner only |
 //!   | [`leave`](KeyDistributor::leave) | fresh, generation + 1, step 0 | the remaining members |
+//!   | [`reannounce`](KeyDistributor::reannounce) | unchanged | one member that lost its keys |
 //!
 //!   A joiner receives the *current* step's key, from which earlier steps
 //!   cannot be derived: it cannot decrypt frames sent before it joined.
@@ -34,10 +36,10 @@
 //!   announcement into an [`AnnouncedKey`], which
 //!   [`AnnouncedKey::install`] puts into the receiver for that sender.
 //!   [`AnnouncementHeader::parse`] reads the clear header (session, sender,
-//!   recipient) without a key, for routing.
+//!   recipient, roster version, issue time) without a key, for routing.
 //!
 //! ```
-//! use framecrypt::distribute::{Identity, KeyDistributor, Participant, Session};
+//! use framecrypt::distribute::{Freshness, Identity, KeyDistributor, Participant, Session};
 //! use framecrypt::prelude::*;
 //! use framecrypt::{CipherSuite, RatchetBits};
 //!
@@ -48,18 +50,26 @@
 //! let alice = Participant::new(b"alice", alice_identity.public_key())?;
 //! let bob_identity = Identity::generate(&mut rng);
 //! let bob = Participant::new(b"bob", bob_identity.public_key())?;
+//! let now_ms = 1_767_225_600_000; // the application's wall clock (Unix time, ms)
+//! let roster_version = 1; // the application's number for this roster
 //!
 //! // Alice starts sending and announces her key to the roster.
-//! let (mut sender, announcements) =
-//!     KeyDistributor::start(session.clone(), b"alice", &alice_identity, vec![bob], &mut rng)?;
+//! let (mut sender, announcements) = KeyDistributor::start(
+//!     session.clone(), b"alice", &alice_identity, vec![bob], roster_version, now_ms, &mut rng,
+//! )?;
 //!
 //! // Bob opens his announcement and installs it into his receiver for Alice.
+//! // He checks it against his clock and the newest roster version he knows.
+//! let freshness = Freshness { now_ms: now_ms + 40, min_roster_version: 1 };
 //! let mut from_alice = session.receiver::<4, 2>();
-//! session
-//!     .open_announcement(announcements[0].as_bytes(), b"bob", &bob_identity, &alice)?
-//!     .install(&mut from_alice, 0)?;
+//! let key = session.open_announcement(
+//!     announcements[0].as_bytes(), b"bob", &bob_identity, &alice, freshness,
+//! )?;
+//! let persist = key.roster_version(); // store the highest one with Bob's identity
+//! key.install(&mut from_alice, 0)?;
+//! # assert_eq!(persist, 1);
 //!
-//! let frame = sender.at(10).seal_to_vec(b"", b"hello")?;
+//! let frame = sender.at(now_ms + 50).seal_to_vec(b"", b"hello")?;
 //! let (_, plaintext) = from_alice.at(10).open_to_vec(b"", &frame)?;
 //! assert_eq!(plaintext, b"hello");
 //! # Ok(())
@@ -70,7 +80,77 @@
 //! `CryptoRng` (the version `hpke` 0.15 and `x25519-dalek` 3 use). Time
 //! comes in as `now_ms`.
 //!
-//! # Byte format, version 1
+//! # Freshness: what the application supplies
+//!
+//! HPKE has no replay protection, and which key a receiver holds is
+//! receiver state, lost when it restarts (a page reload). A relay that
+//! replays a sender's announcement from before a removal, and withholds
+//! the new one, would otherwise get a restarted receiver to install a key
+//! the removed member also holds, and accept that member's forged frames
+//! as the sender's. So every announcement carries two values in its
+//! header, bound into what is sealed (HPKE's `info`):
+//!
+//! - **The roster version** of the change that made the key: `start`,
+//!   `join` and `leave` take it from the application. It numbers the
+//!   roster changes of the session, the same numbers at every participant
+//!   (for example a counter kept by the server that orders joins and
+//!   leaves), **one number per change and increasing**: two leaves at once
+//!   take two numbers. A [`KeyDistributor`] refuses a number not above the
+//!   previous one ([`Error::InvalidParameter`](crate::Error::InvalidParameter)).
+//!   A reannounced key keeps the number it was made with.
+//! - **The issue time**: the `now_ms` of the call that sealed it, the
+//!   application's wall clock in milliseconds (Unix time, say), the same
+//!   clock at every participant give or take their skew. The activation
+//!   delay runs on it too.
+//!
+//! A receiver passes a [`Freshness`] to [`Session::open_announcement`],
+//! which accepts an announcement only if
+//!
+//! ```text
+//! roster_version ≥ freshness.min_roster_version
+//! |issued_at_ms − freshness.now_ms| ≤ session.max_announcement_age_ms()
+//! ```
+//!
+//! and then only if HPKE authenticates it; [`AnnouncedKey::install`] then
+//! refuses a key that is not newer than the receiver's. The receiver's
+//! application supplies:
+//!
+//! - `now_ms`: its wall clock, on the senders' scale.
+//! - `min_roster_version`: the highest roster version this identity has
+//!   seen in the session, **persisted with the identity** (where its secret
+//!   is kept: the browser's IndexedDB, the device's key store) and never
+//!   lowered. Raise it to [`AnnouncedKey::roster_version`] after every
+//!   install, and to the version of every removal that the source the
+//!   application trusts for the roster (the one that tells it who is in the
+//!   meeting) reports. Raising it for joins too is safe, but then a
+//!   restarted receiver waits for each sender to announce a key of that
+//!   change.
+//! - the maximum age, on the [`Session`]
+//!   ([`Session::with_max_announcement_age`], default
+//!   [`DEFAULT_MAX_ANNOUNCEMENT_AGE_MS`]): above the time announcements
+//!   take to arrive plus the clock skew between participants.
+//!
+//! What that guarantees:
+//!
+//! - A receiver that restarts with its persisted roster version refuses,
+//!   with [`Error::AnnouncementSuperseded`](crate::Error::AnnouncementSuperseded),
+//!   every announcement of a key made before the newest change it knew of,
+//!   however recent: in particular the replayed pre-leave announcement.
+//! - A receiver with nothing persisted (a new device, cleared storage)
+//!   refuses, with [`Error::AnnouncementExpired`](crate::Error::AnnouncementExpired),
+//!   every announcement sealed more than the maximum age ago (or that far
+//!   in the future): a relay can make it install a superseded key only
+//!   within the maximum age of that key's last announcement.
+//!
+//! And what it costs: announcements expire, so a member that restarts
+//! needs the sender to [`reannounce`](KeyDistributor::reannounce) (it asks
+//! through the application's signalling); a restarted receiver whose
+//! roster version is above a sender's newest key (the sender has not
+//! processed that change yet, or its key for it is still pending) cannot
+//! read that sender until its next key, and one that restarts during a
+//! leave's activation delay reads the sender only from the switch on.
+//!
+//! # Byte format, version 2
 //!
 //! All integers are big-endian. `a`, `b`, `c` are 1 to 255. `Nh` is the
 //! hash length of the SFrame cipher suite (32 or 64): every key sent is a
@@ -79,22 +159,27 @@
 //!
 //! ```text
 //! offset       size  field
-//! 0            1     version = 0x01
+//! 0            1     version = 0x02
 //! 1            2     SFrame cipher suite (RFC 9605 §4.5)
 //! 3            1     R, the KID's ratchet bits (RFC 9605 §5.1), 1..=63
 //! 4            8     KID generation (fits 64 − R bits)
 //! 12           8     ratchet step (the full value, not mod 2^R)
-//! 20           1     a = length of the session ID
-//! 21           a     session ID
-//! 21+a         1     b = length of the sender's participant ID
-//! 22+a         b     sender ID
-//! 22+a+b       1     c = length of the recipient's participant ID
-//! 23+a+b       c     recipient ID
-//! 23+a+b+c     32    enc, the HPKE encapsulated key (Nenc of DHKEM(X25519))
-//! 55+a+b+c     Nh+16 the base key sealed with AES-128-GCM, tag last
+//! 20           8     roster version of the change that made the key
+//! 28           8     issue time, milliseconds on the sender's clock
+//! 36           1     a = length of the session ID
+//! 37           a     session ID
+//! 37+a         1     b = length of the sender's participant ID
+//! 38+a         b     sender ID
+//! 38+a+b       1     c = length of the recipient's participant ID
+//! 39+a+b       c     recipient ID
+//! 39+a+b+c     32    enc, the HPKE encapsulated key (Nenc of DHKEM(X25519))
+//! 71+a+b+c     Nh+16 the base key sealed with AES-128-GCM, tag last
 //! ```
 //!
-//! The first `23+a+b+c` bytes are the *header*. HPKE runs in mode_auth
+//! Version 1 (without the roster version and issue time) is refused as
+//! malformed: its announcements could be replayed to a restarted receiver.
+//!
+//! The first `39+a+b+c` bytes are the *header*. HPKE runs in mode_auth
 //! (0x02, RFC 9180 §5.1.3) with DHKEM(X25519, HKDF-SHA256) (0x0020),
 //! HKDF-SHA256 (0x0001) and AES-128-GCM (0x0001), one message per
 //! encapsulation:
@@ -109,9 +194,10 @@
 //! Binding the whole header as `info` puts every field into the key
 //! schedule: the protocol label (no other use of the same identity keys
 //! can produce an announcement), the version, the session, both IDs, the
-//! cipher suite, `R`, the generation and the ratchet step. Change any of
-//! them and the announcement no longer opens. Auth mode adds the sender's
-//! and recipient's identity keys (RFC 9180 §4.1, `AuthEncap`).
+//! cipher suite, `R`, the generation, the ratchet step, the roster version
+//! and the issue time. Change any of them and the announcement no longer
+//! opens. Auth mode adds the sender's and recipient's identity keys (RFC
+//! 9180 §4.1, `AuthEncap`).
 //!
 //! # What a receiver refuses
 //!
@@ -121,12 +207,16 @@
 //! | for another session, suite or `R` | [`Error::WrongSession`](crate::Error::WrongSession) |
 //! | for another recipient (misdirected) | [`Error::WrongRecipient`](crate::Error::WrongRecipient) |
 //! | naming another sender | [`Error::WrongSender`](crate::Error::WrongSender) |
+//! | made for a roster older than the receiver's newest | [`Error::AnnouncementSuperseded`](crate::Error::AnnouncementSuperseded) |
+//! | issued more than the maximum age before or after now | [`Error::AnnouncementExpired`](crate::Error::AnnouncementExpired) |
 //! | any byte altered, re-addressed, or sealed by another identity | [`Error::AuthenticationFailed`](crate::Error::AuthenticationFailed) |
 //! | the key already installed, again | [`Error::AnnouncementReplayed`](crate::Error::AnnouncementReplayed) |
 //! | an older generation or step than installed | [`Error::StaleKey`](crate::Error::StaleKey) |
 //!
-//! HPKE itself has no replay protection; the last two rows come from the
-//! receiver's state, because keys only move forward.
+//! The first six rows come from the clear header, checked in that order
+//! before HPKE runs (altering those fields only gets an announcement
+//! refused, as dropping it would); the last two from the receiver's state,
+//! because keys only move forward.
 //!
 //! # Delayed activation: the trade-off
 //!
@@ -142,10 +232,14 @@
 //! The price is RFC 9605 §7.3's reason for changing keys at all: for the
 //! length of the delay, a member who has *left* can still decrypt what the
 //! sender sends (the old generation is still in use), and a joiner cannot
-//! decrypt anything yet (it only holds the next step). A delay therefore
-//! trades a bounded stretch of forward and post-compromise secrecy for no
-//! gap at the remaining receivers. Keep it short (the announcement's
-//! round trip, say hundreds of milliseconds) and below the receivers'
+//! decrypt anything yet (it only holds the next step). The stretch is
+//! bounded by each change's own activation time, which later changes
+//! never postpone: from a leave's activation time on, nothing is sealed
+//! under a key the departed member holds ([`KeyDistributor`] states the
+//! guarantee exactly). A delay therefore trades a bounded stretch of
+//! forward and post-compromise secrecy for no gap at the remaining
+//! receivers. Keep it short (the announcement's round trip, say hundreds
+//! of milliseconds) and below the receivers'
 //! [`Retention::max_age_ms`](crate::Retention): receivers retire the old
 //! key when they install the new one, and it must outlive the delay.
 //! Switch with a key frame ([`KeyDistributor::poll`] says when).
@@ -153,8 +247,9 @@
 //! # Security notes
 //!
 //! - The header travels in the clear: relays see who announces to whom,
-//!   in which session, and how often keys change (as SFrame KIDs already
-//!   show, RFC 9605 §9.2).
+//!   in which session, how often keys change (as SFrame KIDs already
+//!   show, RFC 9605 §9.2), the roster version and when each announcement
+//!   was sealed.
 //! - Auth mode authenticates the sender's identity key, but not against
 //!   someone who holds the *recipient's* identity secret, who can forge
 //!   announcements to that recipient (key-compromise impersonation, RFC
@@ -164,6 +259,9 @@
 //!   matters.
 //! - Any member holding a sender's key can still forge that sender's
 //!   frames (RFC 9605 §7.2): distribution authenticates keys, not media.
+//!   A receiver also keeps a superseded key for its retention time
+//!   ([`Retention`](crate::Retention)) for late frames, during which a
+//!   departed member can still forge frames under it.
 
 use core::fmt;
 
@@ -178,11 +276,15 @@ mod distributor;
 mod identity;
 
 pub use announcement::{AnnouncedKey, AnnouncementHeader};
-pub use distributor::{KeyAnnouncement, KeyDistributor};
+pub use distributor::{KeyAnnouncement, KeyDistributor, MAX_PENDING};
 pub use identity::{Identity, IdentityPublicKey, Participant};
 
 /// The version byte of the announcement format above.
-pub const VERSION: u8 = 1;
+pub const VERSION: u8 = 2;
+
+/// The maximum announcement age of a new [`Session`], in milliseconds
+/// (one minute).
+pub const DEFAULT_MAX_ANNOUNCEMENT_AGE_MS: u64 = 60_000;
 
 /// The protocol label that starts HPKE's `info`.
 pub const LABEL: &[u8] = b"framecrypt key announcement";
@@ -197,13 +299,15 @@ type Kdf = hpke::kdf::HkdfSha256;
 /// AES-128-GCM, RFC 9180 §7.3.
 type Aead = hpke::aead::AesGcm128;
 
-/// A meeting as the key distribution sees it: its ID, and the SFrame
-/// cipher suite and ratchet bits `R` every sender uses in it.
+/// A meeting as the key distribution sees it: its ID, the SFrame cipher
+/// suite and ratchet bits `R` every sender uses in it, and how old an
+/// announcement its receivers accept.
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct Session {
     id: Vec<u8>,
     suite: CipherSuite,
     bits: RatchetBits,
+    max_announcement_age_ms: u64,
 }
 
 impl Session {
@@ -219,7 +323,26 @@ impl Session {
             id: id.to_vec(),
             suite,
             bits,
+            max_announcement_age_ms: DEFAULT_MAX_ANNOUNCEMENT_AGE_MS,
         })
+    }
+
+    /// Receivers accept announcements issued at most `max_age_ms` before
+    /// or after their clock (default [`DEFAULT_MAX_ANNOUNCEMENT_AGE_MS`]).
+    /// Allow for the time announcements take to arrive and for the clock
+    /// skew between participants; the smaller it is, the shorter a
+    /// receiver with no persisted roster version can be fooled by a replay
+    /// (see the module documentation).
+    #[must_use]
+    pub const fn with_max_announcement_age(mut self, max_age_ms: u64) -> Self {
+        self.max_announcement_age_ms = max_age_ms;
+        self
+    }
+
+    /// The maximum announcement age, in milliseconds.
+    #[must_use]
+    pub const fn max_announcement_age_ms(&self) -> u64 {
+        self.max_announcement_age_ms
     }
 
     /// The session ID.
@@ -254,8 +377,24 @@ impl fmt::Debug for Session {
             .field("id", &IdDebug(&self.id))
             .field("suite", &self.suite)
             .field("bits", &self.bits)
+            .field("max_announcement_age_ms", &self.max_announcement_age_ms)
             .finish()
     }
+}
+
+/// What a receiver knows when it opens an announcement
+/// ([`Session::open_announcement`]): its clock, and the newest roster
+/// version it has seen. The module documentation says where each comes
+/// from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Freshness {
+    /// The receiver's wall clock in milliseconds, on the scale of the
+    /// senders' `now_ms` (Unix time, say).
+    pub now_ms: u64,
+    /// The highest roster version this identity has seen in the session,
+    /// persisted with the identity and never lowered: announcements of an
+    /// older roster are refused.
+    pub min_roster_version: u64,
 }
 
 /// Shows an ID as text when it is printable UTF-8, else as hex.
