@@ -2,7 +2,7 @@
 //! implementation, `hpke-rs`: it opens what framecrypt seals, and
 //! framecrypt opens what it seals to the documented byte format. The rest
 //! of the `distribute` tests, which need no second HPKE, are in the main
-//! crate's `tests/distribute.rs`.
+//! crate's `tests/all/distribute.rs`.
 
 use framecrypt::distribute::{
     AnnouncementHeader, Identity, KeyDistributor, LABEL, Participant, Session,
