@@ -7,11 +7,11 @@
 set -euo pipefail
 n=$1 out=$2
 shift 2
-cargo bench --bench frame "$@" --no-run
+cargo bench -p framecrypt-bench --bench frame "$@" --no-run
 mkdir -p "$out"
 for i in $(seq 1 "$n"); do
     rm -rf target/criterion
-    cargo bench --bench frame "$@" -- --quick > "$out/run$i.log" 2>&1
+    cargo bench -p framecrypt-bench --bench frame "$@" -- --quick > "$out/run$i.log" 2>&1
     rm -rf "$out/run$i"
     cp -r target/criterion "$out/run$i"
     echo "run $i of $n done"

@@ -4,10 +4,11 @@
 //! (a new epoch) and everyone still decrypts everyone; Carol is removed (a
 //! new epoch) and cannot decrypt anything sent afterwards.
 //!
-//! Run with `cargo run --example mls_group`. Every line says what happened
-//! and, for frames, which KID (context | sender index | epoch bits) it
-//! carried, so the output can be checked by eye; the example exits with an
-//! error if any outcome differs from what the RFC requires.
+//! Run with `cargo run -p framecrypt-interop --example mls_group`. Every
+//! line says what happened and, for frames, which KID (context | sender
+//! index | epoch bits) it carried, so the output can be checked by eye; the
+//! example exits with an error if any outcome differs from what the RFC
+//! requires.
 
 #[path = "support/mls_member.rs"]
 mod mls_member;

@@ -54,7 +54,7 @@ struct Vectors {
 }
 
 fn vectors() -> Vectors {
-    serde_json::from_str(include_str!("data/ratchet-vectors.json")).expect("vector file parses")
+    serde_json::from_str(include_str!("../data/ratchet-vectors.json")).expect("vector file parses")
 }
 
 fn base_key(hex: &Hex) -> BaseKey {

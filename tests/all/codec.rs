@@ -4,7 +4,7 @@
 
 #![allow(clippy::unwrap_used, clippy::cast_possible_truncation)] // in tests a panic is the report
 
-mod media;
+use crate::media;
 
 use framecrypt::codec::{
     Codec, Fallback, Layout, Protection, max_in_place_len, max_protected_len,

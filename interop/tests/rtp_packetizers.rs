@@ -5,7 +5,10 @@
 
 #![allow(clippy::unwrap_used, clippy::cast_possible_truncation)] // in tests a panic is the report
 
+#[path = "../../tests/media/mod.rs"]
 mod media;
+
+use std::path::Path;
 
 use bytes::Bytes;
 use framecrypt::codec::{Codec, Fallback, Protection, max_protected_len};
@@ -16,6 +19,12 @@ use rtp::codecs::vp8::{Vp8Packet, Vp8Payloader};
 use rtp::packetizer::{Depacketizer, Payloader};
 
 const MTU: usize = 1200;
+
+/// A media sample from the repository's `tests/data/media/` (this crate
+/// sits one level below the root).
+fn sample(name: &str) -> Vec<u8> {
+    media::sample_in(Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/..")), name)
+}
 
 fn pair(suite: CipherSuite) -> (Sender, Receiver<FixedKeyStore<1>>) {
     let key = BaseKey::new(b"rtp packetizer test key").unwrap();
@@ -41,7 +50,7 @@ fn unprotect(p: Protection, receiver: &mut Receiver<FixedKeyStore<1>>, frame: &[
 
 #[test]
 fn protected_vp8_frames_survive_the_vp8_packetizer() {
-    let frames = media::ivf_frames(&media::sample("vp8.ivf"));
+    let frames = media::ivf_frames(&sample("vp8.ivf"));
     let p = Protection::new(Codec::Vp8, Fallback::Reject);
     for suite in CipherSuite::ALL {
         let (mut sender, mut receiver) = pair(suite);
@@ -94,7 +103,7 @@ fn nal_units(stream: &[u8]) -> Vec<Vec<u8>> {
 #[test]
 fn protected_h264_access_units_survive_the_h264_packetizer() {
     for name in ["h264.h264", "h264-slices.h264"] {
-        let frames = media::annexb_access_units(&media::sample(name), Codec::H264);
+        let frames = media::annexb_access_units(&sample(name), Codec::H264);
         let p = Protection::new(Codec::H264, Fallback::Reject);
         for suite in CipherSuite::ALL {
             let (mut sender, mut receiver) = pair(suite);

@@ -1,6 +1,6 @@
 //! Every case of the official vector files, through the public API.
 
-mod common;
+use crate::common;
 
 use framecrypt::hazmat::{Aead, derive_key_and_salt, sframe_secret};
 use framecrypt::prelude::*;

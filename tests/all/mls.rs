@@ -1,6 +1,7 @@
 //! RFC 9605 §5.2: MLS KIDs (Figure 9), the epoch manager (rollover,
 //! retention, zeroizing removal) and MLS senders, with a stand-in exporter.
-//! `tests/mls_openmls.rs` runs the same machinery over a real MLS group.
+//! `interop/tests/mls_openmls.rs` runs the same machinery over a real MLS
+//! group.
 
 use core::cell::RefCell;
 
