@@ -180,7 +180,7 @@ impl fmt::Debug for KeyShare {
         f.debug_struct("KeyShare")
             .field("suite", &self.suite)
             .field("kid", &self.kid)
-            .field("base_key", &"<redacted>")
+            .field("base_key", &self.base_key)
             .finish()
     }
 }

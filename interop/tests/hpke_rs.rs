@@ -66,7 +66,6 @@ fn open_key(m: &Meeting, announcement: &[u8]) -> Vec<u8> {
             },
         )
         .expect("open")
-        .base_key()
         .expose_secret()
         .to_vec()
 }

@@ -11,7 +11,7 @@ use core::fmt;
 
 use hkdf::Hkdf;
 use sha2::{Sha256, Sha512};
-use zeroize::ZeroizeOnDrop;
+use zeroize::{Zeroize, ZeroizeOnDrop};
 
 use super::{DecryptStats, Retention};
 use crate::error::Error;
@@ -319,9 +319,32 @@ pub struct RatchetShare {
     base_key: BaseKey,
 }
 
+// The one secret, the base key, wipes itself on drop.
 impl ZeroizeOnDrop for RatchetShare {}
 
+impl Zeroize for RatchetShare {
+    fn zeroize(&mut self) {
+        self.base_key.zeroize();
+    }
+}
+
 impl RatchetShare {
+    pub(crate) const fn new(
+        suite: CipherSuite,
+        bits: RatchetBits,
+        generation: u64,
+        step: u64,
+        base_key: BaseKey,
+    ) -> Self {
+        Self {
+            suite,
+            bits,
+            generation,
+            step,
+            base_key,
+        }
+    }
+
     /// The sender's cipher suite.
     #[must_use]
     pub const fn suite(&self) -> CipherSuite {
@@ -371,7 +394,7 @@ impl fmt::Debug for RatchetShare {
             .field("bits", &self.bits)
             .field("generation", &self.generation)
             .field("step", &self.step)
-            .field("base_key", &"<redacted>")
+            .field("base_key", &self.base_key)
             .finish()
     }
 }
@@ -598,8 +621,13 @@ impl<const N: usize, const W: usize> RatchetingReceiver<N, W> {
         if share.suite != self.suite || share.bits != self.bits {
             return Err(Error::InvalidParameter);
         }
-        let base_key = share.base_key.duplicate();
-        self.install_key(share.generation, share.step, base_key, now_ms)
+        let RatchetShare {
+            generation,
+            step,
+            base_key,
+            ..
+        } = share;
+        self.install_key(generation, step, base_key, now_ms)
     }
 
     /// Erases (zeroizes) every superseded key whose time is up at `now_ms`.

@@ -1116,7 +1116,6 @@ fn open_key(m: &mut Meeting, announcement: &[u8]) -> Vec<u8> {
     session
         .open_announcement(announcement, b"bob", &bob.identity, &alice, fresh(0))
         .expect("open")
-        .base_key()
         .expose_secret()
         .to_vec()
 }
@@ -1166,7 +1165,7 @@ fn debug_output_shows_no_identity_secret_or_base_key() {
             fresh(10),
         )
         .expect("open");
-    let pending_key = announced.base_key().expose_secret().to_vec();
+    let pending_key = announced.expose_secret().to_vec();
     let current_key = m.distributor.sender().share().expose_secret().to_vec();
     let alice_secret = m.alice_identity.expose_secret().to_vec();
     let frank_secret = m.member("frank").identity.expose_secret().to_vec();
@@ -1226,9 +1225,9 @@ fn identity_secrets_announced_keys_and_base_keys_are_zeroized() {
     let mut key = session
         .open_announcement(&bobs, b"bob", &bob.identity, &alice, fresh(0))
         .expect("open");
-    assert!(key.base_key().expose_secret().iter().any(|&b| b != 0));
+    assert!(key.expose_secret().iter().any(|&b| b != 0));
     key.zeroize();
-    assert!(key.base_key().expose_secret().iter().all(|&b| b == 0));
+    assert!(key.expose_secret().iter().all(|&b| b == 0));
 }
 
 /// Compiles only if `T` is not `Clone`.
@@ -1449,7 +1448,7 @@ fn replay_after_carol_leaves() -> Replay {
         SUITE,
         session.bits(),
         0,
-        framecrypt::BaseKey::new(key.base_key().expose_secret()).expect("key"),
+        framecrypt::BaseKey::new(key.expose_secret()).expect("key"),
     )
     .expect("sender");
     let forged = forger

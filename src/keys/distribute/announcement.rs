@@ -14,7 +14,7 @@ use zeroize::{Zeroize, ZeroizeOnDrop};
 use super::identity::{Identity, IdentityPublicKey, check_id};
 use super::{Aead, Freshness, IdDebug, Kdf, Kem, LABEL, Session, VERSION};
 use crate::error::Error;
-use crate::keys::ratchet::{RatchetBits, RatchetingReceiver};
+use crate::keys::ratchet::{RatchetBits, RatchetShare, RatchetingReceiver};
 use crate::secret::BaseKey;
 use crate::suite::CipherSuite;
 
@@ -408,48 +408,52 @@ impl Session {
             &sender.public_key(),
         )?;
         Ok(AnnouncedKey {
-            suite: header.suite,
-            bits: header.bits,
-            generation: header.generation,
-            step: header.step,
+            share: RatchetShare::new(
+                header.suite,
+                header.bits,
+                header.generation,
+                header.step,
+                base_key,
+            ),
             roster_version: header.roster_version,
             issued_at_ms: header.issued_at_ms,
-            base_key,
         })
     }
 }
 
 /// A sender's base key for `(generation, step)`, opened from an
-/// announcement: install it into that sender's [`RatchetingReceiver`].
+/// announcement: install it into that sender's [`RatchetingReceiver`]. It
+/// is the sender's [`RatchetShare`] with the announcement's freshness
+/// stamp.
 ///
-/// Wiped on drop, not `Clone`, redacted in `Debug`.
-#[derive(Zeroize)]
+/// Wiped on drop (the share wipes itself), not `Clone`, redacted in
+/// `Debug`.
+#[derive(Debug)]
 pub struct AnnouncedKey {
-    #[zeroize(skip)]
-    suite: CipherSuite,
-    #[zeroize(skip)]
-    bits: RatchetBits,
-    generation: u64,
-    step: u64,
+    share: RatchetShare,
     roster_version: u64,
     issued_at_ms: u64,
-    base_key: BaseKey,
 }
 
-// The only secret, the `BaseKey`, wipes itself on drop.
 impl ZeroizeOnDrop for AnnouncedKey {}
+
+impl Zeroize for AnnouncedKey {
+    fn zeroize(&mut self) {
+        self.share.zeroize();
+    }
+}
 
 impl AnnouncedKey {
     /// The KID generation.
     #[must_use]
     pub const fn generation(&self) -> u64 {
-        self.generation
+        self.share.generation()
     }
 
     /// The ratchet step.
     #[must_use]
     pub const fn step(&self) -> u64 {
-        self.step
+        self.share.step()
     }
 
     /// The roster version of the change that made the key. Persist the
@@ -469,25 +473,34 @@ impl AnnouncedKey {
     /// The cipher suite.
     #[must_use]
     pub const fn suite(&self) -> CipherSuite {
-        self.suite
+        self.share.suite()
     }
 
     /// `R`.
     #[must_use]
     pub const fn bits(&self) -> RatchetBits {
-        self.bits
+        self.share.bits()
     }
 
-    /// The base key.
+    /// The key as receivers install it, without the freshness stamp (for
+    /// [`RatchetingReceiver::install_share`]; [`Self::install`] also
+    /// refuses the same key twice).
     #[must_use]
-    pub const fn base_key(&self) -> &BaseKey {
-        &self.base_key
+    pub fn into_share(self) -> RatchetShare {
+        self.share
+    }
+
+    /// The base key's bytes. Whatever they are copied into must be
+    /// zeroized by its owner.
+    #[must_use]
+    pub fn expose_secret(&self) -> &[u8] {
+        self.share.expose_secret()
     }
 
     /// Installs the key into `receiver` (the receiver for the sender that
     /// announced it) at time `now_ms`: it becomes the current key and the
     /// one in use so far is retained for late frames
-    /// ([`RatchetingReceiver::install_key`]).
+    /// ([`RatchetingReceiver::install_share`]).
     ///
     /// # Errors
     /// - [`Error::AnnouncementReplayed`]: the receiver already uses exactly
@@ -504,32 +517,13 @@ impl AnnouncedKey {
         receiver: &mut RatchetingReceiver<N, W>,
         now_ms: u64,
     ) -> Result<(), Error> {
-        if receiver.suite() != self.suite || receiver.bits() != self.bits {
+        if receiver.suite() != self.suite() || receiver.bits() != self.bits() {
             return Err(Error::InvalidParameter);
         }
-        if receiver.generation() == Some(self.generation) && receiver.step() == Some(self.step) {
+        if receiver.generation() == Some(self.generation()) && receiver.step() == Some(self.step())
+        {
             return Err(Error::AnnouncementReplayed);
         }
-        let Self {
-            generation,
-            step,
-            base_key,
-            ..
-        } = self;
-        receiver.install_key(generation, step, base_key, now_ms)
-    }
-}
-
-impl fmt::Debug for AnnouncedKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("AnnouncedKey")
-            .field("suite", &self.suite)
-            .field("bits", &self.bits)
-            .field("generation", &self.generation)
-            .field("step", &self.step)
-            .field("roster_version", &self.roster_version)
-            .field("issued_at_ms", &self.issued_at_ms)
-            .field("base_key", &self.base_key)
-            .finish()
+        receiver.install_share(self.share, now_ms)
     }
 }
