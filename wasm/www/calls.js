@@ -17,7 +17,9 @@ export function preferCodec(transceiver, codec) {
  * and receiver's transforms (none when undefined). Resolves with {video,
  * pcs, receiver} once the remote track has arrived.
  */
-export async function connect({ e2ee, track, stream, codec, send, receive, legacy = false, label }) {
+export async function connect({
+  e2ee, track, stream, codec, send, receive, legacy = false, label, minKbps,
+}) {
   const config = legacy ? { encodedInsertableStreams: true } : {};
   const a = new RTCPeerConnection(config);
   const b = new RTCPeerConnection(config);
@@ -41,9 +43,31 @@ export async function connect({ e2ee, track, stream, codec, send, receive, legac
   await a.setLocalDescription();
   await b.setRemoteDescription(a.localDescription);
   await b.setLocalDescription();
-  await a.setRemoteDescription(b.localDescription);
+  let answer = b.localDescription.sdp;
+  if (minKbps) answer = withBitrate(answer, minKbps);
+  await a.setRemoteDescription({ type: 'answer', sdp: answer });
   const receiver = await arrived;
   return { video, pcs: [a, b], sender: tx.sender, receiver };
+}
+
+/**
+ * Chromium's own SDP parameters that start and keep the video bitrate at
+ * `kbps` from the first frame (instead of ramping up from 300 kbit/s).
+ */
+function withBitrate(sdp, kbps) {
+  const params = `x-google-start-bitrate=${kbps};x-google-min-bitrate=${kbps};x-google-max-bitrate=${kbps}`;
+  const lines = sdp.split('\r\n');
+  const out = [];
+  for (const line of lines) {
+    out.push(line);
+    const m = /^a=rtpmap:(\d+) (VP8|VP9|H264|AV1)\//.exec(line);
+    if (m && !lines.some((l) => l.startsWith(`a=fmtp:${m[1]} `))) out.push(`a=fmtp:${m[1]} ${params}`);
+  }
+  return out.join('\r\n').replace(/^(a=fmtp:\d+ .*)$/gm, (l) => {
+    const pt = /^a=fmtp:(\d+)/.exec(l)[1];
+    const codecLine = lines.find((x) => x.startsWith(`a=rtpmap:${pt} `)) ?? '';
+    return /(VP8|VP9|H264|AV1)\//.test(codecLine) && !l.includes('x-google') ? `${l};${params}` : l;
+  });
 }
 
 export const SAMPLE_W = 160;

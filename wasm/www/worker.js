@@ -13,6 +13,8 @@
 //   hash: true                         keep the SHA-256 of each plaintext
 //                                      frame sent (for interop tests)
 //   capture: true                      keep copies of a few frames (bench)
+//   inspect: true                      keep the SFU view of every 10th
+//                                      protected frame (demo)
 //
 // Keys never come from the frames' side: the page installs them with
 // messages ({id, op, ...} -> {id, ok, result | error}), see `ops` below.
@@ -90,7 +92,7 @@ function counters(tag, side) {
   if (c === undefined) {
     c = {
       side, frames: 0, bytes: 0, keyframes: 0, empty: 0, dropped: 0,
-      drops: {}, typeMismatch: 0, codecs: {}, peer: undefined, lastError: undefined,
+      drops: {}, typeMismatch: 0, codecs: {}, peer: undefined, lastError: undefined, wire: undefined,
     };
     transforms.set(tag, c);
   }
@@ -128,6 +130,17 @@ function transformer(options) {
     c.lastError = reason;
   }
 
+  // The key-less SFU view of every 10th protected frame, for display
+  // (builds an object: only with the `inspect` option).
+  function look(frame, len) {
+    if ((c.frames + c.dropped) % 10 !== 0) return;
+    try {
+      c.wire = { ...inspect(buffer, codec, len), type: frame.type, bytes: len };
+    } catch (e) {
+      c.wire = { error: String(e) };
+    }
+  }
+
   function checkType(frame, keyframe) {
     // The frame type the browser reports must agree with what the clear
     // bytes say (what depacketizers and SFUs see).
@@ -154,6 +167,7 @@ function transformer(options) {
       keyframe = s.lastKeyframe;
     }
     if (result < 0) { drop(result); return; }
+    if (options.inspect) look(frame, result);
     if (options.hash) {
       // `data` is the frame's original buffer, untouched by protection.
       crypto.subtle.digest('SHA-256', data).then((d) => sentHashes.push(hex(new Uint8Array(d))));
@@ -172,6 +186,7 @@ function transformer(options) {
     if (len === 0) { c.empty++; controller.enqueue(frame); return; }
     pickCodec(frame);
     frameBytes(len).set(new Uint8Array(data));
+    if (options.inspect) look(frame, len);
     const now = performance.now();
     let result;
     let keyframe;
@@ -210,7 +225,8 @@ function capture(frame, data) {
   const kind = frame.type ?? 'audio';
   const codec = frame.getMetadata().mimeType;
   const i = captured.findIndex((f) => f.kind === kind);
-  const entry = { kind, codec, width: frame.getMetadata().width, bytes: new Uint8Array(data.slice(0)) };
+  const { width, height } = frame.getMetadata();
+  const entry = { kind, codec, width, height, bytes: new Uint8Array(data.slice(0)) };
   if (i < 0) captured.push(entry); else captured[i] = entry;
 }
 
@@ -293,8 +309,17 @@ const ops = {
   open: ({ data }) => member.open(hexBytes(data), performance.now()),
   stats,
   hashes: () => sentHashes.slice(),
-  captured: () => captured.map((f) => ({ kind: f.kind, codec: f.codec, width: f.width, len: f.bytes.length })),
-  keyframe: async ({ tag }) => { await transformers.get(tag).generateKeyFrame(); },
+  captured: () => captured.map((f) => ({
+    kind: f.kind, codec: f.codec, width: f.width, height: f.height, len: f.bytes.length,
+  })),
+  // A new keyframe from the sender of transform `tag`: generateKeyFrame()
+  // on a sender's transformer, sendKeyFrameRequest() on a receiver's.
+  keyframe: async ({ tag }) => {
+    const t = transformers.get(tag);
+    if (t.generateKeyFrame) await t.generateKeyFrame();
+    else if (t.sendKeyFrameRequest) await t.sendKeyFrameRequest();
+    else throw new Error(`no keyframe request on this transformer: ${Object.getOwnPropertyNames(Object.getPrototypeOf(t))}`);
+  },
   bench: (args) => bench(args),
 };
 
@@ -326,74 +351,86 @@ setInterval(() => {
 
 // Speed: per-frame cost of the worker path (copy in, protect or restore in
 // WebAssembly, copy out) against AES-GCM with WebCrypto, on frames the
-// encoder made (`capture: true`).
-async function bench({ iterations = 200, suite = 4 }) {
+// encoder made (`capture: true`). Each figure is the median of `batches`
+// batches (the clock of a worker that is not cross-origin isolated ticks
+// in 0.1 ms).
+async function bench({ iterations = 300, batches = 7, suite = 4 }) {
   const key = crypto.getRandomValues(new Uint8Array(16));
-  const results = [];
-  const samples = [];
-  for (const kind of ['key', 'delta', 'audio']) {
-    const f = captured.filter((x) => x.kind === kind).at(-1);
-    if (f) samples.push(f);
-  }
   const gcmKey = await crypto.subtle.importKey('raw', key, 'AES-GCM', false, ['encrypt', 'decrypt']);
-  for (const f of samples) {
+  const results = [];
+  for (const kind of ['key', 'delta', 'audio']) {
+    const f = captured.find((x) => x.kind === kind);
+    if (!f) continue;
     const codec = codecId(f.codec);
-    const n = f.kind === 'key' ? Math.max(20, iterations / 4) : iterations;
-    const frames = Array.from({ length: n }, () => f.bytes.buffer.slice(0));
+    const n = Math.max(batches, Math.min(iterations, Math.floor(4e7 / f.bytes.length)));
+    const per = Math.ceil(n / batches);
     const tx = new Sender(suite, 8, 0, key);
     const rx = new Receiver(suite, 8);
     rx.installKey(0, 0, key, 0);
     const heap0 = heapAllocations();
-    // Protect: the frame's ArrayBuffer in, a new ArrayBuffer out.
-    const sealed = new Array(n);
-    let t0 = performance.now();
-    for (let i = 0; i < n; i++) {
-      const data = frames[i];
-      frameBytes(data.byteLength).set(new Uint8Array(data));
-      const len = tx.protect(buffer, codec, data.byteLength);
-      if (len < 0) throw new Error(`protect: ${errorName(len)}`);
-      sealed[i] = output(len);
+    const times = { protect: [], unprotect: [], encrypt: [], decrypt: [] };
+    let intact = true;
+    const aad = new Uint8Array([0x10, 0]); // a small header as AAD, as JS E2EE code does
+    let counter = 0;
+    const iv = () => {
+      const v = new Uint8Array(12);
+      new DataView(v.buffer).setUint32(8, counter++);
+      return v;
+    };
+    for (let b = 0; b < batches; b++) {
+      const frames = Array.from({ length: per }, () => f.bytes.buffer.slice(0));
+      const out = new Array(per);
+      let t0 = performance.now();
+      for (let i = 0; i < per; i++) {
+        const data = frames[i];
+        frameBytes(data.byteLength).set(new Uint8Array(data));
+        const len = tx.protect(buffer, codec, data.byteLength);
+        if (len < 0) throw new Error(`protect: ${errorName(len)}`);
+        out[i] = output(len);
+      }
+      times.protect.push((performance.now() - t0) / per);
+      t0 = performance.now();
+      for (let i = 0; i < per; i++) {
+        const data = out[i];
+        frameBytes(data.byteLength).set(new Uint8Array(data));
+        const len = rx.unprotect(buffer, codec, data.byteLength, 0);
+        if (len < 0) throw new Error(`unprotect: ${errorName(len)}`);
+        out[i] = output(len);
+      }
+      times.unprotect.push((performance.now() - t0) / per);
+      intact &&= out.every((x) => equal(x, f.bytes));
+      // WebCrypto AES-128-GCM over the whole frame, one await per frame
+      // as a transform must do it.
+      const ivs = Array.from({ length: per }, iv);
+      t0 = performance.now();
+      for (let i = 0; i < per; i++) {
+        out[i] = await crypto.subtle.encrypt({ name: 'AES-GCM', iv: ivs[i], additionalData: aad }, gcmKey, frames[i]);
+      }
+      times.encrypt.push((performance.now() - t0) / per);
+      t0 = performance.now();
+      for (let i = 0; i < per; i++) {
+        out[i] = await crypto.subtle.decrypt({ name: 'AES-GCM', iv: ivs[i], additionalData: aad }, gcmKey, out[i]);
+      }
+      times.decrypt.push((performance.now() - t0) / per);
     }
-    const protectMs = (performance.now() - t0) / n;
-    t0 = performance.now();
-    for (let i = 0; i < n; i++) {
-      const data = sealed[i];
-      frameBytes(data.byteLength).set(new Uint8Array(data));
-      const len = rx.unprotect(buffer, codec, data.byteLength, 0);
-      if (len < 0) throw new Error(`unprotect: ${errorName(len)}`);
-      sealed[i] = output(len);
-    }
-    const unprotectMs = (performance.now() - t0) / n;
     const heapDelta = heapAllocations() - heap0;
-    const intact = sealed.every((b) => equal(b, f.bytes));
-    // WebCrypto AES-128-GCM over the whole frame, a 12-byte IV per frame
-    // and a small header as AAD, as JavaScript E2EE code does it.
-    const aad = new Uint8Array([0x10, 0]);
-    const boxes = new Array(n);
-    t0 = performance.now();
-    for (let i = 0; i < n; i++) {
-      const iv = new Uint8Array(12);
-      new DataView(iv.buffer).setUint32(8, i);
-      boxes[i] = await crypto.subtle.encrypt({ name: 'AES-GCM', iv, additionalData: aad }, gcmKey, frames[i]);
-    }
-    const gcmEncMs = (performance.now() - t0) / n;
-    t0 = performance.now();
-    for (let i = 0; i < n; i++) {
-      const iv = new Uint8Array(12);
-      new DataView(iv.buffer).setUint32(8, i);
-      boxes[i] = await crypto.subtle.decrypt({ name: 'AES-GCM', iv, additionalData: aad }, gcmKey, boxes[i]);
-    }
-    const gcmDecMs = (performance.now() - t0) / n;
     tx.free();
     rx.free();
+    const us = (xs) => Math.round(medianOf(xs) * 10000) / 10;
     results.push({
-      kind: f.kind, codec: f.codec, bytes: f.bytes.length, iterations: n,
-      protectUs: protectMs * 1000, unprotectUs: unprotectMs * 1000,
-      webcryptoEncryptUs: gcmEncMs * 1000, webcryptoDecryptUs: gcmDecMs * 1000,
+      kind: f.kind, codec: f.codec, width: f.width, height: f.height, bytes: f.bytes.length,
+      iterations: per * batches,
+      protectUs: us(times.protect), unprotectUs: us(times.unprotect),
+      webcryptoEncryptUs: us(times.encrypt), webcryptoDecryptUs: us(times.decrypt),
       heapDelta, intact,
     });
   }
   return results;
+}
+
+function medianOf(xs) {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
 }
 
 function equal(a, b) {
