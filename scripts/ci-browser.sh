@@ -6,6 +6,7 @@
 # namespace, so nothing leaves loopback.
 #
 #   scripts/ci-browser.sh [browser.py options...]
+#   scripts/ci-browser.sh --build-only      (wasm/www/pkg only)
 #     e.g. --only codec-vp8   --bench bench.json   --screenshot docs/x.png
 #
 # Needs: rustup target wasm32-unknown-unknown, wasm-bindgen-cli at the
@@ -43,10 +44,34 @@ wasm-bindgen --target web --no-typescript --out-dir "$pkg" "$module"
 echo "framecrypt_wasm_bg.wasm: $(stat -c %s "$pkg/framecrypt_wasm_bg.wasm") bytes $optimised" \
   "($(gzip -9 -c "$pkg/framecrypt_wasm_bg.wasm" | wc -c) gzipped)"
 
+[ "${1:-}" = --build-only ] && exit 0
+
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
+trap cleanup EXIT
+
 log=$(mktemp)
 python3 wasm/tests/serve.py >"$log" 2>&1 &
-server=$!
-trap 'kill $server 2>/dev/null || true; rm -f "$log"' EXIT
+pids+=($!)
 for _ in $(seq 50); do [ -s "$log" ] && break; sleep 0.1; done
 url=$(head -1 "$log")
-python3 wasm/tests/browser.py --url "$url" "$@"
+
+# Test 4: the browser joins the native conference demo when it is in the
+# tree (crate conference/: `--signal ADDR --www DIR`, one HTTP server for
+# the API and the pages); until then it runs against a mock of the API.
+conference=()
+if [ -f conference/Cargo.toml ] && [ -z "${FRAMECRYPT_NO_CONFERENCE:-}" ]; then
+  cargo build -q --release --manifest-path conference/Cargo.toml
+  port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  # shellcheck disable=SC2086 # extra arguments, word-split on purpose
+  cargo run -q --release --manifest-path conference/Cargo.toml -- \
+    --signal "127.0.0.1:$port" --www wasm/www ${FRAMECRYPT_CONFERENCE_ARGS:-} &
+  pids+=($!)
+  for _ in $(seq 100); do
+    python3 -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:$port/session')" 2>/dev/null && break
+    sleep 0.2
+  done
+  conference=(--conference "http://127.0.0.1:$port/")
+fi
+
+python3 wasm/tests/browser.py --url "$url" "${conference[@]}" "$@"

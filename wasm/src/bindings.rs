@@ -225,6 +225,36 @@ impl Receiver {
     }
 }
 
+/// A participant's X25519 key pair, made before joining: signalling
+/// usually hands out the participant ID in exchange for the public key.
+/// `new Member(..., identity)` takes it over (the object is then spent).
+#[wasm_bindgen]
+#[derive(Debug)]
+pub struct Identity(engine::MemberIdentity);
+
+#[wasm_bindgen]
+impl Identity {
+    /// A fresh key pair from the platform's CSPRNG.
+    #[wasm_bindgen(constructor)]
+    #[must_use]
+    pub fn new() -> Self {
+        Self(engine::MemberIdentity::generate(&mut rng()))
+    }
+
+    /// The public key (32 bytes).
+    #[wasm_bindgen(getter, js_name = publicKey)]
+    #[must_use]
+    pub fn public_key(&self) -> Vec<u8> {
+        self.0.public_key().to_vec()
+    }
+}
+
+impl Default for Identity {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 /// A participant in a roster keyed with HPKE announcements, as native
 /// framecrypt members (`framecrypt::distribute`): its identity and every
 /// key stay inside WebAssembly.
@@ -238,8 +268,8 @@ pub struct Member {
 
 #[wasm_bindgen]
 impl Member {
-    /// Participant `ownId` in session `sessionId`, with a fresh X25519
-    /// identity.
+    /// Participant `ownId` in session `sessionId` with `identity`, which
+    /// the member takes over.
     ///
     /// # Errors
     /// Unknown suite, bad `ratchetBits`, empty or over-long IDs.
@@ -249,13 +279,14 @@ impl Member {
         suite: u16,
         ratchet_bits: u32,
         own_id: &[u8],
+        identity: Identity,
     ) -> Result<Self, JsError> {
         let inner = engine::Member::new(
             session_id,
             boundary::suite(suite)?,
             boundary::bits(ratchet_bits)?,
             own_id,
-            &mut rng(),
+            identity.0,
         )?;
         Ok(Self {
             inner,

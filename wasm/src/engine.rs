@@ -430,6 +430,29 @@ struct Peer {
     receiver: FrameReceiver,
 }
 
+/// A participant's long-term X25519 key pair (`distribute::Identity`),
+/// wiped on drop.
+pub struct MemberIdentity(Identity);
+
+impl MemberIdentity {
+    /// A fresh key pair from `rng`.
+    pub fn generate<R: CryptoRng + ?Sized>(rng: &mut R) -> Self {
+        Self(Identity::generate(rng))
+    }
+
+    /// The public key, for the other members.
+    #[must_use]
+    pub const fn public_key(&self) -> [u8; 32] {
+        self.0.public_key().to_bytes()
+    }
+}
+
+impl core::fmt::Debug for MemberIdentity {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_tuple("MemberIdentity").field(&self.0).finish()
+    }
+}
+
 /// A participant of a roster keyed with `framecrypt::distribute`, as a
 /// native member is: an X25519 identity, a sending key announced to the
 /// other members with HPKE (ratcheted on a join, a new generation on a
@@ -456,21 +479,22 @@ impl core::fmt::Debug for Member {
 }
 
 impl Member {
-    /// A participant `own_id` of session `session_id` with a fresh
-    /// identity from `rng`.
+    /// Participant `own_id` of session `session_id`, with `identity`
+    /// (made before the ID is known, when signalling assigns the ID in
+    /// exchange for the public key).
     ///
     /// # Errors
     /// [`Error::InvalidParameter`] for an empty or over-long session or
     /// participant ID.
-    pub fn new<R: CryptoRng + ?Sized>(
+    pub fn new(
         session_id: &[u8],
         suite: CipherSuite,
         bits: RatchetBits,
         own_id: &[u8],
-        rng: &mut R,
+        identity: MemberIdentity,
     ) -> Result<Self, Error> {
         let session = Session::new(session_id, suite, bits)?;
-        let identity = Identity::generate(rng);
+        let MemberIdentity(identity) = identity;
         // Checks the ID as the roster will.
         Participant::new(own_id, identity.public_key())?;
         Ok(Self {
@@ -950,8 +974,22 @@ mod tests {
     #[test]
     fn members_exchange_announcements_and_follow_joins_and_leaves() {
         let mut rng = rng();
-        let mut alice = Member::new(b"s", SUITE, bits(), b"alice", &mut rng).expect("alice");
-        let mut bob = Member::new(b"s", SUITE, bits(), b"bob", &mut rng).expect("bob");
+        let mut alice = Member::new(
+            b"s",
+            SUITE,
+            bits(),
+            b"alice",
+            MemberIdentity::generate(&mut rng),
+        )
+        .expect("alice");
+        let mut bob = Member::new(
+            b"s",
+            SUITE,
+            bits(),
+            b"bob",
+            MemberIdentity::generate(&mut rng),
+        )
+        .expect("bob");
         let (a_at_b, _) = bob
             .add_peer(b"alice", alice.public_key(), 0, &mut rng)
             .expect("add");
@@ -990,7 +1028,14 @@ mod tests {
         assert_eq!(send_and_check(&mut alice, &mut bob, 1), Ok(true));
 
         // Carol joins: Alice ratchets and seals the new step to Carol only.
-        let mut carol = Member::new(b"s", SUITE, bits(), b"carol", &mut rng).expect("carol");
+        let mut carol = Member::new(
+            b"s",
+            SUITE,
+            bits(),
+            b"carol",
+            MemberIdentity::generate(&mut rng),
+        )
+        .expect("carol");
         let (a_at_c, _) = carol
             .add_peer(b"alice", alice.public_key(), 0, &mut rng)
             .expect("add");
@@ -1035,9 +1080,30 @@ mod tests {
     #[test]
     fn identify_does_not_count_failed_tries() {
         let mut rng = rng();
-        let mut alice = Member::new(b"s", SUITE, bits(), b"alice", &mut rng).expect("alice");
-        let mut dave = Member::new(b"s", SUITE, bits(), b"dave", &mut rng).expect("dave");
-        let mut carol = Member::new(b"s", SUITE, bits(), b"carol", &mut rng).expect("carol");
+        let mut alice = Member::new(
+            b"s",
+            SUITE,
+            bits(),
+            b"alice",
+            MemberIdentity::generate(&mut rng),
+        )
+        .expect("alice");
+        let mut dave = Member::new(
+            b"s",
+            SUITE,
+            bits(),
+            b"dave",
+            MemberIdentity::generate(&mut rng),
+        )
+        .expect("dave");
+        let mut carol = Member::new(
+            b"s",
+            SUITE,
+            bits(),
+            b"carol",
+            MemberIdentity::generate(&mut rng),
+        )
+        .expect("carol");
         // Carol knows Dave first, then Alice; only Alice's key is installed.
         let (d, _) = carol
             .add_peer(b"dave", dave.public_key(), 0, &mut rng)
@@ -1080,8 +1146,22 @@ mod tests {
         // keyed only by the announcement opens what `Member::protect`
         // sealed, with counters that never repeat.
         let mut rng = rng();
-        let mut alice = Member::new(b"s", SUITE, bits(), b"alice", &mut rng).expect("alice");
-        let mut bob = Member::new(b"s", SUITE, bits(), b"bob", &mut rng).expect("bob");
+        let mut alice = Member::new(
+            b"s",
+            SUITE,
+            bits(),
+            b"alice",
+            MemberIdentity::generate(&mut rng),
+        )
+        .expect("alice");
+        let mut bob = Member::new(
+            b"s",
+            SUITE,
+            bits(),
+            b"bob",
+            MemberIdentity::generate(&mut rng),
+        )
+        .expect("bob");
         let (a, _) = bob
             .add_peer(b"alice", alice.public_key(), 0, &mut rng)
             .expect("add");

@@ -7,7 +7,7 @@
 //! - [`boundary`]: every JavaScript value becomes a Rust value there, and
 //!   back.
 //! - [`bindings`]: the `#[wasm_bindgen]` classes `FrameBuffer`, `Sender`,
-//!   `Receiver`, `Member` and functions `codecForMime`, `errorName`,
+//!   `Receiver`, `Identity`, `Member` and functions `codecForMime`, `errorName`,
 //!   `inspect`, `heapAllocations`.
 //!
 //! `www/worker.js` is the `RTCRtpScriptTransform` worker built on them;
@@ -17,7 +17,7 @@ pub mod bindings;
 pub mod boundary;
 pub mod engine;
 
-pub use bindings::{FrameBuffer, Member, Receiver, Sender};
+pub use bindings::{FrameBuffer, Identity, Member, Receiver, Sender};
 
 // Counts the module's heap allocations so that the browser tests can check
 // the frame path allocates nothing (`heapAllocations()`).

@@ -13,12 +13,15 @@ Runs the cases of wasm/www/test.js and checks their measurements:
      reason;
   3. a ratchet step, then a new generation mid-call: the current receiver
      goes on, a receiver kept on the old key stops;
-  4. (with --conference URL) the browser joins the native conference demo.
+  4. (with --conference URL) the browser joins the native conference demo;
+     the case conference-mock runs the same page against
+     wasm/tests/mock_conference.py, whose native side is a stand-in.
 
 Prints one line per check, the page's console output for any case that
 fails, and a summary line; exits 1 if anything failed.
 """
 import argparse
+import contextlib
 import base64
 import json
 import os
@@ -81,14 +84,18 @@ class Browser:
                                               suppress_origin=True)
         self.next_id = 0
         self.console = []
+        self.sessions = {}
         self.call("Runtime.enable")
         self.call("Log.enable")
         self.call("Page.enable")
 
-    def call(self, method, **params):
+    def call(self, method, session=None, **params):
         self.next_id += 1
         my_id = self.next_id
-        self.ws.send(json.dumps({"id": my_id, "method": method, "params": params}))
+        msg = {"id": my_id, "method": method, "params": params}
+        if session:
+            msg["sessionId"] = session
+        self.ws.send(json.dumps(msg))
         while True:
             msg = json.loads(self.ws.recv())
             if msg.get("id") == my_id:
@@ -99,23 +106,35 @@ class Browser:
 
     def _event(self, msg):
         method, p = msg.get("method"), msg.get("params", {})
+        who = self.sessions.get(msg.get("sessionId"), "")
         if method == "Runtime.consoleAPICalled":
             text = " ".join(str(a.get("value", a.get("description", ""))) for a in p.get("args", []))
-            self.console.append(f"console.{p.get('type')}: {text}")
+            self.console.append(f"{who}console.{p.get('type')}: {text}")
         elif method == "Runtime.exceptionThrown":
             d = p.get("exceptionDetails", {})
-            self.console.append(f"exception: {d.get('exception', {}).get('description', d.get('text'))}")
+            self.console.append(f"{who}exception: {d.get('exception', {}).get('description', d.get('text'))}")
         elif method == "Log.entryAdded":
             e = p.get("entry", {})
-            self.console.append(f"log.{e.get('level')}: {e.get('text')} {e.get('url', '')}")
+            self.console.append(f"{who}log.{e.get('level')}: {e.get('text')} {e.get('url', '')}")
+
+    def open_tab(self, url, label):
+        """Opens `url` in another tab whose console output joins this one's, prefixed."""
+        target = self.call("Target.createTarget", url="about:blank")["targetId"]
+        session = self.call("Target.attachToTarget", targetId=target, flatten=True)["sessionId"]
+        self.sessions[session] = f"[{label}] "
+        self.call("Runtime.enable", session=session)
+        self.call("Log.enable", session=session)
+        self.call("Page.navigate", session=session, url=url)
+        return target
 
     def evaluate(self, expression):
         r = self.call("Runtime.evaluate", expression=expression, returnByValue=True)
         return r.get("result", {}).get("value")
 
-    def run(self, url, timeout):
+    def run(self, url, timeout, keep_console=False):
         """Opens `url` and waits for the page's `window.__result`."""
-        self.console = []
+        if not keep_console:
+            self.console = []
         self.call("Page.navigate", url=url)
         deadline = time.time() + timeout
         while time.time() < deadline:
@@ -140,6 +159,19 @@ class Browser:
         except Exception:
             os.killpg(self.proc.pid, signal.SIGKILL)
         shutil.rmtree(self.profile, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def mock_conference():
+    """Runs wasm/tests/mock_conference.py; yields its URL."""
+    here = Path(__file__).resolve().parent
+    proc = subprocess.Popen([sys.executable, str(here / "mock_conference.py")], stdout=subprocess.PIPE,
+                            text=True)
+    try:
+        yield proc.stdout.readline().strip()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
 
 
 class Report:
@@ -253,13 +285,14 @@ def main():
     ap.add_argument("--url", required=True, help="where wasm/www is served")
     ap.add_argument("--chromium", default=shutil.which("chromium") or "/usr/bin/chromium")
     ap.add_argument("--only", action="append", help="run only these cases (codec-vp8, codec-h264, "
-                    "legacy, rotation, demo, bench, conference)")
+                    "legacy, rotation, demo, bench, conference, conference-mock)")
     ap.add_argument("--screenshot", help="write a PNG of the demo page here")
     ap.add_argument("--bench", help="run the speed case and write its JSON here")
     ap.add_argument("--conference", help="the conference demo's signalling URL (test 4)")
     args = ap.parse_args()
     base = args.url.rstrip("/")
-    wanted = set(args.only or ["codec-vp8", "codec-h264", "legacy", "rotation", "demo", "conference"])
+    wanted = set(args.only or ["codec-vp8", "codec-h264", "legacy", "rotation", "demo", "conference",
+                               "conference-mock"])
     if args.bench:
         wanted.add("bench")
     report = Report()
@@ -295,6 +328,11 @@ def main():
         if "conference" in wanted and args.conference:
             import conference_check
             conference_check.run(report, browser, base, args.conference)
+        elif "conference-mock" in wanted:
+            print("  note: test 4 runs against wasm/tests/mock_conference.py, not the native demo")
+            import conference_check
+            with mock_conference() as url:
+                conference_check.run(report, browser, base, url, mock=True)
     finally:
         browser.close()
     total = report.passed + len(report.failed)

@@ -26,12 +26,12 @@ export class E2ee {
         this.logs.push(msg.text);
         console.log(`[worker] ${msg.text}`);
       } else if (this.pending.has(msg.id)) {
-        const { resolve, reject } = this.pending.get(msg.id);
+        const { resolve, reject, op } = this.pending.get(msg.id);
         this.pending.delete(msg.id);
-        if (msg.ok) resolve(msg.result); else reject(new Error(msg.error));
+        if (msg.ok) resolve(msg.result); else reject(new Error(`${op}: ${msg.error}`));
       }
     };
-    worker.onerror = (e) => console.error(`[worker] ${e.message ?? e}`);
+    worker.onerror = (e) => console.error(`[worker] ${e.message ?? e.type} ${e.filename ?? ""}:${e.lineno ?? ""}`);
   }
 
   /** Starts the worker and waits until its WebAssembly module is ready. */
@@ -45,8 +45,8 @@ export class E2ee {
   call(op, args = {}) {
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
-      this.worker.postMessage({ ...args, id, op });
+      this.pending.set(id, { resolve, reject, op });
+      this.worker.postMessage({ id, op, args });
     });
   }
 

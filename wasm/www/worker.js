@@ -11,17 +11,17 @@
 //   {side: 'receive', member: true}    ... finding the peer by its key
 //   tag: NAME                          stats key (default: side + counter)
 //   hash: true                         keep the SHA-256 of each plaintext
-//                                      frame sent (for interop tests)
+//                                      frame sent or restored (interop tests)
 //   capture: true                      keep copies of a few frames (bench)
 //   inspect: true                      keep the SFU view of every 10th
 //                                      protected frame (demo)
 //
 // Keys never come from the frames' side: the page installs them with
-// messages ({id, op, ...} -> {id, ok, result | error}), see `ops` below.
+// messages ({id, op, args} -> {id, ok, result | error}), see `ops` below.
 // Every 500 ms the worker posts {type: 'stats', ...} to the page.
 
 import init, {
-  FrameBuffer, Sender, Receiver, Member,
+  FrameBuffer, Sender, Receiver, Identity, Member,
   codecForMime, errorName, inspect, heapAllocations,
 } from './pkg/framecrypt_wasm.js';
 
@@ -36,6 +36,8 @@ const receivers = new Map();  // name -> Receiver
 let member = null;            // the roster Member, if any
 const transforms = new Map(); // tag -> per-transform counters
 const sentHashes = [];        // hex SHA-256 of frames sent with hash: true
+const receivedHashes = {};    // sender (peer ID or tag) -> hex SHA-256 of frames restored
+let identity = null;          // an Identity made before the Member
 const captured = [];          // {kind, codec, type, bytes} with capture: true
 let transformCount = 0;
 
@@ -191,13 +193,16 @@ function transformer(options) {
     let result;
     let keyframe;
     if (options.member) {
-      if (peer === null) peer = member.peerIndex(hexBytes(options.peer));
+      if (peer === null) {
+        peer = member.peerIndex(hexBytes(options.peer));
+        c.peer = options.peer;
+      }
       if (peer === undefined || peer === null) {
         result = member.identify(buffer, codec, len, now);
         if (result >= 0) {
           // The first authentic frame names the sender for good.
           peer = member.lastPeer;
-          c.peer = peer;
+          c.peer = peerNames.get(peer) ?? peer;
         }
       } else {
         result = member.unprotect(peer, buffer, codec, len, now);
@@ -211,7 +216,13 @@ function transformer(options) {
     // Only authentic frames go on: anything else is dropped and counted.
     if (result < 0) { drop(result); return; }
     checkType(frame, keyframe);
-    frame.data = output(result);
+    const restored = output(result);
+    if (options.hash) {
+      const from = options.member ? (peerNames.get(peer) ?? `peer${peer}`) : tag;
+      const list = (receivedHashes[from] ??= []);
+      crypto.subtle.digest('SHA-256', restored).then((d) => list.push(hex(new Uint8Array(d))));
+    }
+    frame.data = restored;
     c.frames++;
     c.bytes += result;
     controller.enqueue(frame);
@@ -273,9 +284,10 @@ function stats() {
 }
 
 const peerIds = new Map(); // hex ID -> peer handle
+const peerNames = new Map(); // peer handle -> hex ID
 
 const ops = {
-  ping: () => 'pong',
+  ping: () => "pong",
   sender: ({ name, suite = 4, ratchetBits = 8, generation = 0, key }) => {
     senders.get(name)?.free();
     senders.set(name, new Sender(suite, ratchetBits, generation, key));
@@ -289,26 +301,36 @@ const ops = {
   installKey: ({ name, generation = 0, step = 0, key }) => {
     receivers.get(name).installKey(generation, step, key, performance.now());
   },
+  // A key pair before the participant ID is known; `member` takes it.
+  identity: () => {
+    identity?.free();
+    identity = new Identity();
+    return { publicKey: hex(identity.publicKey) };
+  },
   member: ({ sessionId, suite, ratchetBits, ownId }) => {
     member?.free();
     peerIds.clear();
-    member = new Member(hexBytes(sessionId), suite, ratchetBits, hexBytes(ownId));
+    peerNames.clear();
+    member = new Member(hexBytes(sessionId), suite, ratchetBits, hexBytes(ownId), identity ?? new Identity());
+    identity = null; // spent: the member owns it now
     return { publicKey: hex(member.publicKey) };
   },
   addPeer: ({ id, publicKey }) => {
     const r = member.addPeer(hexBytes(id), hexBytes(publicKey), performance.now());
     peerIds.set(id, r.peer);
+    peerNames.set(r.peer, id);
     return { peer: r.peer, announcements: wire(r.announcements) };
   },
   removePeer: ({ id }) => {
     const list = member.removePeer(peerIds.get(id), performance.now());
+    peerNames.delete(peerIds.get(id));
     peerIds.delete(id);
     return wire(list);
   },
   start: () => wire(member.start()),
   open: ({ data }) => member.open(hexBytes(data), performance.now()),
   stats,
-  hashes: () => sentHashes.slice(),
+  hashes: () => ({ sent: sentHashes.slice(), received: structuredClone(receivedHashes) }),
   captured: () => captured.map((f) => ({
     kind: f.kind, codec: f.codec, width: f.width, height: f.height, len: f.bytes.length,
   })),
@@ -338,7 +360,7 @@ self.onmessage = async (event) => {
   try {
     await ready;
     if (buffer === null) buffer = new FrameBuffer();
-    const result = await ops[msg.op](msg);
+    const result = await ops[msg.op](msg.args ?? {});
     self.postMessage({ id: msg.id, ok: true, result });
   } catch (e) {
     self.postMessage({ id: msg.id, ok: false, error: `${e?.message ?? e}` });
