@@ -76,12 +76,13 @@ e2ee.onstats = (s) => {
     row(['WebAssembly heap allocations', s.heapAllocations]),
   ].join('');
   const w = s.transforms.wire?.wire;
+  const k = s.transforms.wire?.wireKey;
   $('sfu').innerHTML = [
     row(['SFU view (no key)', ''], true),
     ...(w && !w.error ? [
       row(['KID', w.kid]), row(['CTR', w.ctr]),
       row(['frame type', w.type]), row(['keyframe by clear bytes', String(w.keyframe ?? '–')]),
-      row(['size', w.width ? `${w.width}×${w.height}` : '–']),
+      row(['picture size (last keyframe)', k?.width ? `${k.width}×${k.height}` : '–']),
       row(['clear bytes', w.clearLen]), row(['SFrame header at', w.headerOffset]),
       row(['sealed bytes', w.sealedLen]), row(['frame bytes', w.bytes]),
     ] : [row(['', w?.error ?? 'waiting'])]),
@@ -103,7 +104,7 @@ if (params.get('auto') === '1') {
     const afterRotation = median(await sampleMatch(history, $('decrypted')));
     // For the screenshot: a keyframe in the SFU view (it shows the size),
     // and the wire's garbage decoded, if the decoder accepts any of it.
-    await until(() => e2ee.stats?.transforms?.wire?.wire?.width && $('wire').videoWidth > 0, 5000);
+    await until(() => e2ee.stats?.transforms?.wire?.wireKey && $('wire').videoWidth > 0, 5000);
     window.__result = { ok: afterRotation >= 30, match, wire: wireDb, afterRotation, stats: e2ee.stats };
   } catch (e) {
     window.__result = { ok: false, error: String(e?.stack ?? e) };
