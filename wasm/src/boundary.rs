@@ -10,19 +10,21 @@
 //! `i32` ([`outcome`]), so a frame costs no allocation and no JavaScript
 //! object, even when it fails.
 
+// Only framecrypt's types and constants appear here; every call into
+// framecrypt is in `engine`.
 use framecrypt::codec::Codec;
 use framecrypt::{BaseKey, CipherSuite, DecryptStats, Error, RatchetBits};
 use js_sys::{Array, Object, Reflect, Uint8Array};
 use wasm_bindgen::JsValue;
 
-use crate::engine::{Announcement, Done, Installed, ReceiveStats, SendStats, WireView};
+use crate::engine::{self, Announcement, Done, Installed, ReceiveStats, SendStats, WireView};
 
 /// A cipher suite number (RFC 9605 §4.5; 4 is AES_128_GCM_SHA256_128).
 ///
 /// # Errors
 /// [`Error::UnsupportedCipherSuite`].
 pub fn suite(id: u16) -> Result<CipherSuite, Error> {
-    CipherSuite::from_id(id)
+    engine::suite(id)
 }
 
 /// `R`, the KID's ratchet bits (RFC 9605 §5.1), 1 to 63.
@@ -30,7 +32,7 @@ pub fn suite(id: u16) -> Result<CipherSuite, Error> {
 /// # Errors
 /// [`Error::InvalidParameter`].
 pub fn bits(r: u32) -> Result<RatchetBits, Error> {
-    RatchetBits::new(r)
+    engine::ratchet_bits(r)
 }
 
 /// A base key from JavaScript bytes (1 to 128). The bytes JavaScript
@@ -42,7 +44,7 @@ pub fn bits(r: u32) -> Result<RatchetBits, Error> {
 /// # Errors
 /// [`Error::InvalidKeyLength`].
 pub fn key(bytes: &[u8]) -> Result<BaseKey, Error> {
-    BaseKey::new(bytes)
+    engine::base_key(bytes)
 }
 
 /// An X25519 public key: exactly 32 bytes.
@@ -282,11 +284,7 @@ pub fn receive_stats(s: ReceiveStats) -> Object {
     set(&o, "authenticationFailed", number(authentication_failed));
     set(&o, "malformed", number(malformed));
     set(&o, "malformedFrame", number(s.malformed_frames));
-    set(
-        &o,
-        "failures",
-        number(s.decrypt.failures() + s.malformed_frames),
-    );
+    set(&o, "failures", number(s.failures));
     if let Some((generation, step)) = s.key {
         set(&o, "generation", number(generation));
         set(&o, "step", number(step));

@@ -20,6 +20,30 @@ use framecrypt::{
 };
 use rand_core::CryptoRng;
 
+/// The cipher suite numbered `id` (RFC 9605 §4.5).
+///
+/// # Errors
+/// [`Error::UnsupportedCipherSuite`].
+pub const fn suite(id: u16) -> Result<CipherSuite, Error> {
+    CipherSuite::from_id(id)
+}
+
+/// `R`, the KID's ratchet step bits (RFC 9605 §5.1).
+///
+/// # Errors
+/// [`Error::InvalidParameter`] outside 1..=63.
+pub const fn ratchet_bits(r: u32) -> Result<RatchetBits, Error> {
+    RatchetBits::new(r)
+}
+
+/// A base key from its bytes.
+///
+/// # Errors
+/// [`Error::InvalidKeyLength`] outside 1..=128 bytes.
+pub fn base_key(bytes: &[u8]) -> Result<BaseKey, Error> {
+    BaseKey::new(bytes)
+}
+
 /// The receiver kept for each remote sender: four key slots and a
 /// 128-frame replay window (framecrypt's defaults).
 type KeyReceiver = RatchetingReceiver<4, 2>;
@@ -127,6 +151,8 @@ pub struct ReceiveStats {
     pub decrypt: DecryptStats,
     /// Frames that do not parse as their codec ([`Error::MalformedFrame`]).
     pub malformed_frames: u64,
+    /// Every failure: the decrypt failures and the malformed frames.
+    pub failures: u64,
     /// The generation and step of the current key, if any.
     pub key: Option<(u64, u64)>,
 }
@@ -311,17 +337,19 @@ impl FrameReceiver {
     pub fn stats(&self) -> ReceiveStats {
         let raw = self.rx.stats();
         let t = self.tries;
+        let decrypt = DecryptStats {
+            ok: raw.ok - t.ok,
+            unknown_key_id: raw.unknown_key_id - t.unknown_key_id,
+            too_far_ahead: raw.too_far_ahead - t.too_far_ahead,
+            key_expired: raw.key_expired - t.key_expired,
+            replayed: raw.replayed - t.replayed,
+            authentication_failed: raw.authentication_failed - t.authentication_failed,
+            malformed: raw.malformed - t.malformed,
+        };
         ReceiveStats {
-            decrypt: DecryptStats {
-                ok: raw.ok - t.ok,
-                unknown_key_id: raw.unknown_key_id - t.unknown_key_id,
-                too_far_ahead: raw.too_far_ahead - t.too_far_ahead,
-                key_expired: raw.key_expired - t.key_expired,
-                replayed: raw.replayed - t.replayed,
-                authentication_failed: raw.authentication_failed - t.authentication_failed,
-                malformed: raw.malformed - t.malformed,
-            },
+            decrypt,
             malformed_frames: self.malformed_frames,
+            failures: decrypt.failures() + self.malformed_frames,
             key: self.rx.generation().zip(self.rx.step()),
         }
     }
