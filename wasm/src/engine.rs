@@ -1011,10 +1011,10 @@ mod tests {
         )
         .expect("bob");
         let (a_at_b, _) = bob
-            .add_peer(b"alice", alice.public_key(), 0 + 1, 0, &mut rng)
+            .add_peer(b"alice", alice.public_key(), 1, 0, &mut rng)
             .expect("add");
         let (b_at_a, none) = alice
-            .add_peer(b"bob", bob.public_key(), 0 + 1, 0, &mut rng)
+            .add_peer(b"bob", bob.public_key(), 1, 0, &mut rng)
             .expect("add");
         assert!(none.is_empty(), "nothing to announce before sending");
         let announcements = alice.start(1, 0, &mut rng).expect("start");
@@ -1057,10 +1057,10 @@ mod tests {
         )
         .expect("carol");
         let (a_at_c, _) = carol
-            .add_peer(b"alice", alice.public_key(), 0 + 1, 0, &mut rng)
+            .add_peer(b"alice", alice.public_key(), 1, 0, &mut rng)
             .expect("add");
         let (c_at_a, to_carol) = alice
-            .add_peer(b"carol", carol.public_key(), 2 + 1, 2, &mut rng)
+            .add_peer(b"carol", carol.public_key(), 3, 2, &mut rng)
             .expect("add");
         assert_eq!(to_carol.len(), 1);
         assert_eq!(carol.open(&to_carol[0].data, 2).expect("open").step, 1);
@@ -1073,7 +1073,7 @@ mod tests {
 
         // Bob leaves: a new generation, sealed to Carol alone.
         let to_rest = alice
-            .remove_peer(b_at_a, 4 + 1, 4, &mut rng)
+            .remove_peer(b_at_a, 5, 4, &mut rng)
             .expect("leave");
         assert_eq!(
             to_rest.iter().map(|a| a.to.as_slice()).collect::<Vec<_>>(),
@@ -1130,15 +1130,15 @@ mod tests {
         .expect("carol");
         // Carol knows Dave first, then Alice; only Alice's key is installed.
         let (d, _) = carol
-            .add_peer(b"dave", dave.public_key(), 0 + 1, 0, &mut rng)
+            .add_peer(b"dave", dave.public_key(), 1, 0, &mut rng)
             .expect("add");
         let (a, _) = carol
-            .add_peer(b"alice", alice.public_key(), 0 + 1, 0, &mut rng)
+            .add_peer(b"alice", alice.public_key(), 1, 0, &mut rng)
             .expect("add");
         alice
-            .add_peer(b"carol", carol.public_key(), 0 + 1, 0, &mut rng)
+            .add_peer(b"carol", carol.public_key(), 1, 0, &mut rng)
             .expect("add");
-        dave.add_peer(b"carol", carol.public_key(), 0 + 1, 0, &mut rng)
+        dave.add_peer(b"carol", carol.public_key(), 1, 0, &mut rng)
             .expect("add");
         let from_alice = alice.start(1, 0, &mut rng).expect("start");
         let from_dave = dave.start(1, 0, &mut rng).expect("start");
@@ -1187,10 +1187,10 @@ mod tests {
         )
         .expect("bob");
         let (a, _) = bob
-            .add_peer(b"alice", alice.public_key(), 0 + 1, 0, &mut rng)
+            .add_peer(b"alice", alice.public_key(), 1, 0, &mut rng)
             .expect("add");
         alice
-            .add_peer(b"bob", bob.public_key(), 0 + 1, 0, &mut rng)
+            .add_peer(b"bob", bob.public_key(), 1, 0, &mut rng)
             .expect("add");
         let announcements = alice.start(1, 0, &mut rng).expect("start");
         bob.open(&announcements[0].data, 0).expect("open");
