@@ -34,7 +34,17 @@ pub const fn ciphertext_len(suite: CipherSuite, header: Header, plaintext_len: u
 ///
 /// Built once from a base key with the RFC 9605 §4.4.2 derivation; every
 /// frame afterwards costs only the AEAD. Zeroized on drop, never `Clone`,
-/// redacted in `Debug`.
+/// redacted in `Debug`. Senders and receivers build theirs; it is public
+/// for inspection (its KID and suite) only.
+///
+/// ```
+/// use framecrypt::{BaseKey, CipherSuite, FrameKey, KeyId};
+///
+/// let key = FrameKey::derive(CipherSuite::Aes128GcmSha256_128, KeyId(3), &BaseKey::new(&[3; 16])?);
+/// assert_eq!(key.kid(), KeyId(3));
+/// assert!(format!("{key:?}").contains("<redacted>"));
+/// # Ok::<(), framecrypt::Error>(())
+/// ```
 pub struct FrameKey {
     kid: KeyId,
     suite: CipherSuite,
@@ -63,6 +73,18 @@ impl Salt {
 }
 
 /// How a protected frame's bytes are laid out.
+///
+/// ```
+/// use framecrypt::codec::{Codec, Fallback, Protection};
+/// use framecrypt::{BaseKey, CipherSuite, KeyId, Layout, Sender};
+///
+/// let mut sender = Sender::new(CipherSuite::Aes128GcmSha256_128, KeyId(1), BaseKey::new(&[1; 16])?);
+/// let mut out = [0u8; 64];
+/// // Not VP8 (too short for a frame tag): protected whole, as the policy allows.
+/// let whole = Protection::new(Codec::Vp8, Fallback::WholeFrame);
+/// assert_eq!(whole.protect(&mut sender, &[0x50], &mut out)?.layout(), Layout::WholeFrame);
+/// # Ok::<(), framecrypt::Error>(())
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Layout {
     /// A plain SFrame frame, `header || ciphertext || tag` (RFC 9605 §4.2):

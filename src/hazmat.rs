@@ -16,6 +16,21 @@ use crate::secret::{BaseKey, KeyAndSalt};
 use crate::suite::CipherSuite;
 
 /// The AEAD of a suite (RFC 9605 §4.5) keyed with raw `Nk` bytes.
+///
+/// ```
+/// use framecrypt::CipherSuite;
+/// use framecrypt::hazmat::Aead;
+///
+/// let suite = CipherSuite::Aes128CtrHmacSha256_80;
+/// let aead = Aead::new(suite, &[7; 48])?; // AES-128 key, then HMAC-SHA256 key
+/// let nonce = [1; 12];
+/// let mut ct = [0u8; 5 + 10];
+/// let n = aead.encrypt(&nonce, b"aad", b"hello", &mut ct)?;
+/// let mut pt = [0u8; 5];
+/// assert_eq!(aead.decrypt(&nonce, b"aad", &ct[..n], &mut pt)?, 5);
+/// assert_eq!(&pt, b"hello");
+/// # Ok::<(), framecrypt::Error>(())
+/// ```
 pub struct Aead {
     suite: CipherSuite,
     cipher: Cipher,
@@ -114,6 +129,18 @@ impl fmt::Debug for Aead {
 
 /// The `sframe_key` and `sframe_salt` of one KID (RFC 9605 §4.4.2),
 /// zeroized on drop.
+///
+/// ```
+/// use framecrypt::hazmat::derive_key_and_salt;
+/// use framecrypt::{BaseKey, CipherSuite, KeyId};
+///
+/// // RFC 9605 Appendix C.3, suite 4 (AES-128-GCM).
+/// let base_key = BaseKey::new(&(0u8..16).collect::<Vec<_>>())?;
+/// let derived = derive_key_and_salt(CipherSuite::Aes128GcmSha256_128, KeyId(0x123), &base_key);
+/// assert_eq!(derived.key().len(), 16);
+/// assert_eq!(derived.salt().len(), 12);
+/// # Ok::<(), framecrypt::Error>(())
+/// ```
 pub struct DerivedKey(KeyAndSalt);
 
 impl DerivedKey {

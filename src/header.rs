@@ -24,6 +24,17 @@ use crate::error::Error;
 use crate::ids::{Counter, KeyId};
 
 /// The values an SFrame header carries: a KID and a CTR.
+///
+/// ```
+/// use framecrypt::{Counter, Header, KeyId};
+///
+/// let header = Header::new(KeyId(0x123), Counter(7));
+/// // Config byte 0x97: X = 1, K = 1 (a 2-byte KID), Y = 0, C = 7 inline.
+/// assert_eq!(header.encode().as_bytes(), [0x97, 0x01, 0x23]);
+/// assert_eq!(header.encoded_len(), 3);
+/// assert_eq!(Header::parse(&[0x97, 0x01, 0x23, 0xff])?.header(), header);
+/// # Ok::<(), framecrypt::Error>(())
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Header {
     kid: KeyId,
@@ -171,6 +182,13 @@ fn read_field(bits: u8, input: &[u8]) -> Result<(u64, &[u8]), Error> {
 }
 
 /// A minimally encoded header held on the stack.
+///
+/// ```
+/// use framecrypt::{Counter, Header, KeyId};
+///
+/// // KID 5 and CTR 2 both fit the config byte: one byte in all.
+/// assert_eq!(Header::new(KeyId(5), Counter(2)).encode().as_bytes(), [0x52]);
+/// ```
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub struct EncodedHeader {
     bytes: [u8; Header::MAX_LEN],
@@ -195,6 +213,17 @@ impl fmt::Debug for EncodedHeader {
 
 /// A header parsed in place: its values and the exact bytes it was read
 /// from, which are what the AAD must contain (RFC 9605 §4.4.3).
+///
+/// ```
+/// use framecrypt::{Header, KeyId};
+///
+/// // KID 5 written non-minimally (X = 1, one KID byte), as a peer may.
+/// let parsed = Header::parse(&[0x80, 0x05, 0xaa])?;
+/// assert_eq!(parsed.kid(), KeyId(5));
+/// assert_eq!(parsed.as_bytes(), [0x80, 0x05]);
+/// assert!(!parsed.is_minimal());
+/// # Ok::<(), framecrypt::Error>(())
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ParsedHeader<'a> {
     header: Header,

@@ -103,6 +103,16 @@ where
 /// bytes: the intermediate secret the key and salt derivation expands
 /// (`hazmat::derive_key_and_salt`).
 /// Zeroized on drop, redacted in `Debug`.
+///
+/// ```
+/// use framecrypt::hazmat::sframe_secret;
+/// use framecrypt::{BaseKey, CipherSuite};
+///
+/// let base_key = BaseKey::new(&[9; 16])?;
+/// assert_eq!(sframe_secret(CipherSuite::Aes128GcmSha256_128, &base_key).expose_secret().len(), 32);
+/// assert_eq!(sframe_secret(CipherSuite::Aes256GcmSha512_128, &base_key).expose_secret().len(), 64);
+/// # Ok::<(), framecrypt::Error>(())
+/// ```
 #[cfg(feature = "hazmat")]
 #[derive(Zeroize, ZeroizeOnDrop)]
 pub struct SframeSecret {

@@ -260,6 +260,34 @@ pub trait Open {
 /// A sealer that needs the time, such as a
 /// [`KeyDistributor`](crate::distribute::KeyDistributor) whose new keys
 /// activate after a delay. `holder.at(now_ms)` is its [`Seal`].
+///
+/// ```
+/// use framecrypt::prelude::*;
+/// use framecrypt::{BaseKey, CipherSuite, Error, KeyId, Sender};
+///
+/// /// Sends under `next` from `switch_at` on.
+/// struct Scheduled {
+///     now: Sender,
+///     next: Sender,
+///     switch_at: u64,
+/// }
+///
+/// impl SealAt for Scheduled {
+///     fn current_sender_at(&mut self, now_ms: u64) -> Result<&mut Sender, Error> {
+///         Ok(if now_ms < self.switch_at { &mut self.now } else { &mut self.next })
+///     }
+/// }
+///
+/// let suite = CipherSuite::Aes128GcmSha256_128;
+/// let mut s = Scheduled {
+///     now: Sender::new(suite, KeyId(1), BaseKey::new(&[1; 16])?),
+///     next: Sender::new(suite, KeyId(2), BaseKey::new(&[2; 16])?),
+///     switch_at: 100,
+/// };
+/// assert_eq!(s.at(99).next_header()?.kid(), KeyId(1));
+/// assert_eq!(s.at(100).next_header()?.kid(), KeyId(2));
+/// # Ok::<(), framecrypt::Error>(())
+/// ```
 pub trait SealAt {
     /// The sender the next frame is sealed with at `now_ms` (milliseconds
     /// on the application's monotonic clock).
@@ -284,6 +312,28 @@ pub trait SealAt {
 /// ([`RatchetingReceiver`](crate::RatchetingReceiver),
 /// [`EpochManager`](crate::EpochManager)). `receiver.at(now_ms)` is its
 /// [`Open`].
+///
+/// ```
+/// use framecrypt::prelude::*;
+/// use framecrypt::{BaseKey, CipherSuite, Error, RatchetBits, RatchetingReceiver, RatchetingSender, Retention};
+///
+/// let suite = CipherSuite::Aes128GcmSha256_128;
+/// let bits = RatchetBits::new(8)?;
+/// let mut sender = RatchetingSender::new(suite, bits, 0, BaseKey::new(&[1; 16])?)?;
+/// let mut receiver = RatchetingReceiver::<4>::new(suite, bits)
+///     .with_retention(Retention { max_previous: 1, max_age_ms: 1_000 })?;
+/// receiver.install_share(sender.share(), 0)?;
+/// let mut late = [0u8; 64];
+/// let late_len = sender.seal(b"", b"late", &mut late)?.len();
+/// sender.rekey(BaseKey::new(&[2; 16])?)?; // someone left: generation 1
+/// receiver.install_share(sender.share(), 10)?; // generation 0 retained from t = 10
+///
+/// let mut out = [0u8; 64];
+/// // Within the retention time the late frame still opens; after, its key is gone.
+/// assert!(receiver.at(500).open(b"", &late[..late_len], &mut out).is_ok());
+/// assert_eq!(receiver.at(2_000).open(b"", &late[..late_len], &mut out), Err(Error::KeyExpired));
+/// # Ok::<(), framecrypt::Error>(())
+/// ```
 pub trait OpenAt {
     /// Opens `frame` at `now_ms` (milliseconds on the application's
     /// monotonic clock): keys whose retention has run out by then are
@@ -312,6 +362,15 @@ pub trait OpenAt {
 
 /// A key holder with the time of the call: what [`SealAt::at`] and
 /// [`OpenAt::at`] return.
+///
+/// ```
+/// use framecrypt::prelude::*;
+/// use framecrypt::{CipherSuite, RatchetBits, RatchetingReceiver};
+///
+/// let mut receiver = RatchetingReceiver::<4>::new(CipherSuite::Aes128GcmSha256_128, RatchetBits::new(8)?);
+/// assert_eq!(receiver.at(1_234).now_ms(), 1_234);
+/// # Ok::<(), framecrypt::Error>(())
+/// ```
 pub struct At<'h, H: ?Sized> {
     holder: &'h mut H,
     now_ms: u64,
@@ -351,7 +410,18 @@ impl Seal for Sender {
     }
 }
 
-/// A frame to open, and where its plaintext goes.
+/// A frame to open, and where its plaintext goes: what [`Open::open_frame`]
+/// receives from the doors.
+///
+/// ```
+/// use framecrypt::{Ciphertext, Counter, Header, KeyId};
+///
+/// let mut buf = [0x52, 0xaa, 0xbb]; // KID 5, CTR 2, then two bytes
+/// let frame = Ciphertext::InPlace(&mut buf);
+/// assert_eq!(frame.header()?, Header::new(KeyId(5), Counter(2)));
+/// assert_eq!(frame.frame().len(), 3);
+/// # Ok::<(), framecrypt::Error>(())
+/// ```
 #[non_exhaustive]
 #[derive(Debug)]
 pub enum Ciphertext<'a> {

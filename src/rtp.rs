@@ -28,6 +28,13 @@ use crate::roles::{Open, Seal};
 use crate::suite::CipherSuite;
 
 /// What an SFrame frame protects: the T bit (§4).
+///
+/// ```
+/// use framecrypt::rtp::{Descriptor, Origin};
+///
+/// assert_eq!(Descriptor::from_byte(0xe0).origin, Origin::Packetized);
+/// assert_eq!(Descriptor::from_byte(0xc0).origin, Origin::Raw);
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Origin {
     /// A raw media frame, as produced by an encoder (T = 0).
@@ -37,6 +44,17 @@ pub enum Origin {
 }
 
 /// The SFrame payload descriptor, the first byte of every payload (§4).
+///
+/// ```
+/// use framecrypt::rtp::{Descriptor, Origin};
+///
+/// let first = Descriptor { start: true, end: false, origin: Origin::Raw };
+/// assert_eq!(first.to_byte(), 0x80); // S = 1, E = 0, T = 0
+/// let (parsed, rest) = Descriptor::parse(&[0x40, 1, 2])?;
+/// assert!(parsed.end && !parsed.start);
+/// assert_eq!(rest, [1, 2]);
+/// # Ok::<(), framecrypt::Error>(())
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Descriptor {
     /// S: the first fragment of an SFrame frame.
@@ -98,6 +116,17 @@ impl Descriptor {
 
 /// One payload of a fragmented frame: a descriptor and a slice of the
 /// ciphertext.
+///
+/// ```
+/// use framecrypt::rtp::{Origin, fragment};
+///
+/// let sframe = [7u8; 10];
+/// let first = fragment(&sframe, Origin::Raw, 6)?.next().expect("a fragment");
+/// let mut payload = [0u8; 6];
+/// assert_eq!(first.write(&mut payload)?, first.len());
+/// assert_eq!(payload[0] & 0x80, 0x80, "S on the first");
+/// # Ok::<(), framecrypt::Error>(())
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Fragment<'a> {
     /// The descriptor.
@@ -135,6 +164,15 @@ impl Fragment<'_> {
 /// The fragments of one SFrame frame, in sending order (§5.1 steps 3–4).
 /// Fragments differ in size by at most one byte, so no tiny last packet is
 /// sent.
+///
+/// ```
+/// use framecrypt::rtp::{Origin, fragment};
+///
+/// let sframe = [7u8; 10];
+/// let sizes: Vec<usize> = fragment(&sframe, Origin::Raw, 5)?.map(|f| f.len()).collect();
+/// assert_eq!(sizes, [5, 4, 4]); // 10 bytes of ciphertext as 4 + 3 + 3, each with a descriptor
+/// # Ok::<(), framecrypt::Error>(())
+/// ```
 #[derive(Clone, Debug)]
 pub struct Fragments<'a> {
     data: &'a [u8],
@@ -262,6 +300,18 @@ pub fn unprotect_packet(
 
 /// A received SFrame RTP packet: its sequence number and payload
 /// (descriptor included).
+///
+/// ```
+/// use framecrypt::rtp::{Received, assemble};
+///
+/// // Two fragments, out of order: S then E by sequence number.
+/// let (first, last) = ([0x80, 1, 2], [0x40, 3]);
+/// let received = [Received { seq: 11, payload: &last }, Received { seq: 10, payload: &first }];
+/// let mut out = [0u8; 8];
+/// let frame = assemble(&received, &mut out)?.expect("complete");
+/// assert_eq!(&out[..frame.len], [1, 2, 3]);
+/// # Ok::<(), framecrypt::Error>(())
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Received<'a> {
     /// The RTP sequence number.
@@ -271,6 +321,17 @@ pub struct Received<'a> {
 }
 
 /// A frame joined from fragments.
+///
+/// ```
+/// use framecrypt::rtp::{Origin, Received, assemble};
+///
+/// let only = [0xe0, 9]; // S, E and T: a whole packetized frame
+/// let mut out = [0u8; 4];
+/// let frame = assemble(&[Received { seq: 65_535, payload: &only }], &mut out)?.expect("whole");
+/// assert_eq!((frame.first_seq, frame.packets, frame.len), (65_535, 1, 1));
+/// assert_eq!(frame.origin, Origin::Packetized);
+/// # Ok::<(), framecrypt::Error>(())
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Assembled {
     /// Sequence number of the first fragment.
@@ -560,6 +621,17 @@ fn join(
 }
 
 /// What [`Reassembler::push`] did with a packet.
+///
+/// ```
+/// use framecrypt::rtp::{Pushed, Reassembler};
+///
+/// let mut buf = [0u8; 16];
+/// let mut r = Reassembler::new(&mut buf);
+/// assert_eq!(r.push(1, &[0x40, 9])?, Pushed::Orphan); // an end with no start
+/// assert_eq!(r.push(2, &[0x80, 1])?, Pushed::Pending);
+/// assert!(matches!(r.push(4, &[0x40, 2])?, Pushed::Gap { expected: 3, got: 4 }));
+/// # Ok::<(), framecrypt::Error>(())
+/// ```
 #[derive(Debug, PartialEq, Eq)]
 pub enum Pushed<'b> {
     /// The fragment was stored; the frame is not complete yet.
@@ -585,6 +657,16 @@ pub enum Pushed<'b> {
 /// buffer, without allocating (§5.2 for an in-order stream). A gap in
 /// sequence numbers drops the frame being built: fragments are never joined
 /// across a missing packet.
+///
+/// ```
+/// use framecrypt::rtp::{Origin, Pushed, Reassembler};
+///
+/// let mut buf = [0u8; 16];
+/// let mut r = Reassembler::new(&mut buf);
+/// assert_eq!(r.push(7, &[0x80, 1, 2])?, Pushed::Pending);
+/// assert_eq!(r.push(8, &[0x40, 3])?, Pushed::Frame(&[1, 2, 3], Origin::Raw));
+/// # Ok::<(), framecrypt::Error>(())
+/// ```
 #[derive(Debug)]
 pub struct Reassembler<'b> {
     buf: &'b mut [u8],

@@ -10,6 +10,17 @@ use crate::error::Error;
 ///
 /// Sizes follow RFC 9605 §4.5: `Nh` is the hash output length used by HKDF,
 /// `Nk` the AEAD key length, `Nn` the nonce length and `Nt` the tag length.
+///
+/// ```
+/// use framecrypt::CipherSuite;
+///
+/// let suite = CipherSuite::from_id(0x0004)?;
+/// assert_eq!(suite, CipherSuite::Aes128GcmSha256_128);
+/// assert_eq!((suite.key_len(), suite.tag_len(), suite.hash_len()), (16, 16, 32));
+/// assert_eq!(CipherSuite::Aes128CtrHmacSha256_80.key_len(), 16 + 32); // AES key, then HMAC key
+/// assert!(CipherSuite::from_id(9).is_err());
+/// # Ok::<(), framecrypt::Error>(())
+/// ```
 #[non_exhaustive]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[repr(u16)]

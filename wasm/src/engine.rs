@@ -1072,9 +1072,7 @@ mod tests {
         );
 
         // Bob leaves: a new generation, sealed to Carol alone.
-        let to_rest = alice
-            .remove_peer(b_at_a, 5, 4, &mut rng)
-            .expect("leave");
+        let to_rest = alice.remove_peer(b_at_a, 5, 4, &mut rng).expect("leave");
         assert_eq!(
             to_rest.iter().map(|a| a.to.as_slice()).collect::<Vec<_>>(),
             [b"carol"]

@@ -31,6 +31,26 @@ const FIXED_LEN: usize = 1 + 2 + 1 + 8 + 8 + 8 + 8;
 /// [`Self::parse`] reads it without any key, so that an application can
 /// route an announcement (which session, which sender) before opening it.
 /// Nothing in it is authenticated until the announcement is opened.
+///
+/// ```
+/// # use framecrypt::distribute::{Freshness, Identity, KeyDistributor, Participant, Session};
+/// # use framecrypt::{CipherSuite, RatchetBits};
+/// # let mut rng = rand_core::UnwrapErr(getrandom::SysRng);
+/// # let session = Session::new(b"m", CipherSuite::Aes128GcmSha256_128, RatchetBits::new(8)?)?;
+/// # let alice_identity = Identity::generate(&mut rng);
+/// # let alice = Participant::new(b"alice", alice_identity.public_key())?;
+/// # let bob_identity = Identity::generate(&mut rng);
+/// # let bob = Participant::new(b"bob", bob_identity.public_key())?;
+/// # let now_ms = 1_767_225_600_000;
+/// use framecrypt::distribute::AnnouncementHeader;
+///
+/// let (_, sealed) =
+///     KeyDistributor::start(session, b"alice", &alice_identity, vec![bob], 1, now_ms, &mut rng)?;
+/// let header = AnnouncementHeader::parse(sealed[0].as_bytes())?;
+/// assert_eq!((header.sender_id(), header.recipient_id()), (&b"alice"[..], &b"bob"[..]));
+/// assert_eq!((header.generation(), header.roster_version()), (0, 1));
+/// # Ok::<(), framecrypt::Error>(())
+/// ```
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub struct AnnouncementHeader<'a> {
     suite: CipherSuite,
@@ -428,6 +448,27 @@ impl Session {
 ///
 /// Wiped on drop (the share wipes itself), not `Clone`, redacted in
 /// `Debug`.
+///
+/// ```
+/// # use framecrypt::distribute::{Freshness, Identity, KeyDistributor, Participant, Session};
+/// # use framecrypt::{CipherSuite, RatchetBits};
+/// # let mut rng = rand_core::UnwrapErr(getrandom::SysRng);
+/// # let session = Session::new(b"m", CipherSuite::Aes128GcmSha256_128, RatchetBits::new(8)?)?;
+/// # let alice_identity = Identity::generate(&mut rng);
+/// # let alice = Participant::new(b"alice", alice_identity.public_key())?;
+/// # let bob_identity = Identity::generate(&mut rng);
+/// # let bob = Participant::new(b"bob", bob_identity.public_key())?;
+/// # let now_ms = 1_767_225_600_000;
+/// let (_, sealed) =
+///     KeyDistributor::start(session.clone(), b"alice", &alice_identity, vec![bob], 3, now_ms, &mut rng)?;
+/// let fresh = Freshness { now_ms: now_ms + 20, min_roster_version: 3 };
+/// let key = session.open_announcement(sealed[0].as_bytes(), b"bob", &bob_identity, &alice, fresh)?;
+/// assert_eq!((key.generation(), key.step(), key.roster_version()), (0, 0, 3));
+/// let mut from_alice = session.receiver::<4, 2>();
+/// key.install(&mut from_alice, 20)?;
+/// assert_eq!(from_alice.generation(), Some(0));
+/// # Ok::<(), framecrypt::Error>(())
+/// ```
 #[derive(Debug)]
 pub struct AnnouncedKey {
     share: RatchetShare,

@@ -19,6 +19,24 @@ use crate::sender::Sender;
 /// One sealed base key for one recipient: send [`Self::as_bytes`] to the
 /// participant [`Self::recipient_id`] over any channel (the signalling
 /// server may read and relay it; it cannot open or alter it).
+///
+/// ```
+/// # use framecrypt::distribute::{Freshness, Identity, KeyDistributor, Participant, Session};
+/// # use framecrypt::{CipherSuite, RatchetBits};
+/// # let mut rng = rand_core::UnwrapErr(getrandom::SysRng);
+/// # let session = Session::new(b"m", CipherSuite::Aes128GcmSha256_128, RatchetBits::new(8)?)?;
+/// # let alice_identity = Identity::generate(&mut rng);
+/// # let alice = Participant::new(b"alice", alice_identity.public_key())?;
+/// # let bob_identity = Identity::generate(&mut rng);
+/// # let bob = Participant::new(b"bob", bob_identity.public_key())?;
+/// # let now_ms = 1_767_225_600_000;
+/// let (_, sealed) =
+///     KeyDistributor::start(session, b"alice", &alice_identity, vec![bob], 1, now_ms, &mut rng)?;
+/// assert_eq!(sealed[0].recipient_id(), b"bob");
+/// assert_eq!((sealed[0].generation(), sealed[0].step()), (0, 0));
+/// assert!(format!("{:?}", sealed[0]).len() < sealed[0].as_bytes().len() * 2, "no hex dump");
+/// # Ok::<(), framecrypt::Error>(())
+/// ```
 #[derive(Clone, PartialEq, Eq)]
 pub struct KeyAnnouncement {
     recipient_id: Vec<u8>,
@@ -163,6 +181,31 @@ impl Stamp {
 /// derive it either; the joiner can decrypt from the join's own activation
 /// time (not before: it holds only the new step). The module documentation
 /// discusses the trade-off of a delay.
+///
+/// ```
+/// # use framecrypt::distribute::{Freshness, Identity, KeyDistributor, Participant, Session};
+/// # use framecrypt::{CipherSuite, RatchetBits};
+/// # let mut rng = rand_core::UnwrapErr(getrandom::SysRng);
+/// # let session = Session::new(b"m", CipherSuite::Aes128GcmSha256_128, RatchetBits::new(8)?)?;
+/// # let alice_identity = Identity::generate(&mut rng);
+/// # let alice = Participant::new(b"alice", alice_identity.public_key())?;
+/// # let bob_identity = Identity::generate(&mut rng);
+/// # let bob = Participant::new(b"bob", bob_identity.public_key())?;
+/// # let now_ms = 1_767_225_600_000;
+/// # let carol_identity = Identity::generate(&mut rng);
+/// # let carol = Participant::new(b"carol", carol_identity.public_key())?;
+/// let (mut alice_sends, to_bob) =
+///     KeyDistributor::start(session, b"alice", &alice_identity, vec![bob], 1, now_ms, &mut rng)?;
+/// assert_eq!(to_bob.len(), 1);
+/// // Carol joins (roster version 2): a ratchet step, sealed to Carol only.
+/// let to_carol = alice_sends.join(&alice_identity, carol, 2, now_ms, &mut rng)?;
+/// assert_eq!((to_carol.recipient_id(), to_carol.step()), (&b"carol"[..], 1));
+/// // Bob leaves (roster version 3): a new generation, sealed to Carol.
+/// let after_bob = alice_sends.leave(&alice_identity, b"bob", 3, now_ms, &mut rng)?;
+/// assert_eq!(after_bob.len(), 1);
+/// assert_eq!(alice_sends.generation(), 1);
+/// # Ok::<(), framecrypt::Error>(())
+/// ```
 pub struct KeyDistributor {
     session: Session,
     own_id: Vec<u8>,

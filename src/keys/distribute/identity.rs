@@ -18,6 +18,15 @@ use crate::error::Error;
 /// The secret is an `x25519_dalek::StaticSecret`, wiped when the identity
 /// is dropped; the identity is not `Clone` and its `Debug` output shows the
 /// public key only.
+///
+/// ```
+/// use framecrypt::distribute::Identity;
+///
+/// let identity = Identity::generate(&mut rand_core::UnwrapErr(getrandom::SysRng));
+/// let public = identity.public_key(); // publish this
+/// assert!(format!("{identity:?}").contains("<redacted>"));
+/// assert_eq!(Identity::from_secret_bytes(*identity.expose_secret()).public_key(), public);
+/// ```
 pub struct Identity {
     secret: StaticSecret,
     public: IdentityPublicKey,
@@ -86,6 +95,14 @@ impl fmt::Debug for Identity {
 }
 
 /// An X25519 public key: 32 bytes (RFC 7748 §5), never a low-order point.
+///
+/// ```
+/// use framecrypt::distribute::IdentityPublicKey;
+///
+/// // The all-zero point is of low order: its shared secrets would be zero.
+/// assert!(IdentityPublicKey::from_bytes([0; 32]).is_err());
+/// assert!(IdentityPublicKey::from_bytes([9; 32]).is_ok());
+/// ```
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct IdentityPublicKey([u8; 32]);
 
@@ -139,6 +156,16 @@ impl fmt::Debug for IdentityPublicKey {
 /// A roster entry: a participant's ID in the session and its identity
 /// public key, as the application has authenticated them (e.g. through its
 /// login service). framecrypt trusts the binding of the two.
+///
+/// ```
+/// use framecrypt::distribute::{IdentityPublicKey, Participant};
+///
+/// let key = IdentityPublicKey::from_bytes([9; 32])?;
+/// let bob = Participant::new(b"bob", key)?;
+/// assert_eq!(bob.id(), b"bob");
+/// assert!(Participant::new(b"", key).is_err(), "an ID is 1 to 255 bytes");
+/// # Ok::<(), framecrypt::Error>(())
+/// ```
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct Participant {
     id: Vec<u8>,

@@ -302,6 +302,18 @@ type Aead = hpke::aead::AesGcm128;
 /// A meeting as the key distribution sees it: its ID, the SFrame cipher
 /// suite and ratchet bits `R` every sender uses in it, and how old an
 /// announcement its receivers accept.
+///
+/// ```
+/// use framecrypt::distribute::Session;
+/// use framecrypt::{CipherSuite, RatchetBits};
+///
+/// let session = Session::new(b"meeting-42", CipherSuite::Aes128GcmSha256_128, RatchetBits::new(8)?)?
+///     .with_max_announcement_age(30_000);
+/// assert_eq!(session.id(), b"meeting-42");
+/// let receiver = session.receiver::<4, 2>(); // one per remote sender
+/// assert_eq!(receiver.bits(), session.bits());
+/// # Ok::<(), framecrypt::Error>(())
+/// ```
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct Session {
     id: Vec<u8>,
@@ -386,6 +398,32 @@ impl fmt::Debug for Session {
 /// ([`Session::open_announcement`]): its clock, and the newest roster
 /// version it has seen. The module documentation says where each comes
 /// from.
+///
+/// ```
+/// # use framecrypt::distribute::{Identity, KeyDistributor, Participant, Session};
+/// # use framecrypt::{CipherSuite, Error, RatchetBits};
+/// # let mut rng = rand_core::UnwrapErr(getrandom::SysRng);
+/// # let session = Session::new(b"m", CipherSuite::Aes128GcmSha256_128, RatchetBits::new(8)?)?;
+/// # let alice_identity = Identity::generate(&mut rng);
+/// # let alice = Participant::new(b"alice", alice_identity.public_key())?;
+/// # let bob_identity = Identity::generate(&mut rng);
+/// # let bob = Participant::new(b"bob", bob_identity.public_key())?;
+/// use framecrypt::distribute::Freshness;
+///
+/// let issued = 1_767_225_600_000; // Unix ms
+/// let (_, sealed) =
+///     KeyDistributor::start(session.clone(), b"alice", &alice_identity, vec![bob], 4, issued, &mut rng)?;
+/// let open = |freshness| {
+///     session.open_announcement(sealed[0].as_bytes(), b"bob", &bob_identity, &alice, freshness)
+/// };
+/// // A receiver that knows of roster version 5 refuses a key of version 4...
+/// let newer = Freshness { now_ms: issued, min_roster_version: 5 };
+/// assert_eq!(open(newer).err(), Some(Error::AnnouncementSuperseded));
+/// // ...and everyone refuses one older than the session's maximum age.
+/// let later = Freshness { now_ms: issued + 3_600_000, min_roster_version: 0 };
+/// assert_eq!(open(later).err(), Some(Error::AnnouncementExpired));
+/// # Ok::<(), framecrypt::Error>(())
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Freshness {
     /// The receiver's wall clock in milliseconds, on the scale of the
