@@ -1,0 +1,707 @@
+//! A participant: a real WebRTC endpoint (str0m) on its own 127.0.0.1
+//! socket. It publishes the sample's video and Opus audio, protected
+//! before packetization, and opens every frame it receives after
+//! depacketization; each outcome is judged against the ledger.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::PathBuf;
+use std::sync::{Arc, mpsc};
+use std::time::{Duration, Instant};
+
+use rand_chacha::ChaCha20Rng;
+use str0m::change::SdpPendingOffer;
+use str0m::media::{Direction, MediaData, MediaKind, MediaTime, Mid};
+use str0m::{Event, IceConnectionState, Output, Rtc};
+
+use crate::call::{Control, Live, Sent, Shared, Up, hash};
+use crate::e2ee::{E2ee, FrameId, Outgoing, Peer, Reason, sfu_view};
+use crate::media::{Kind, Recorder, Track, VideoCodec};
+use crate::net::{Socket, rtc_config, str0m_codec};
+
+/// Why a rejection was expected.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Cause {
+    /// A tampered copy injected by the SFU.
+    Forged,
+    /// A second copy injected by the SFU.
+    Replayed,
+    /// Sent before this participant joined or after it left.
+    NotEntitled,
+}
+
+impl Cause {
+    /// Name in the table.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::Forged => "forged",
+            Self::Replayed => "replayed",
+            Self::NotEntitled => "not for it",
+        }
+    }
+}
+
+/// Everything a participant needs to run.
+#[derive(Debug)]
+pub struct ParticipantConfig {
+    /// Place in the call.
+    pub peer: Peer,
+    /// Every participant's name, by place.
+    pub names: Vec<String>,
+    /// The call's video codec.
+    pub video: VideoCodec,
+    /// Video and audio samples.
+    pub tracks: (Arc<Track>, Arc<Track>),
+    /// Its keys.
+    pub e2ee: E2ee,
+    /// Key messages to send as it starts.
+    pub initial: Vec<Outgoing>,
+    /// To the SFU (or its Janus signalling).
+    pub up: mpsc::Sender<Up>,
+    /// Its control channel.
+    pub rx: mpsc::Receiver<Control>,
+    /// Shared state.
+    pub shared: Arc<Shared>,
+    /// Where to record what it decrypts.
+    pub record: Option<PathBuf>,
+    /// Whether it joins after the call started.
+    pub late: bool,
+    /// Its random numbers (HPKE).
+    pub rng: ChaCha20Rng,
+    /// Keep the SHA-256 of every decrypted frame (for `/report`).
+    pub keep_hashes: bool,
+}
+
+/// What a participant saw, for the final table.
+#[derive(Debug, Default)]
+pub struct ParticipantReport {
+    /// Name.
+    pub name: String,
+    /// Video frames sent.
+    pub sent_video: u64,
+    /// Audio frames sent.
+    pub sent_audio: u64,
+    /// Plaintext bytes sent.
+    pub plain_bytes: u64,
+    /// Protected bytes sent.
+    pub protected_bytes: u64,
+    /// Frames opened, by sender.
+    pub decrypted: BTreeMap<Peer, u64>,
+    /// Expected rejections, by cause and reason.
+    pub rejected: BTreeMap<(Cause, Reason), u64>,
+    /// Frames that should have opened and did not.
+    pub failures: u64,
+    /// Frames it read and must not have.
+    pub violations: u64,
+    /// What went wrong, the first few.
+    pub problems: Vec<String>,
+    /// Nanoseconds per protect.
+    pub encrypt_ns: Vec<u64>,
+    /// Nanoseconds per unprotect.
+    pub decrypt_ns: Vec<u64>,
+    /// Send-to-open latency, microseconds.
+    pub latency_us: Vec<u64>,
+    /// When it left (ms into the call), if it did.
+    pub departed_ms: Option<u64>,
+    /// Frames read before leaving.
+    pub read_before_leaving: u64,
+    /// Frames offered after leaving that were sent after its senders
+    /// rotated, and how many it read.
+    pub offered_after_leaving: u64,
+    /// Of those, read (must be 0).
+    pub read_after_leaving: u64,
+    /// Frames from before it joined that it was handed, and read.
+    pub history_offered: u64,
+    /// Of those, read (must be 0).
+    pub history_read: u64,
+    /// CPU time of its thread.
+    pub cpu: Duration,
+    /// Recorded files: (sender name, video path, index path).
+    pub recordings: Vec<(String, PathBuf, PathBuf)>,
+    /// SHA-256 of every frame opened, by sender (with `keep_hashes`).
+    pub hashes: BTreeMap<Peer, Vec<[u8; 32]>>,
+    /// Send pacing: how late frames went out, microseconds.
+    pub send_lag_us: Vec<u64>,
+}
+
+impl ParticipantReport {
+    fn problem(&mut self, text: String) {
+        if self.problems.len() < 8 {
+            self.problems.push(text);
+        }
+    }
+}
+
+/// The source frame index of each recorded frame, one per line.
+type IndexFile = std::io::BufWriter<std::fs::File>;
+
+struct Pc {
+    rtc: Rtc,
+    pending: Option<SdpPendingOffer>,
+    streams: HashMap<Mid, (Peer, Kind)>,
+    timeout: Instant,
+    connected: bool,
+}
+
+struct Publisher {
+    video_mid: Mid,
+    audio_mid: Mid,
+    started: Option<Instant>,
+    next_video: Instant,
+    next_audio: Instant,
+    video_pos: usize,
+    audio_pos: usize,
+    video_rtp: u64,
+    audio_rtp: u64,
+    keyframe_wanted: bool,
+}
+
+struct Me {
+    cfg: ParticipantConfig,
+    report: ParticipantReport,
+    seen: HashSet<(Peer, FrameId)>,
+    audience: Vec<Peer>,
+    departed: Option<Instant>,
+    recorders: HashMap<(Peer, Kind), (Recorder, Option<IndexFile>)>,
+    stop: bool,
+    local: std::net::SocketAddr,
+}
+
+/// Runs a participant until [`Control::Stop`].
+///
+/// # Errors
+/// Its socket cannot be bound, or its first offer cannot be made.
+pub fn run(cfg: ParticipantConfig) -> Result<ParticipantReport, String> {
+    let cpu0 = crate::report::thread_cpu();
+    let mut socket = Socket::bind().map_err(|e| e.to_string())?;
+    let mut rtc = rtc_config(cfg.video).build(Instant::now());
+    rtc.add_local_candidate(socket.candidate().map_err(|e| e.to_string())?);
+    let mut api = rtc.sdp_api();
+    let stream = Some(cfg.names[cfg.peer].clone());
+    let video_mid = api.add_media(
+        MediaKind::Video,
+        Direction::SendOnly,
+        stream.clone(),
+        None,
+        None,
+    );
+    let audio_mid = api.add_media(MediaKind::Audio, Direction::SendOnly, stream, None, None);
+    let (offer, pending) = api.apply().ok_or("no offer")?;
+    cfg.up
+        .send(Up::Publish {
+            peer: cfg.peer,
+            offer,
+            late: cfg.late,
+        })
+        .map_err(|_| "the SFU is gone")?;
+    let now = Instant::now();
+    let mut pcs = vec![Pc {
+        rtc,
+        pending: Some(pending),
+        streams: HashMap::new(),
+        timeout: now,
+        connected: false,
+    }];
+    let mut publisher = Some(Publisher {
+        video_mid,
+        audio_mid,
+        started: None,
+        next_video: now,
+        next_audio: now,
+        video_pos: 0,
+        audio_pos: 0,
+        video_rtp: 0,
+        audio_rtp: 0,
+        keyframe_wanted: false,
+    });
+    let mut me = Me {
+        report: ParticipantReport {
+            name: cfg.names[cfg.peer].clone(),
+            ..ParticipantReport::default()
+        },
+        audience: cfg.e2ee.audience(),
+        cfg,
+        seen: HashSet::new(),
+        departed: None,
+        recorders: HashMap::new(),
+        stop: false,
+        local: socket.local(),
+    };
+    let initial = std::mem::take(&mut me.cfg.initial);
+    me.route(initial);
+
+    while !me.stop {
+        me.drain(&mut pcs, &mut publisher);
+        if me.stop {
+            break;
+        }
+        let now = Instant::now();
+        if let Some(p) = publisher.as_mut()
+            && pcs[0].connected
+        {
+            me.send_due(p, &mut pcs[0].rtc, now);
+            pcs[0].timeout = now;
+        }
+        for i in 0..pcs.len() {
+            me.poll_pc(&mut pcs, i, &mut publisher, &socket, now);
+        }
+        let mut next = pcs
+            .iter()
+            .map(|p| p.timeout)
+            .min()
+            .unwrap_or(now + Duration::from_millis(5));
+        if let Some(p) = &publisher
+            && p.started.is_some()
+        {
+            next = next.min(p.next_video).min(p.next_audio);
+        }
+        let wait = next
+            .saturating_duration_since(Instant::now())
+            .min(Duration::from_millis(5));
+        let mut got = None;
+        socket.recv(wait, |input| {
+            if let Some(i) = pcs.iter().position(|p| p.rtc.accepts(&input)) {
+                if pcs[i].rtc.handle_input(input).is_err() {
+                    pcs[i].rtc.disconnect();
+                }
+                got = Some(i);
+            }
+        });
+        if let Some(i) = got {
+            pcs[i].timeout = Instant::now();
+        }
+    }
+    for (_, (r, idx)) in me.recorders.drain() {
+        let _ = r.finish();
+        if let Some(mut idx) = idx {
+            let _ = std::io::Write::flush(&mut idx);
+        }
+    }
+    me.report.cpu = crate::report::thread_cpu().saturating_sub(cpu0);
+    Ok(me.report)
+}
+
+impl Me {
+    fn now_ms(&self) -> u64 {
+        self.cfg.shared.now_ms()
+    }
+
+    fn route(&mut self, out: Vec<Outgoing>) {
+        for o in out {
+            self.cfg.shared.router.send(o.to, Control::Key(o.msg));
+        }
+    }
+
+    /// Handles every control message waiting: key messages first of all,
+    /// before any frame is opened, so that a key announced before a frame
+    /// was sent is installed before that frame is read.
+    fn drain(&mut self, pcs: &mut Vec<Pc>, publisher: &mut Option<Publisher>) {
+        while let Ok(msg) = self.cfg.rx.try_recv() {
+            let now_ms = self.now_ms();
+            match msg {
+                Control::Stop => self.stop = true,
+                Control::Key(k) => match self.cfg.e2ee.on_key_msg(k, now_ms) {
+                    Ok(out) => self.route(out),
+                    Err(e) => {
+                        self.report.failures += 1;
+                        Live::bump(&self.cfg.shared.live.failures);
+                        self.report.problem(format!("key message refused: {e}"));
+                    }
+                },
+                Control::Join(info) => {
+                    if self.departed.is_none() {
+                        match self.cfg.e2ee.on_join(&info, now_ms, &mut self.cfg.rng) {
+                            Ok(out) => self.route(out),
+                            Err(e) => self.report.problem(format!("join: {e}")),
+                        }
+                    }
+                }
+                Control::Leave { peer, committer } => {
+                    if self.departed.is_none() {
+                        match self
+                            .cfg
+                            .e2ee
+                            .on_leave(peer, committer, now_ms, &mut self.cfg.rng)
+                        {
+                            Ok(out) => self.route(out),
+                            Err(e) => self.report.problem(format!("leave: {e}")),
+                        }
+                    }
+                }
+                Control::Depart => {
+                    self.departed = Some(Instant::now());
+                    self.report.departed_ms = Some(now_ms);
+                    *publisher = None;
+                    let _ = self.cfg.up.send(Up::Unpublish(self.cfg.peer));
+                }
+                Control::Answer { pc, answer } => {
+                    if let Some(p) = pcs.get_mut(pc) {
+                        if let Some(pending) = p.pending.take()
+                            && let Err(e) = p.rtc.sdp_api().accept_answer(pending, answer)
+                        {
+                            self.report.problem(format!("answer refused: {e}"));
+                        }
+                        p.timeout = Instant::now();
+                    }
+                }
+                Control::Offer { pc, offer, streams } => {
+                    if pc >= pcs.len() {
+                        let mut rtc = rtc_config(self.cfg.video).build(Instant::now());
+                        // Janus: one more connection, on the same socket
+                        // (str0m tells connections apart by their ICE).
+                        if let Some(c) = self.local_candidate() {
+                            rtc.add_local_candidate(c);
+                        }
+                        pcs.push(Pc {
+                            rtc,
+                            pending: None,
+                            streams: HashMap::new(),
+                            timeout: Instant::now(),
+                            connected: false,
+                        });
+                    }
+                    let Some(p) = pcs.get_mut(pc) else { continue };
+                    match p.rtc.sdp_api().accept_offer(offer) {
+                        Ok(answer) => {
+                            for (mid, from, kind) in streams {
+                                p.streams.insert(mid, (from, kind));
+                            }
+                            let _ = self.cfg.up.send(Up::Answer {
+                                peer: self.cfg.peer,
+                                pc,
+                                answer,
+                            });
+                        }
+                        Err(e) => self.report.problem(format!("offer refused: {e}")),
+                    }
+                    p.timeout = Instant::now();
+                }
+            }
+            self.audience = self.cfg.e2ee.audience();
+        }
+    }
+
+    fn local_candidate(&self) -> Option<str0m::Candidate> {
+        str0m::Candidate::host(self.local, "udp").ok()
+    }
+
+    fn poll_pc(
+        &mut self,
+        pcs: &mut [Pc],
+        i: usize,
+        publisher: &mut Option<Publisher>,
+        socket: &Socket,
+        now: Instant,
+    ) {
+        if pcs[i].timeout > now {
+            return;
+        }
+        if pcs[i].rtc.handle_input(str0m::Input::Timeout(now)).is_err() {
+            pcs[i].rtc.disconnect();
+        }
+        loop {
+            if !pcs[i].rtc.is_alive() {
+                pcs[i].timeout = now + Duration::from_secs(3600);
+                return;
+            }
+            match pcs[i].rtc.poll_output() {
+                Ok(Output::Timeout(t)) => {
+                    pcs[i].timeout = t;
+                    return;
+                }
+                Ok(Output::Transmit(t)) => socket.send(&t.contents, t.destination),
+                Ok(Output::Event(e)) => match e {
+                    Event::Connected => pcs[i].connected = true,
+                    Event::IceConnectionStateChange(IceConnectionState::Disconnected) => {
+                        pcs[i].rtc.disconnect()
+                    }
+                    Event::MediaData(data) => {
+                        let stream = pcs[i].streams.get(&data.mid).copied();
+                        if let Some((from, kind)) = stream {
+                            self.receive(from, kind, &data);
+                        }
+                    }
+                    Event::KeyframeRequest(_) => {
+                        if let Some(p) = publisher.as_mut() {
+                            p.keyframe_wanted = true;
+                        }
+                    }
+                    _ => {}
+                },
+                Err(_) => pcs[i].rtc.disconnect(),
+            }
+        }
+    }
+
+    /// Sends every frame whose time has come.
+    fn send_due(&mut self, p: &mut Publisher, rtc: &mut Rtc, now: Instant) {
+        if !self.cfg.e2ee.ready() {
+            return;
+        }
+        if p.started.is_none() {
+            p.started = Some(now);
+            p.next_video = now;
+            p.next_audio = now;
+        }
+        let tracks = (self.cfg.tracks.0.clone(), self.cfg.tracks.1.clone());
+        let codec = str0m_codec(self.cfg.video);
+        while now >= p.next_video {
+            if p.keyframe_wanted {
+                p.keyframe_wanted = false;
+                p.video_pos = tracks.0.next_keyframe(p.video_pos);
+            }
+            let pos = p.video_pos;
+            let lag = now.saturating_duration_since(p.next_video);
+            self.send_frame(
+                rtc,
+                p.video_mid,
+                codec,
+                Kind::Video,
+                &tracks.0,
+                pos,
+                MediaTime::from_90khz(p.video_rtp),
+                lag,
+            );
+            self.report.sent_video += 1;
+            p.video_rtp += u64::from(tracks.0.frames[pos].ticks);
+            p.next_video += tracks.0.duration(pos);
+            p.video_pos = (pos + 1) % tracks.0.frames.len();
+        }
+        while now >= p.next_audio {
+            let pos = p.audio_pos;
+            let lag = now.saturating_duration_since(p.next_audio);
+            let time = MediaTime::new(p.audio_rtp, str0m::media::Frequency::FORTY_EIGHT_KHZ);
+            self.send_frame(
+                rtc,
+                p.audio_mid,
+                str0m::format::Codec::Opus,
+                Kind::Audio,
+                &tracks.1,
+                pos,
+                time,
+                lag,
+            );
+            self.report.sent_audio += 1;
+            p.audio_rtp += u64::from(tracks.1.frames[pos].ticks);
+            p.next_audio += tracks.1.duration(pos);
+            p.audio_pos = (pos + 1) % tracks.1.frames.len();
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn send_frame(
+        &mut self,
+        rtc: &mut Rtc,
+        mid: Mid,
+        codec: str0m::format::Codec,
+        kind: Kind,
+        track: &Track,
+        pos: usize,
+        time: MediaTime,
+        lag: Duration,
+    ) {
+        let frame = &track.frames[pos].data;
+        let now_ms = self.now_ms();
+        let t0 = Instant::now();
+        let sealed = match self.cfg.e2ee.protect(kind, frame, now_ms) {
+            Ok(s) => s,
+            Err(e) => {
+                self.report.problem(format!("protect: {e}"));
+                return;
+            }
+        };
+        self.report.encrypt_ns.push(elapsed_ns(t0));
+        self.report
+            .send_lag_us
+            .push(u64::try_from(lag.as_micros()).unwrap_or(u64::MAX));
+        self.report.plain_bytes += frame.len() as u64;
+        self.report.protected_bytes += sealed.frame.len() as u64;
+        self.cfg.shared.ledger.record(
+            self.cfg.peer,
+            sealed.id,
+            Sent {
+                source: pos,
+                hash: frame_hash(self.cfg.video, kind, frame),
+                at: Instant::now(),
+                audience: self.audience.clone(),
+            },
+        );
+        Live::bump(&self.cfg.shared.live.sent);
+        let Some(writer) = rtc.writer(mid) else {
+            return;
+        };
+        let Some(pt) = writer
+            .payload_params()
+            .find(|p| p.spec().codec == codec)
+            .map(|p| p.pt())
+        else {
+            return;
+        };
+        if let Err(e) = writer.write(pt, Instant::now(), time, sealed.frame) {
+            self.report.problem(format!("write: {e}"));
+        }
+    }
+
+    /// Opens a received frame and judges the outcome against the ledger.
+    fn receive(&mut self, from: Peer, kind: Kind, data: &MediaData) {
+        // Key messages sent before this frame was are in the channel now.
+        let shared = self.cfg.shared.clone();
+        let me = self.cfg.peer;
+        let now_ms = self.now_ms();
+        let t0 = Instant::now();
+        let result = self.cfg.e2ee.unprotect(from, kind, &data.data, now_ms);
+        self.report.decrypt_ns.push(elapsed_ns(t0));
+        let after_leaving = self.departed.is_some();
+        match result {
+            Ok(opened) => {
+                let sent = shared.ledger.get(from, opened.id);
+                let first = self.seen.insert((from, opened.id));
+                let problem = match &sent {
+                    None => Some("opened a frame nobody sent".to_owned()),
+                    Some(s) if !s.audience.contains(&me) => Some(format!(
+                        "read a {} frame of {} that was not protected for it (KID {} CTR {})",
+                        kind.name(),
+                        self.cfg.names[from],
+                        opened.id.kid,
+                        opened.id.ctr
+                    )),
+                    Some(s) if s.hash != frame_hash(self.cfg.video, kind, &opened.frame) => {
+                        Some("opened bytes differ from what was sent".to_owned())
+                    }
+                    Some(_) if !first => {
+                        Some("accepted the same frame twice (a replay)".to_owned())
+                    }
+                    Some(_) => None,
+                };
+                if after_leaving && sent.as_ref().is_some_and(|s| !s.audience.contains(&me)) {
+                    self.report.offered_after_leaving += 1;
+                    self.report.read_after_leaving += 1;
+                }
+                if let Some(p) = problem {
+                    self.report.violations += 1;
+                    Live::bump(&shared.live.violations);
+                    self.report.problem(p);
+                    return;
+                }
+                let Some(s) = sent else { return };
+                *self.report.decrypted.entry(from).or_default() += 1;
+                if !after_leaving {
+                    self.report.read_before_leaving += 1;
+                }
+                Live::bump(&shared.live.decrypted);
+                self.report
+                    .latency_us
+                    .push(u64::try_from(s.at.elapsed().as_micros()).unwrap_or(u64::MAX));
+                if self.cfg.keep_hashes {
+                    self.report.hashes.entry(from).or_default().push(s.hash);
+                }
+                self.record(from, kind, &opened.frame, s.source);
+            }
+            Err(reason) => {
+                let id = sfu_view(self.cfg.video, kind, &data.data).map(|v| v.id);
+                let sent = id.and_then(|id| shared.ledger.get(from, id));
+                let seen = id.is_some_and(|id| self.seen.contains(&(from, id)));
+                let replayed = id.is_some_and(|id| shared.injections.replayed(me, from, id));
+                let forged = id.is_some_and(|id| shared.injections.forged(me, from, id));
+                let entitled = sent.as_ref().is_some_and(|s| s.audience.contains(&me));
+                // A second copy of a frame already opened is the replay
+                // (even of a frame that was also forged once); a frame
+                // that fails authentication with a forgery registered is
+                // the forgery.
+                let cause = if replayed && seen && reason == Reason::Replayed {
+                    Some(Cause::Replayed)
+                } else if forged {
+                    Some(Cause::Forged)
+                } else if sent.is_some() && !entitled {
+                    Some(Cause::NotEntitled)
+                } else {
+                    None
+                };
+                if cause == Some(Cause::NotEntitled) {
+                    if after_leaving {
+                        self.report.offered_after_leaving += 1;
+                    } else if self.cfg.late {
+                        self.report.history_offered += 1;
+                    }
+                }
+                match cause {
+                    Some(c) => {
+                        *self.report.rejected.entry((c, reason)).or_default() += 1;
+                        Live::bump(&shared.live.rejected);
+                    }
+                    None => {
+                        self.report.failures += 1;
+                        Live::bump(&shared.live.failures);
+                        let what = id.map_or("unreadable".to_owned(), |id| {
+                            format!("KID {} CTR {}", id.kid, id.ctr)
+                        });
+                        self.report.problem(format!(
+                            "a {} frame of {} ({what}) did not open: {}",
+                            kind.name(),
+                            self.cfg.names[from],
+                            reason.name()
+                        ));
+                    }
+                }
+            }
+        }
+    }
+
+    fn record(&mut self, from: Peer, kind: Kind, frame: &[u8], source: usize) {
+        let Some(dir) = self.cfg.record.clone() else {
+            return;
+        };
+        if !self.recorders.contains_key(&(from, kind)) {
+            let dir = dir.join(&self.cfg.names[self.cfg.peer]);
+            if std::fs::create_dir_all(&dir).is_err() {
+                return;
+            }
+            let sender = self.cfg.names[from].clone();
+            let entry = match kind {
+                Kind::Video => {
+                    let path = dir.join(format!("from-{sender}.{}", self.cfg.video.extension()));
+                    let idx = dir.join(format!("from-{sender}.idx"));
+                    let (Ok(r), Ok(f)) = (
+                        Recorder::video(&path, self.cfg.video, &self.cfg.tracks.0),
+                        std::fs::File::create(&idx),
+                    ) else {
+                        return;
+                    };
+                    self.report.recordings.push((sender, path, idx));
+                    (r, Some(std::io::BufWriter::new(f)))
+                }
+                Kind::Audio => {
+                    let Ok(r) = Recorder::audio(
+                        &dir.join(format!("from-{sender}.ogg")),
+                        &self.cfg.tracks.1,
+                    ) else {
+                        return;
+                    };
+                    (r, None)
+                }
+            };
+            self.recorders.insert((from, kind), entry);
+        }
+        if let Some((r, idx)) = self.recorders.get_mut(&(from, kind)) {
+            let _ = r.write(frame);
+            if let Some(idx) = idx {
+                let _ = std::io::Write::write_all(idx, format!("{source}\n").as_bytes());
+            }
+        }
+    }
+}
+
+/// The hash a frame is compared by: its bytes, except what RTP does not
+/// carry and depacketizers write their own way: an H.264 access unit's
+/// start codes (taken as 4 bytes, RFC 6184), an AV1 temporal unit's
+/// temporal delimiter and OBU size fields (the AV1 RTP payload format).
+pub fn frame_hash(video: VideoCodec, kind: Kind, frame: &[u8]) -> [u8; 32] {
+    match (kind, video) {
+        (Kind::Video, VideoCodec::H264) => hash(&crate::media::four_byte_start_codes(frame)),
+        (Kind::Video, VideoCodec::Av1) => hash(&crate::media::av1_obus(frame)),
+        _ => hash(frame),
+    }
+}
+
+fn elapsed_ns(t0: Instant) -> u64 {
+    u64::try_from(t0.elapsed().as_nanos()).unwrap_or(u64::MAX)
+}
