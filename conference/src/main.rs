@@ -469,7 +469,7 @@ fn run(args: &Args) -> Result<bool, String> {
         Some(report::sfu_decode(
             &media::sample_dir().join(args.codec.sample()),
             &sfu_report.recordings,
-            usize::try_from(sfu_report.frames_in).unwrap_or(0),
+            usize::try_from(sfu_report.video_in).unwrap_or(0),
         ))
     } else {
         None

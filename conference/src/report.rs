@@ -199,7 +199,12 @@ impl Summary<'_> {
         if let Some(sfu) = self.sfu {
             let decode = self.decode.map_or_else(
                 || "not checked (ffmpeg not found)".to_owned(),
-                |d| format!("{} of {} (ffmpeg decoded {} pictures, none of them a source picture unless counted here)", d.correct, d.frames, d.decoded),
+                |d| {
+                    format!(
+                        "{} of {} video frames (ffmpeg decoded {} pictures from its copy; {} equal to a source picture)",
+                        d.correct, d.frames, d.decoded, d.correct
+                    )
+                },
             );
             let _ = writeln!(
                 s,

@@ -45,6 +45,8 @@ pub struct SfuConfig {
 pub struct SfuReport {
     /// Frames received from publishers.
     pub frames_in: u64,
+    /// Of those, video frames.
+    pub video_in: u64,
     /// Frames forwarded (one per subscriber).
     pub frames_out: u64,
     /// RTP packets sent.
@@ -517,6 +519,9 @@ impl Sfu {
     fn forward(&mut self, f: Forward) {
         let Forward { from, kind, data } = f;
         self.report.frames_in += 1;
+        if kind == Kind::Video {
+            self.report.video_in += 1;
+        }
         let view = sfu_view(self.config.video, kind, &data.data);
         if view.is_none() {
             self.report.unreadable += 1;
