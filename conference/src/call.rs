@@ -33,6 +33,12 @@ pub enum Control {
     /// This participant leaves: it stops sending, but its receiver keeps
     /// running as an eavesdropper.
     Depart,
+    /// Through Janus, which cannot be made to inject: a forged copy of the
+    /// next video frame of this sender is put in front of the receiver.
+    InjectForged(Peer),
+    /// Through Janus: a video frame of this sender received three frames
+    /// ago is put in front of the receiver again.
+    InjectReplay(Peer),
     /// The answer to this participant's publishing offer on `pc`.
     Answer {
         /// Which peer connection.
@@ -83,6 +89,8 @@ pub enum Up {
     InjectForged(Peer),
     /// The SFU replays an already forwarded frame of `from`.
     InjectReplay(Peer),
+    /// An event from Janus's long poll (`--sfu janus`).
+    Janus(serde_json::Value),
     /// End of the call.
     Stop,
 }

@@ -9,6 +9,7 @@
 
 mod call;
 mod e2ee;
+mod janus;
 mod media;
 mod net;
 mod participant;
@@ -124,6 +125,36 @@ impl Schedule {
     }
 }
 
+/// Has the SFU inject (embedded), or, through Janus, which cannot be made
+/// to, puts the injection in front of every receiver of `victim`.
+fn inject(
+    shared: &Shared,
+    janus: &Option<(String, u64, janus::Client)>,
+    up: &mpsc::Sender<Up>,
+    present: &[Peer],
+    victim: Peer,
+    forged: bool,
+) {
+    if janus.is_none() {
+        let _ = up.send(if forged {
+            Up::InjectForged(victim)
+        } else {
+            Up::InjectReplay(victim)
+        });
+        return;
+    }
+    for &p in present.iter().filter(|&&p| p != victim) {
+        shared.router.send(
+            p,
+            if forged {
+                Control::InjectForged(victim)
+            } else {
+                Control::InjectReplay(victim)
+            },
+        );
+    }
+}
+
 /// Whole milliseconds in `seconds` (the command line keeps it in range).
 #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
 fn millis(seconds: f64) -> u64 {
@@ -225,6 +256,17 @@ fn run(args: &Args) -> Result<bool, String> {
 
     let shared = Shared::new(n);
     let (up_tx, up_rx) = mpsc::channel::<Up>();
+    let janus_room = match &args.sfu {
+        SfuChoice::Janus(url) => {
+            let room = 1 + args.seed % 1_000_000;
+            Some((
+                url.clone(),
+                room,
+                janus::create_room(url, args.codec, n, room)?,
+            ))
+        }
+        SfuChoice::Embedded => None,
+    };
     let sfu_thread = match &args.sfu {
         SfuChoice::Embedded => {
             let (addr_tx, addr_rx) = mpsc::channel();
@@ -244,10 +286,22 @@ fn run(args: &Args) -> Result<bool, String> {
             addr_rx
                 .recv_timeout(Duration::from_secs(5))
                 .map_err(|_| "the SFU did not start")?;
-            handle
+            Some(handle)
         }
-        SfuChoice::Janus(_) => return Err("--sfu janus is not available yet".into()),
+        SfuChoice::Janus(_) => None,
     };
+    let plaintext: Arc<std::collections::HashSet<[u8; 32]>> = Arc::new(
+        tracks
+            .0
+            .frames
+            .iter()
+            .chain(&tracks.1.frames)
+            .map(|f| call::hash(&f.data))
+            .collect(),
+    );
+    // Through Janus the SFU's copy is what receivers get before opening:
+    // the first receiver of each sender records it.
+    let bridges = std::sync::Mutex::new(Vec::new());
 
     // Identities and keys of everyone, the joiner included: the
     // directory a real deployment's login service would provide.
@@ -325,6 +379,38 @@ fn run(args: &Args) -> Result<bool, String> {
      -> Result<thread::JoinHandle<Result<ParticipantReport, String>>, String> {
         let (tx, rx) = mpsc::channel();
         shared.router.add(p, tx);
+        let up = match &janus_room {
+            None => up_tx.clone(),
+            Some((url, room, _)) => {
+                let (btx, brx) = mpsc::channel();
+                let (url, room, names, s, tx2) = (
+                    url.clone(),
+                    *room,
+                    names.clone(),
+                    shared.clone(),
+                    btx.clone(),
+                );
+                let h = thread::Builder::new()
+                    .name(format!("janus-{}", names[p]))
+                    .spawn(move || janus::bridge(&url, room, p, &names, &s, &tx2, &brx))
+                    .map_err(|e| e.to_string())?;
+                bridges.lock().map_err(|_| "lock")?.push((btx.clone(), h));
+                btx
+            }
+        };
+        let raw_record = match (&janus_room, &sfu_dir) {
+            (Some(_), Some(dir)) => {
+                let senders: Vec<Peer> = if p == 0 {
+                    (1..n).collect()
+                } else if p == 1 {
+                    vec![0]
+                } else {
+                    Vec::new()
+                };
+                Some((dir.clone(), senders))
+            }
+            _ => None,
+        };
         let cfg = ParticipantConfig {
             peer: p,
             names: names.clone(),
@@ -332,13 +418,15 @@ fn run(args: &Args) -> Result<bool, String> {
             tracks: tracks.clone(),
             e2ee,
             initial: initial_out,
-            up: up_tx.clone(),
+            up,
             rx,
             shared: shared.clone(),
             record: args.record.clone(),
             late,
             rng,
             keep_hashes: false,
+            raw_record,
+            plaintext: plaintext.clone(),
         };
         thread::Builder::new()
             .name(names[p].clone())
@@ -400,12 +488,26 @@ fn run(args: &Args) -> Result<bool, String> {
         }
         if !forged && ms >= schedule.forge_ms {
             forged = true;
-            let _ = up_tx.send(Up::InjectForged(schedule.victim));
+            inject(
+                &shared,
+                &janus_room,
+                &up_tx,
+                &present,
+                schedule.victim,
+                true,
+            );
             shared.event(format!("SFU forges a frame of {}", names[schedule.victim]));
         }
         if !replayed && ms >= schedule.replay_ms {
             replayed = true;
-            let _ = up_tx.send(Up::InjectReplay(schedule.victim));
+            inject(
+                &shared,
+                &janus_room,
+                &up_tx,
+                &present,
+                schedule.victim,
+                false,
+            );
             shared.event(format!("SFU replays a frame of {}", names[schedule.victim]));
         }
         if !left && ms >= schedule.leave_ms {
@@ -456,20 +558,43 @@ fn run(args: &Args) -> Result<bool, String> {
         reports[p] = Some(r);
     }
     let _ = up_tx.send(Up::Stop);
-    let sfu_report = sfu_thread
-        .join()
-        .map_err(|_| "the SFU panicked")?
-        .map_err(|e| e.to_string())?;
+    let sfu_report = match sfu_thread {
+        Some(t) => Some(
+            t.join()
+                .map_err(|_| "the SFU panicked")?
+                .map_err(|e| e.to_string())?,
+        ),
+        None => None,
+    };
+    for (tx, h) in bridges.into_inner().map_err(|_| "lock")? {
+        let _ = tx.send(Up::Stop);
+        if let Ok(Err(e)) = h.join() {
+            eprintln!("Janus signalling: {e}");
+        }
+    }
+    if let Some((_, _, owner)) = &janus_room {
+        owner.destroy();
+    }
     let reports: Vec<ParticipantReport> = reports.into_iter().flatten().collect();
     if reports.len() != n {
         return Err("a participant did not report".into());
     }
 
+    let (recordings, video_frames) = match &sfu_report {
+        Some(r) => (r.recordings.clone(), r.video_in),
+        None => (
+            reports
+                .iter()
+                .flat_map(|r| r.raw_recordings.clone())
+                .collect(),
+            reports.iter().map(|r| r.raw_frames).sum(),
+        ),
+    };
     let decode = if ffmpeg {
         Some(report::sfu_decode(
             &media::sample_dir().join(args.codec.sample()),
-            &sfu_report.recordings,
-            usize::try_from(sfu_report.video_in).unwrap_or(0),
+            &recordings,
+            usize::try_from(video_frames).unwrap_or(0),
         ))
     } else {
         None
@@ -506,7 +631,7 @@ fn run(args: &Args) -> Result<bool, String> {
     let inj = &shared.injections;
     let summary = report::Summary {
         participants: &reports,
-        sfu: Some(&sfu_report),
+        sfu: sfu_report.as_ref(),
         decode,
         leaver: Some(schedule.leaver),
         joiner: Some(schedule.joiner),
@@ -520,7 +645,8 @@ fn run(args: &Args) -> Result<bool, String> {
     let (text, pass) = summary.render();
     print!("{text}");
     let cpu_participants: Duration = reports.iter().map(|r| r.cpu).sum();
-    let cpu_total = cpu_participants + sfu_report.cpu;
+    let sfu_cpu = sfu_report.as_ref().map_or(Duration::ZERO, |r| r.cpu);
+    let cpu_total = cpu_participants + sfu_cpu;
     let lag99 = reports
         .iter()
         .map(|r| report::percentile(&r.send_lag_us, 99))
@@ -530,7 +656,7 @@ fn run(args: &Args) -> Result<bool, String> {
         "CPU: {:.1} ms per participant per second of call ({:.1} ms in the participant, {:.1} ms in the SFU); total {:.2} s for {:.1} s of call; worst send lag p99 {:.1} ms",
         cpu_total.as_secs_f64() * 1000.0 / n as f64 / args.seconds,
         cpu_participants.as_secs_f64() * 1000.0 / n as f64 / args.seconds,
-        sfu_report.cpu.as_secs_f64() * 1000.0 / n as f64 / args.seconds,
+        sfu_cpu.as_secs_f64() * 1000.0 / n as f64 / args.seconds,
         cpu_total.as_secs_f64(),
         args.seconds,
         lag99 as f64 / 1000.0

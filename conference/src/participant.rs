@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use rand_chacha::ChaCha20Rng;
 use str0m::change::SdpPendingOffer;
-use str0m::media::{Direction, MediaData, MediaKind, MediaTime, Mid};
+use str0m::media::{Direction, MediaKind, MediaTime, Mid};
 use str0m::{Event, IceConnectionState, Output, Rtc};
 
 use crate::call::{Control, Live, Sent, Shared, Up, hash};
@@ -69,6 +69,12 @@ pub struct ParticipantConfig {
     pub rng: ChaCha20Rng,
     /// Keep the SHA-256 of every decrypted frame (for `/report`).
     pub keep_hashes: bool,
+    /// Record the protected video of these senders as received, into
+    /// this folder (what Janus forwarded).
+    pub raw_record: Option<(PathBuf, Vec<Peer>)>,
+    /// SHA-256 of every frame of the samples: a received protected frame
+    /// equal to one is plaintext.
+    pub plaintext: Arc<HashSet<[u8; 32]>>,
 }
 
 /// What a participant saw, for the final table.
@@ -121,6 +127,14 @@ pub struct ParticipantReport {
     pub hashes: BTreeMap<Peer, Vec<[u8; 32]>>,
     /// Send pacing: how late frames went out, microseconds.
     pub send_lag_us: Vec<u64>,
+    /// Frames received (protected, as forwarded).
+    pub received: u64,
+    /// Of those, equal to a plaintext frame of the samples (must be 0).
+    pub received_plaintext: u64,
+    /// Raw recordings of what the SFU forwarded: (sender name, path).
+    pub raw_recordings: Vec<(String, PathBuf)>,
+    /// Frames in those recordings.
+    pub raw_frames: u64,
 }
 
 impl ParticipantReport {
@@ -162,6 +176,10 @@ struct Me {
     audience: Vec<Peer>,
     departed: Option<Instant>,
     recorders: HashMap<(Peer, Kind), (Recorder, Option<IndexFile>)>,
+    raw_recorders: HashMap<Peer, Recorder>,
+    forge_next: HashSet<Peer>,
+    replay_next: HashSet<Peer>,
+    recent: HashMap<Peer, std::collections::VecDeque<Vec<u8>>>,
     stop: bool,
     local: std::net::SocketAddr,
 }
@@ -223,6 +241,10 @@ pub fn run(cfg: ParticipantConfig) -> Result<ParticipantReport, String> {
         seen: HashSet::new(),
         departed: None,
         recorders: HashMap::new(),
+        raw_recorders: HashMap::new(),
+        forge_next: HashSet::new(),
+        replay_next: HashSet::new(),
+        recent: HashMap::new(),
         stop: false,
         local: socket.local(),
     };
@@ -269,6 +291,9 @@ pub fn run(cfg: ParticipantConfig) -> Result<ParticipantReport, String> {
         if let Some(i) = got {
             pcs[i].timeout = Instant::now();
         }
+    }
+    for (_, r) in me.raw_recorders.drain() {
+        let _ = r.finish();
     }
     for (_, (r, idx)) in me.recorders.drain() {
         let _ = r.finish();
@@ -326,6 +351,12 @@ impl Me {
                             Err(e) => self.report.problem(format!("leave: {e}")),
                         }
                     }
+                }
+                Control::InjectForged(from) => {
+                    self.forge_next.insert(from);
+                }
+                Control::InjectReplay(from) => {
+                    self.replay_next.insert(from);
                 }
                 Control::Depart => {
                     self.departed = Some(Instant::now());
@@ -417,7 +448,7 @@ impl Me {
                     Event::MediaData(data) => {
                         let stream = pcs[i].streams.get(&data.mid).copied();
                         if let Some((from, kind)) = stream {
-                            self.receive(from, kind, &data);
+                            self.arrive(from, kind, &data.data);
                         }
                     }
                     Event::KeyframeRequest(_) => {
@@ -541,14 +572,88 @@ impl Me {
         }
     }
 
+    /// A frame arrived from the SFU: counted, checked for plaintext,
+    /// recorded as forwarded; with an injection pending (through Janus),
+    /// the injected copy goes first; then it is opened.
+    fn arrive(&mut self, from: Peer, kind: Kind, data: &[u8]) {
+        self.report.received += 1;
+        if self.cfg.plaintext.contains(&hash(data)) {
+            self.report.received_plaintext += 1;
+        }
+        if kind == Kind::Video {
+            self.record_raw(from, data);
+            let id = sfu_view(self.cfg.video, kind, data).map(|v| v.id);
+            if let Some(id) = id
+                && self.forge_next.remove(&from)
+            {
+                let mut forged = data.to_vec();
+                if let Some(last) = forged.last_mut() {
+                    *last ^= 0x01;
+                }
+                self.cfg.shared.injections.add(
+                    crate::call::Injected::Forged,
+                    self.cfg.peer,
+                    from,
+                    id,
+                );
+                self.receive(from, kind, &forged);
+            }
+            let recent = self.recent.entry(from).or_default();
+            recent.push_back(data.to_vec());
+            if recent.len() > 4 {
+                recent.pop_front();
+            }
+        }
+        self.receive(from, kind, data);
+        if kind == Kind::Video
+            && let Some(old) = self
+                .recent
+                .get(&from)
+                .and_then(|r| (r.len() == 4).then(|| r[0].clone()))
+            && let Some(id) = sfu_view(self.cfg.video, kind, &old).map(|v| v.id)
+            && self.replay_next.remove(&from)
+        {
+            self.cfg.shared.injections.add(
+                crate::call::Injected::Replayed,
+                self.cfg.peer,
+                from,
+                id,
+            );
+            self.receive(from, kind, &old);
+        }
+    }
+
+    fn record_raw(&mut self, from: Peer, data: &[u8]) {
+        let Some((dir, senders)) = &self.cfg.raw_record else {
+            return;
+        };
+        if !senders.contains(&from) {
+            return;
+        }
+        if !self.raw_recorders.contains_key(&from) {
+            let name = self.cfg.names[from].clone();
+            let path = dir.join(format!("{name}.{}", self.cfg.video.extension()));
+            let Ok(r) = Recorder::video(&path, self.cfg.video, &self.cfg.tracks.0) else {
+                return;
+            };
+            self.report.raw_recordings.push((name, path));
+            self.raw_recorders.insert(from, r);
+        }
+        if let Some(r) = self.raw_recorders.get_mut(&from)
+            && r.write(data).is_ok()
+        {
+            self.report.raw_frames += 1;
+        }
+    }
+
     /// Opens a received frame and judges the outcome against the ledger.
-    fn receive(&mut self, from: Peer, kind: Kind, data: &MediaData) {
+    fn receive(&mut self, from: Peer, kind: Kind, data: &[u8]) {
         // Key messages sent before this frame was are in the channel now.
         let shared = self.cfg.shared.clone();
         let me = self.cfg.peer;
         let now_ms = self.now_ms();
         let t0 = Instant::now();
-        let result = self.cfg.e2ee.unprotect(from, kind, &data.data, now_ms);
+        let result = self.cfg.e2ee.unprotect(from, kind, data, now_ms);
         self.report.decrypt_ns.push(elapsed_ns(t0));
         let after_leaving = self.departed.is_some();
         match result {
@@ -597,7 +702,7 @@ impl Me {
                 self.record(from, kind, &opened.frame, s.source);
             }
             Err(reason) => {
-                let id = sfu_view(self.cfg.video, kind, &data.data).map(|v| v.id);
+                let id = sfu_view(self.cfg.video, kind, data).map(|v| v.id);
                 let sent = id.and_then(|id| shared.ledger.get(from, id));
                 let seen = id.is_some_and(|id| self.seen.contains(&(from, id)));
                 let replayed = id.is_some_and(|id| shared.injections.replayed(me, from, id));

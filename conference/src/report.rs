@@ -95,7 +95,8 @@ pub fn sfu_decode(
 pub struct Summary<'a> {
     /// Participants, by place.
     pub participants: &'a [ParticipantReport],
-    /// The SFU's report (embedded SFU only).
+    /// The embedded SFU's report; `None` through Janus, whose row is
+    /// made of what the receivers got.
     pub sfu: Option<&'a SfuReport>,
     /// The SFU decoding check, if ffmpeg ran.
     pub decode: Option<SfuDecode>,
@@ -196,6 +197,35 @@ impl Summary<'_> {
                 let _ = writeln!(s, "         ! {text}");
             }
         }
+        if self.sfu.is_none() {
+            let forwarded: u64 = self.participants.iter().map(|p| p.received).sum();
+            let plaintext: u64 = self.participants.iter().map(|p| p.received_plaintext).sum();
+            let decode = self.decode.map_or_else(
+                || "not checked (ffmpeg not found)".to_owned(),
+                |d| {
+                    format!(
+                        "{} of {} video frames (ffmpeg decoded {} pictures from the copy the receivers got; {} equal to a source picture)",
+                        d.correct, d.frames, d.decoded, d.correct
+                    )
+                },
+            );
+            let _ = writeln!(
+                s,
+                "Janus    forwarded {forwarded} frames (as the receivers got them);\n         \
+                 frames it could decode: {decode}; plaintext frames among what it forwarded: {plaintext}"
+            );
+            if plaintext > 0 {
+                problems.push(format!("Janus forwarded {plaintext} plaintext frame(s)"));
+            }
+            if let Some(d) = self.decode
+                && d.correct > 0
+            {
+                problems.push(format!(
+                    "Janus's copy decodes to {} source picture(s)",
+                    d.correct
+                ));
+            }
+        }
         if let Some(sfu) = self.sfu {
             let decode = self.decode.map_or_else(
                 || "not checked (ffmpeg not found)".to_owned(),
@@ -257,10 +287,17 @@ impl Summary<'_> {
         if let Some(j) = self.joiner.and_then(|j| self.participants.get(j)) {
             let _ = writeln!(
                 s,
-                "joiner   {}: handed {} frames from before it joined, read {}",
-                j.name, j.history_offered, j.history_read
+                "joiner   {}: handed {} frames from before it joined, read {}{}",
+                j.name,
+                j.history_offered,
+                j.history_read,
+                if self.sfu.is_none() {
+                    " (Janus forwards only live frames: this attack needs the embedded SFU)"
+                } else {
+                    ""
+                }
             );
-            if j.history_offered == 0 {
+            if j.history_offered == 0 && self.sfu.is_some() {
                 problems.push(format!(
                     "{} was handed no frame from before it joined: the check proved nothing",
                     j.name
@@ -278,11 +315,16 @@ impl Summary<'_> {
         };
         let _ = writeln!(
             s,
-            "injected by the SFU: {forged} forged (rejected {}), {replayed} replayed (rejected {})",
+            "injected {}: {forged} forged (rejected {}), {replayed} replayed (rejected {})",
+            if self.sfu.is_some() {
+                "by the SFU"
+            } else {
+                "in front of the receivers (Janus cannot be made to)"
+            },
             rejected(Cause::Forged),
             rejected(Cause::Replayed)
         );
-        if self.sfu.is_some() {
+        {
             if forged == 0 || rejected(Cause::Forged) == 0 {
                 problems.push("no forged frame was injected and rejected".into());
             }

@@ -300,7 +300,7 @@ impl Sfu {
                 }
             }
             Up::InjectReplay(from) => self.inject_replay(from),
-            Up::Answer { .. } | Up::Stop => {}
+            Up::Answer { .. } | Up::Janus(_) | Up::Stop => {}
         }
     }
 
