@@ -30,3 +30,12 @@ for codec in vp8 h264; do
   fi
   echo "$codec: $(grep '^VERDICT' "$log" | cut -c1-60)... | $(tail -1 "$log.check")"
 done
+
+# The browser signalling contract, with a native stand-in for the browser.
+cargo test --release -q -p conference --test browser_contract --no-run 2>/dev/null
+if ! unshare -n sh -c "ip link set lo up && exec cargo test --offline --release -q -p conference --test browser_contract -- --ignored" >"$WORK/browser.log" 2>&1; then
+  cat "$WORK/browser.log"
+  echo "the browser contract test failed"
+  exit 1
+fi
+echo "browser contract (native stand-in): $(grep -E '^test result' "$WORK/browser.log")"

@@ -101,7 +101,8 @@ pub struct Router {
     senders: Mutex<HashMap<Peer, mpsc::Sender<Control>>>,
 }
 
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+/// Locks, ignoring poisoning (a panicked thread is reported elsewhere).
+pub fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
@@ -253,6 +254,9 @@ impl Live {
     }
 }
 
+/// SHA-256 of the frames each (receiver, sender) pair opened.
+pub type OpenedHashes = std::collections::BTreeMap<(Peer, Peer), Vec<[u8; 32]>>;
+
 /// What every thread of a call shares.
 #[derive(Debug)]
 pub struct Shared {
@@ -268,11 +272,19 @@ pub struct Shared {
     pub live: Live,
     /// Events for the progress line ("p3 joined"...).
     pub events: Mutex<Vec<String>>,
+    /// Native participants: places from here on are browsers.
+    pub natives: usize,
+    /// Browsers' names.
+    pub browser_names: Mutex<HashMap<Peer, String>>,
+    /// The members now, with their identities (for signalling).
+    pub members: Mutex<Vec<MemberInfo>>,
+    /// SHA-256 of every frame each receiver opened, by sender.
+    pub opened: Mutex<OpenedHashes>,
 }
 
 impl Shared {
     /// State for a call of up to `peers` participants.
-    pub fn new(peers: usize) -> Arc<Self> {
+    pub fn new(peers: usize, members: Vec<MemberInfo>) -> Arc<Self> {
         Arc::new(Self {
             epoch: Instant::now(),
             router: Router::default(),
@@ -280,6 +292,10 @@ impl Shared {
             injections: Injections::default(),
             live: Live::default(),
             events: Mutex::new(Vec::new()),
+            natives: peers,
+            browser_names: Mutex::new(HashMap::new()),
+            members: Mutex::new(members),
+            opened: Mutex::new(std::collections::BTreeMap::new()),
         })
     }
 
@@ -291,6 +307,47 @@ impl Shared {
     /// Notes an event for the next progress line.
     pub fn event(&self, text: String) {
         lock(&self.events).push(text);
+    }
+
+    /// Whether `p` is a browser (joined through signalling).
+    pub fn is_external(&self, p: Peer) -> bool {
+        p >= self.natives
+    }
+
+    /// A browser's name.
+    pub fn name_of(&self, p: Peer) -> String {
+        lock(&self.browser_names)
+            .get(&p)
+            .cloned()
+            .unwrap_or_else(|| format!("p{p}"))
+    }
+
+    /// Notes that `receiver` opened a frame of `from` with this hash.
+    pub fn record_opened(&self, receiver: Peer, from: Peer, hash: [u8; 32]) {
+        lock(&self.opened)
+            .entry((receiver, from))
+            .or_default()
+            .push(hash);
+    }
+
+    /// The current members.
+    pub fn members(&self) -> Vec<MemberInfo> {
+        lock(&self.members).clone()
+    }
+
+    /// Sets the current members.
+    pub fn set_members(&self, members: Vec<MemberInfo>) {
+        *lock(&self.members) = members;
+    }
+
+    /// Adds a member.
+    pub fn add_member(&self, member: MemberInfo) {
+        lock(&self.members).push(member);
+    }
+
+    /// Removes a member.
+    pub fn remove_member(&self, peer: Peer) {
+        lock(&self.members).retain(|m| m.peer != peer);
     }
 
     /// Takes the events noted since the last call.

@@ -533,6 +533,21 @@ pub fn new_identity(rng: &mut ChaCha20Rng) -> (Identity, [u8; 32]) {
     (identity, public)
 }
 
+/// Checks a browser's identity public key.
+///
+/// # Errors
+/// Not a valid X25519 public key.
+pub fn check_identity(bytes: [u8; 32]) -> Result<(), Error> {
+    IdentityPublicKey::from_bytes(bytes).map(|_| ())
+}
+
+/// The sender an announcement names in its clear header (no key).
+pub fn announcement_sender(bytes: &[u8]) -> Option<Vec<u8>> {
+    framecrypt::distribute::AnnouncementHeader::parse(bytes)
+        .ok()
+        .map(|h| h.sender_id().to_vec())
+}
+
 fn participant(m: &MemberInfo) -> Result<Participant, Error> {
     Participant::new(&m.id, IdentityPublicKey::from_bytes(m.identity)?)
 }

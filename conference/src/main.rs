@@ -15,6 +15,7 @@ mod net;
 mod participant;
 mod report;
 mod sfu;
+mod signal;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -84,6 +85,14 @@ struct Args {
     /// into this folder (IVF / Annex B video, Ogg Opus audio).
     #[arg(long)]
     record: Option<PathBuf>,
+    /// Accept browser participants: serve the signalling API (plain
+    /// HTTP/1.1, JSON; see conference/README.md) on this address, e.g.
+    /// 127.0.0.1:8480. Embedded SFU and HPKE keys only.
+    #[arg(long)]
+    signal: Option<String>,
+    /// With --signal: serve the static files of this folder too.
+    #[arg(long, requires = "signal")]
+    www: Option<PathBuf>,
 }
 
 /// When things happen, ms into the call.
@@ -254,7 +263,13 @@ fn run(args: &Args) -> Result<bool, String> {
         schedule.leave_ms as f64 / 1000.0
     );
 
-    let shared = Shared::new(n);
+    if args.signal.is_some() && (args.mls || args.sfu != SfuChoice::Embedded) {
+        return Err("--signal needs the embedded SFU and HPKE keys (not --mls)".into());
+    }
+    let shared = Shared::new(n, Vec::new());
+    for (i, name) in names.iter().enumerate() {
+        call::lock(&shared.browser_names).insert(i, name.clone());
+    }
     let (up_tx, up_rx) = mpsc::channel::<Up>();
     let janus_room = match &args.sfu {
         SfuChoice::Janus(url) => {
@@ -317,6 +332,19 @@ fn run(args: &Args) -> Result<bool, String> {
         });
     }
     let initial: Vec<Peer> = (0..n).filter(|&p| p != schedule.joiner).collect();
+    shared.set_members(initial.iter().map(|&p| directory[p].clone()).collect());
+    if let Some(addr) = &args.signal {
+        let server = Arc::new(signal::Signal::new(
+            params.clone(),
+            shared.clone(),
+            up_tx.clone(),
+            args.www.clone(),
+        ));
+        let bound = signal::serve(addr, server)?;
+        println!(
+            "signalling for browsers on http://{bound} (GET /session, POST /join, GET /poll, POST /announce, GET /report)"
+        );
+    }
     let mut members: Vec<Option<(E2ee, Vec<Outgoing>)>> = (0..n).map(|_| None).collect();
     let mut joiner_package = None;
     if args.mls {
@@ -424,7 +452,7 @@ fn run(args: &Args) -> Result<bool, String> {
             record: args.record.clone(),
             late,
             rng,
-            keep_hashes: false,
+            keep_hashes: args.signal.is_some(),
             raw_record,
             plaintext: plaintext.clone(),
         };
@@ -484,6 +512,7 @@ fn run(args: &Args) -> Result<bool, String> {
                 );
             }
             present.push(j);
+            shared.add_member(info.clone());
             shared.event(format!("{} joins", names[j]));
         }
         if !forged && ms >= schedule.forge_ms {
@@ -514,6 +543,7 @@ fn run(args: &Args) -> Result<bool, String> {
             left = true;
             let l = schedule.leaver;
             present.retain(|&p| p != l);
+            shared.remove_member(l);
             for &p in &present {
                 shared.router.send(
                     p,

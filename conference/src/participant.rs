@@ -27,6 +27,10 @@ pub enum Cause {
     Replayed,
     /// Sent before this participant joined or after it left.
     NotEntitled,
+    /// A second delivery of a frame it already opened (RTP
+    /// retransmission or network duplication): the anti-replay window
+    /// drops it, and the frame was not lost.
+    Duplicate,
 }
 
 impl Cause {
@@ -36,6 +40,7 @@ impl Cause {
             Self::Forged => "forged",
             Self::Replayed => "replayed",
             Self::NotEntitled => "not for it",
+            Self::Duplicate => "duplicate",
         }
     }
 }
@@ -67,7 +72,7 @@ pub struct ParticipantConfig {
     pub late: bool,
     /// Its random numbers (HPKE).
     pub rng: ChaCha20Rng,
-    /// Keep the SHA-256 of every decrypted frame (for `/report`).
+    /// Publish the SHA-256 of every decrypted frame (for `/report`).
     pub keep_hashes: bool,
     /// Record the protected video of these senders as received, into
     /// this folder (what Janus forwarded).
@@ -123,8 +128,6 @@ pub struct ParticipantReport {
     pub cpu: Duration,
     /// Recorded files: (sender name, video path, index path).
     pub recordings: Vec<(String, PathBuf, PathBuf)>,
-    /// SHA-256 of every frame opened, by sender (with `keep_hashes`).
-    pub hashes: BTreeMap<Peer, Vec<[u8; 32]>>,
     /// Send pacing: how late frames went out, microseconds.
     pub send_lag_us: Vec<u64>,
     /// Frames received (protected, as forwarded).
@@ -135,6 +138,8 @@ pub struct ParticipantReport {
     pub raw_recordings: Vec<(String, PathBuf)>,
     /// Frames in those recordings.
     pub raw_frames: u64,
+    /// Frames from browser participants that did not open, by reason.
+    pub from_browsers_rejected: BTreeMap<Reason, u64>,
 }
 
 impl ParticipantReport {
@@ -306,6 +311,15 @@ pub fn run(cfg: ParticipantConfig) -> Result<ParticipantReport, String> {
 }
 
 impl Me {
+    /// A participant's name (a browser's from signalling).
+    fn name(&self, p: Peer) -> String {
+        self.cfg
+            .names
+            .get(p)
+            .cloned()
+            .unwrap_or_else(|| self.cfg.shared.name_of(p))
+    }
+
     fn now_ms(&self) -> u64 {
         self.cfg.shared.now_ms()
     }
@@ -631,7 +645,7 @@ impl Me {
             return;
         }
         if !self.raw_recorders.contains_key(&from) {
-            let name = self.cfg.names[from].clone();
+            let name = self.name(from);
             let path = dir.join(format!("{name}.{}", self.cfg.video.extension()));
             let Ok(r) = Recorder::video(&path, self.cfg.video, &self.cfg.tracks.0) else {
                 return;
@@ -656,6 +670,25 @@ impl Me {
         let result = self.cfg.e2ee.unprotect(from, kind, data, now_ms);
         self.report.decrypt_ns.push(elapsed_ns(t0));
         let after_leaving = self.departed.is_some();
+        if shared.is_external(from) {
+            // A browser's frame: no ledger entry; its plaintext hash goes
+            // to `/report` for the browser's test to compare.
+            match result {
+                Ok(opened) => {
+                    *self.report.decrypted.entry(from).or_default() += 1;
+                    Live::bump(&shared.live.decrypted);
+                    shared.record_opened(me, from, hash(&opened.frame));
+                }
+                Err(reason) => {
+                    *self
+                        .report
+                        .from_browsers_rejected
+                        .entry(reason)
+                        .or_default() += 1
+                }
+            }
+            return;
+        }
         match result {
             Ok(opened) => {
                 let sent = shared.ledger.get(from, opened.id);
@@ -665,7 +698,7 @@ impl Me {
                     Some(s) if !s.audience.contains(&me) => Some(format!(
                         "read a {} frame of {} that was not protected for it (KID {} CTR {})",
                         kind.name(),
-                        self.cfg.names[from],
+                        self.name(from),
                         opened.id.kid,
                         opened.id.ctr
                     )),
@@ -697,7 +730,7 @@ impl Me {
                     .latency_us
                     .push(u64::try_from(s.at.elapsed().as_micros()).unwrap_or(u64::MAX));
                 if self.cfg.keep_hashes {
-                    self.report.hashes.entry(from).or_default().push(s.hash);
+                    shared.record_opened(me, from, hash(&opened.frame));
                 }
                 self.record(from, kind, &opened.frame, s.source);
             }
@@ -718,6 +751,8 @@ impl Me {
                     Some(Cause::Forged)
                 } else if sent.is_some() && !entitled {
                     Some(Cause::NotEntitled)
+                } else if seen && reason == Reason::Replayed {
+                    Some(Cause::Duplicate)
                 } else {
                     None
                 };
@@ -742,7 +777,7 @@ impl Me {
                         self.report.problem(format!(
                             "a {} frame of {} ({what}) did not open: {}",
                             kind.name(),
-                            self.cfg.names[from],
+                            self.name(from),
                             reason.name()
                         ));
                     }
@@ -760,7 +795,7 @@ impl Me {
             if std::fs::create_dir_all(&dir).is_err() {
                 return;
             }
-            let sender = self.cfg.names[from].clone();
+            let sender = self.name(from);
             let entry = match kind {
                 Kind::Video => {
                     let path = dir.join(format!("from-{sender}.{}", self.cfg.video.extension()));

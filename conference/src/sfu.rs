@@ -110,6 +110,11 @@ struct Client {
     joined_at: Instant,
     last_pli: HashMap<Mid, Instant>,
     connected: bool,
+    /// A browser: it offered receiving m-lines itself, so it is never
+    /// renegotiated; those m-lines are given native streams in order.
+    external: bool,
+    /// A browser's receiving m-lines not yet given a stream.
+    spare: Vec<(Mid, Kind)>,
 }
 
 struct Forward {
@@ -253,9 +258,11 @@ impl Sfu {
                     joined_at: Instant::now(),
                     last_pli: HashMap::new(),
                     connected: false,
+                    external: self.shared.is_external(peer),
+                    spare: Vec::new(),
                 };
                 // Subscribe the newcomer to every stream already published.
-                for other in &self.clients {
+                for other in self.clients.iter().filter(|_| !client.external) {
                     for &(_, kind) in &other.tracks_in {
                         client
                             .tracks_out
@@ -349,6 +356,7 @@ impl Sfu {
         for _ in 0..64 {
             let mut forwards = Vec::new();
             let mut requests = Vec::new();
+            let mut externals = Vec::new();
             let mut any = false;
             for i in 0..self.clients.len() {
                 if self.clients[i].timeout > now {
@@ -385,6 +393,18 @@ impl Sfu {
                                 c.rtc.disconnect()
                             }
                             Event::Connected => c.connected = true,
+                            Event::MediaAdded(m)
+                                if c.external && m.direction == Direction::SendOnly =>
+                            {
+                                // A browser's receiving m-line: carries
+                                // the next native stream of its kind.
+                                let kind = if m.kind == MediaKind::Audio {
+                                    Kind::Audio
+                                } else {
+                                    Kind::Video
+                                };
+                                externals.push((i, m.mid, kind));
+                            }
                             Event::MediaAdded(m)
                                 if m.direction == Direction::RecvOnly
                                     || m.direction == Direction::SendRecv =>
@@ -431,9 +451,10 @@ impl Sfu {
             for (publisher, kind, req) in requests {
                 match req {
                     None => {
-                        // A new stream: every other client subscribes.
+                        // A new stream: every other client subscribes (a
+                        // browser through a spare m-line).
                         for c in &mut self.clients {
-                            if c.peer != publisher {
+                            if c.peer != publisher && !c.external {
                                 c.tracks_out.push(new_track_out(publisher, kind, false));
                                 c.timeout = now;
                             }
@@ -442,6 +463,10 @@ impl Sfu {
                     Some(kind) => self.request_keyframe(publisher, kind),
                 }
             }
+            for (i, mid, kind) in externals {
+                self.clients[i].spare.push((mid, kind));
+            }
+            self.assign_spares();
             for f in forwards {
                 self.forward(f);
             }
@@ -451,10 +476,41 @@ impl Sfu {
         }
     }
 
+    /// Gives each browser's unused receiving m-lines the native streams
+    /// it does not receive yet, in the order of places (the order of
+    /// `/session`'s members; a later joiner fills a spare m-line).
+    fn assign_spares(&mut self) {
+        for i in 0..self.clients.len() {
+            while let Some(&(mid, kind)) = self.clients[i].spare.first() {
+                let me = self.clients[i].peer;
+                let taken: Vec<Peer> = self.clients[i]
+                    .tracks_out
+                    .iter()
+                    .filter(|t| t.kind == kind)
+                    .map(|t| t.from)
+                    .collect();
+                let next = self
+                    .clients
+                    .iter()
+                    .filter(|c| c.peer != me && !c.external && !taken.contains(&c.peer))
+                    .filter(|c| c.tracks_in.iter().any(|(_, k)| *k == kind))
+                    .map(|c| c.peer)
+                    .min();
+                let Some(from) = next else { break };
+                self.clients[i].spare.remove(0);
+                let mut t = new_track_out(from, kind, false);
+                t.state = OutState::Open(mid);
+                self.clients[i].tracks_out.push(t);
+                self.request_keyframe(from, KeyframeRequestKind::Pli);
+            }
+        }
+    }
+
     /// Offers client `i` the streams it does not receive yet.
     fn negotiate(&mut self, i: usize) {
         let c = &mut self.clients[i];
         if c.pending.is_some()
+            || c.external
             || !c.connected
             || !c.tracks_out.iter().any(|t| t.state == OutState::ToOpen)
         {
@@ -647,7 +703,12 @@ impl Sfu {
             return;
         };
         if !self.recorders.contains_key(&(from, kind)) {
-            let name = &self.config.names[from];
+            let name = &self
+                .config
+                .names
+                .get(from)
+                .cloned()
+                .unwrap_or_else(|| self.shared.name_of(from));
             let (path, r) = match kind {
                 Kind::Video => {
                     let path = dir.join(format!("{name}.{}", self.config.video.extension()));
