@@ -139,6 +139,8 @@ pub struct Sent {
     pub source: usize,
     /// SHA-256 of the plaintext frame.
     pub hash: [u8; 32],
+    /// SHA-256 of the protected frame as sent (what RTP carries of it).
+    pub wire: [u8; 32],
     /// When it was sent.
     pub at: Instant,
     /// Who it was protected for (the sender's roster then).

@@ -268,25 +268,23 @@ pub fn bridge(
                         .as_str()
                         .and_then(|s| SdpOffer::from_sdp_string(s).ok())
                 {
-                    {
-                        let streams = data["streams"]
-                            .as_array()
-                            .into_iter()
-                            .flatten()
-                            .filter_map(|s| {
-                                let from = peer_of(s["feed_display"].as_str()?)?;
-                                let kind = if s["type"] == "audio" {
-                                    Kind::Audio
-                                } else {
-                                    Kind::Video
-                                };
-                                Some((Mid::from(s["mid"].as_str()?), from, kind))
-                            })
-                            .collect();
-                        shared
-                            .router
-                            .send(peer, Control::Offer { pc, offer, streams });
-                    }
+                    let streams = data["streams"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .filter_map(|s| {
+                            let from = peer_of(s["feed_display"].as_str()?)?;
+                            let kind = if s["type"] == "audio" {
+                                Kind::Audio
+                            } else {
+                                Kind::Video
+                            };
+                            Some((Mid::from(s["mid"].as_str()?), from, kind))
+                        })
+                        .collect();
+                    shared
+                        .router
+                        .send(peer, Control::Offer { pc, offer, streams });
                 }
             }
             _ => {}

@@ -671,6 +671,7 @@ fn run(args: &Args) -> Result<bool, String> {
             Live::get(&inj.replayed_count),
             Live::get(&inj.history_count),
         ),
+        lossy: args.loss > 0.0,
     };
     let (text, pass) = summary.render();
     print!("{text}");

@@ -31,6 +31,9 @@ pub enum Cause {
     /// retransmission or network duplication): the anti-replay window
     /// drops it, and the frame was not lost.
     Duplicate,
+    /// Not the bytes that were sent: packets lost in transit made the
+    /// depacketizer emit a partial frame (only with `--loss`).
+    Damaged,
 }
 
 impl Cause {
@@ -41,6 +44,7 @@ impl Cause {
             Self::Replayed => "replayed",
             Self::NotEntitled => "not for it",
             Self::Duplicate => "duplicate",
+            Self::Damaged => "damaged",
         }
     }
 }
@@ -566,6 +570,7 @@ impl Me {
             Sent {
                 source: pos,
                 hash: frame_hash(self.cfg.video, kind, frame),
+                wire: frame_hash(self.cfg.video, kind, &sealed.frame),
                 at: Instant::now(),
                 audience: self.audience.clone(),
             },
@@ -753,6 +758,12 @@ impl Me {
                     Some(Cause::NotEntitled)
                 } else if seen && reason == Reason::Replayed {
                     Some(Cause::Duplicate)
+                } else if sent
+                    .as_ref()
+                    .is_none_or(|s| s.wire != frame_hash(self.cfg.video, kind, data))
+                {
+                    // Not a frame anyone sent, or not its bytes.
+                    Some(Cause::Damaged)
                 } else {
                     None
                 };

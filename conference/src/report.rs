@@ -108,6 +108,9 @@ pub struct Summary<'a> {
     pub must_hear: Vec<(Peer, Peer)>,
     /// Forged and replayed frames injected, and history frames handed over.
     pub injected: (u64, u64, u64),
+    /// Whether the SFU was told to lose packets (`--loss`): only then may
+    /// frames arrive damaged.
+    pub lossy: bool,
 }
 
 impl Summary<'_> {
@@ -332,6 +335,12 @@ impl Summary<'_> {
                 problems.push("no replayed frame was injected and rejected".into());
             }
         }
+        let damaged = rejected(Cause::Damaged);
+        if damaged > 0 && !self.lossy {
+            problems.push(format!(
+                "{damaged} frame(s) arrived damaged without any packet loss"
+            ));
+        }
         for &(r, from) in &self.must_hear {
             let n = self
                 .participants
@@ -355,7 +364,7 @@ impl Summary<'_> {
                 .sum();
             let _ = writeln!(
                 s,
-                "\nVERDICT: PASS — {opened} frames opened by the members they were sent to, byte-exact; nothing opened by anyone else; \
+                "\nVERDICT: PASS — {opened} frames opened by the members they were sent to, exactly as sent; nothing opened by anyone else; \
                  every forged, replayed and out-of-membership frame rejected; the SFU read none."
             );
         } else {
