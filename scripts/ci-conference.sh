@@ -32,7 +32,7 @@ for codec in vp8 h264; do
 done
 
 # The browser signalling contract, with a native stand-in for the browser.
-cargo test --release -q -p conference --test browser_contract --no-run 2>/dev/null
+cargo test --release -q -p conference --test browser_contract --no-run
 if ! unshare -n sh -c "ip link set lo up && exec cargo test --offline --release -q -p conference --test browser_contract -- --ignored" >"$WORK/browser.log" 2>&1; then
   cat "$WORK/browser.log"
   echo "the browser contract test failed"

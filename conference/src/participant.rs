@@ -187,6 +187,7 @@ struct Me {
     recorders: HashMap<(Peer, Kind), (Recorder, Option<IndexFile>)>,
     raw_recorders: HashMap<Peer, Recorder>,
     forge_next: HashSet<Peer>,
+    broken: HashSet<Peer>,
     replay_next: HashSet<Peer>,
     recent: HashMap<Peer, std::collections::VecDeque<Vec<u8>>>,
     stop: bool,
@@ -252,6 +253,7 @@ pub fn run(cfg: ParticipantConfig) -> Result<ParticipantReport, String> {
         recorders: HashMap::new(),
         raw_recorders: HashMap::new(),
         forge_next: HashSet::new(),
+        broken: HashSet::new(),
         replay_next: HashSet::new(),
         recent: HashMap::new(),
         stop: false,
@@ -466,6 +468,12 @@ impl Me {
                     Event::MediaData(data) => {
                         let stream = pcs[i].streams.get(&data.mid).copied();
                         if let Some((from, kind)) = stream {
+                            if !data.contiguous && kind == Kind::Video {
+                                // Packets were lost for good: the
+                                // recording waits for the next keyframe,
+                                // as a decoder would.
+                                self.broken.insert(from);
+                            }
                             self.arrive(from, kind, &data.data);
                         }
                     }
@@ -801,6 +809,12 @@ impl Me {
         let Some(dir) = self.cfg.record.clone() else {
             return;
         };
+        if kind == Kind::Video && self.broken.contains(&from) {
+            if !self.cfg.tracks.0.frames[source].keyframe {
+                return;
+            }
+            self.broken.remove(&from);
+        }
         if !self.recorders.contains_key(&(from, kind)) {
             let dir = dir.join(&self.cfg.names[self.cfg.peer]);
             if std::fs::create_dir_all(&dir).is_err() {
