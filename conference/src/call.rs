@@ -143,7 +143,8 @@ pub struct Sent {
     pub wire: [u8; 32],
     /// When it was sent.
     pub at: Instant,
-    /// Who it was protected for (the sender's roster then).
+    /// Who may read it: the members of the call when it was sent, as its
+    /// sender knew them (with MLS, the group).
     pub audience: Vec<Peer>,
 }
 

@@ -516,6 +516,11 @@ impl E2ee {
         }
     }
 
+    /// Whether keys come from an MLS group.
+    pub const fn is_mls(&self) -> bool {
+        matches!(self.keys, Keys::Mls(_))
+    }
+
     /// Whether it has a key to send with (an MLS joiner has none until
     /// its welcome).
     pub fn ready(&self) -> bool {

@@ -354,6 +354,12 @@ impl Me {
                 },
                 Control::Join(info) => {
                     if self.departed.is_none() {
+                        // The call's roster, kept apart from the key
+                        // state: who may read is what the call says, and
+                        // the keys must agree.
+                        if !self.audience.contains(&info.peer) {
+                            self.audience.push(info.peer);
+                        }
                         match self.cfg.e2ee.on_join(&info, now_ms, &mut self.cfg.rng) {
                             Ok(out) => self.route(out),
                             Err(e) => self.report.problem(format!("join: {e}")),
@@ -362,6 +368,7 @@ impl Me {
                 }
                 Control::Leave { peer, committer } => {
                     if self.departed.is_none() {
+                        self.audience.retain(|&p| p != peer);
                         match self
                             .cfg
                             .e2ee
@@ -427,7 +434,10 @@ impl Me {
                     p.timeout = Instant::now();
                 }
             }
-            self.audience = self.cfg.e2ee.audience();
+            if self.cfg.e2ee.is_mls() {
+                // MLS: membership is the group's state itself.
+                self.audience = self.cfg.e2ee.audience();
+            }
         }
     }
 
