@@ -560,7 +560,7 @@ fn run(args: &Args) -> Result<bool, String> {
             next_progress += Duration::from_secs(1);
             let events = shared.take_events();
             println!(
-                "[{:>4.1} s] {} members | sent {:>6} | opened {:>7} | rejected as required {:>4} | failed {} | leaked {} | SFU {:>7} pkts {:>6.1} MB{}",
+                "[{:>4.1} s] {} members | sent {:>6} | opened {:>7} | rejected as required {:>4} | failed {} | leaked {} | {}{}",
                 start.elapsed().as_secs_f64(),
                 present.len(),
                 Live::get(&live.sent),
@@ -568,8 +568,15 @@ fn run(args: &Args) -> Result<bool, String> {
                 Live::get(&live.rejected),
                 Live::get(&live.failures),
                 Live::get(&live.violations),
-                Live::get(&live.sfu_packets),
-                Live::get(&live.sfu_bytes) as f64 / 1e6,
+                if janus_room.is_some() {
+                    "through Janus".to_owned()
+                } else {
+                    format!(
+                        "SFU {:>7} pkts {:>6.1} MB",
+                        Live::get(&live.sfu_packets),
+                        Live::get(&live.sfu_bytes) as f64 / 1e6
+                    )
+                },
                 if events.is_empty() {
                     String::new()
                 } else {
