@@ -378,3 +378,35 @@ fn report(signal: &Signal) -> Value {
     }
     Value::Object(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn static_files_stay_inside_www_and_wasm_is_served_as_wasm() {
+        let www = std::env::temp_dir().join(format!("conference-www-{}", std::process::id()));
+        std::fs::create_dir_all(www.join("pkg")).expect("dir");
+        std::fs::write(www.join("index.html"), "<p>hi</p>").expect("write");
+        std::fs::write(www.join("pkg/m.wasm"), b"\0asm").expect("write");
+        let get = |p: &str| static_file(Some(&www), p);
+        assert_eq!(get("/").map(|f| f.1), Some("text/html; charset=utf-8"));
+        assert_eq!(
+            get("/pkg/m.wasm"),
+            Some((b"\0asm".to_vec(), "application/wasm"))
+        );
+        assert_eq!(get("/../Cargo.toml"), None);
+        assert_eq!(get("/pkg/../../etc/passwd"), None);
+        assert_eq!(get("/missing.js"), None);
+        assert_eq!(static_file(None, "/"), None);
+        std::fs::remove_dir_all(&www).ok();
+    }
+
+    #[test]
+    fn identities_must_be_32_byte_x25519_keys() {
+        assert!(identity_bytes("00").is_err());
+        assert!(identity_bytes("zz").is_err());
+        let key = hex::encode([9u8; 32]);
+        assert!(identity_bytes(&key).is_ok());
+    }
+}
