@@ -490,10 +490,17 @@ fn run(args: &Args) -> Result<bool, String> {
                 let (e, _) = joiner_e2ee.take().ok_or("joiner")?;
                 (e, Vec::new())
             } else {
-                let others: Vec<MemberInfo> =
-                    present.iter().map(|&o| directory[o].clone()).collect();
+                // Everyone present, browsers included, is in its roster.
+                let others: Vec<MemberInfo> = shared.members();
+                let mut known = directory.clone();
+                known.extend(
+                    others
+                        .iter()
+                        .filter(|m| shared.is_external(m.peer))
+                        .cloned(),
+                );
                 let identity = identities[j].take().ok_or("identity")?;
-                E2ee::start_hpke(&params, &info, identity, &others, &directory, &mut rng)
+                E2ee::start_hpke(&params, &info, identity, &others, &known, &mut rng)
                     .map_err(|e| e.to_string())?
             };
             let child =

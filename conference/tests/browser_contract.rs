@@ -178,7 +178,8 @@ fn a_stand_in_browser_joins_publishes_and_reads_natives() {
 
     // Receivers for the natives, keyed by /poll's announcements (a
     // thread, since /poll waits up to a second).
-    let (ann_tx, ann_rx) = mpsc::channel::<(Vec<u8>, Vec<u8>)>();
+    // Each announcement comes with its sender's identity from `members`.
+    let (ann_tx, ann_rx) = mpsc::channel::<(Vec<u8>, Vec<u8>, [u8; 32])>();
     let poll_url = format!("{base}/poll?id={}", hex::encode(&my_id));
     std::thread::spawn(move || {
         let start = Instant::now();
@@ -188,8 +189,14 @@ fn a_stand_in_browser_joins_publishes_and_reads_natives() {
             };
             let v: Value = r.body_mut().read_json().unwrap();
             for a in v["announcements"].as_array().unwrap() {
-                let from = hex::decode(a["from"].as_str().unwrap()).unwrap();
-                let _ = ann_tx.send((from, hex::decode(a["data"].as_str().unwrap()).unwrap()));
+                let from = a["from"].as_str().unwrap();
+                let members = v["members"].as_array().unwrap();
+                let Some(member) = members.iter().find(|m| m["id"] == from) else {
+                    continue; // left since
+                };
+                let key = hex32(member["identity"].as_str().unwrap());
+                let data = hex::decode(a["data"].as_str().unwrap()).unwrap();
+                let _ = ann_tx.send((hex::decode(from).unwrap(), data, key));
             }
         }
     });
@@ -210,10 +217,11 @@ fn a_stand_in_browser_joins_publishes_and_reads_natives() {
         .set_read_timeout(Some(Duration::from_millis(5)))
         .unwrap();
     while start.elapsed() < Duration::from_secs(6) {
-        while let Ok((from, bytes)) = ann_rx.try_recv() {
-            let sender = &natives.iter().find(|(id, _)| *id == from).unwrap().1;
+        while let Ok((from, bytes, key)) = ann_rx.try_recv() {
+            let sender =
+                Participant::new(&from, IdentityPublicKey::from_bytes(key).unwrap()).unwrap();
             let key = session
-                .open_announcement(&bytes, &my_id, &identity, sender)
+                .open_announcement(&bytes, &my_id, &identity, &sender)
                 .unwrap();
             let rx = receivers.entry(from).or_insert_with(|| session.receiver());
             key.install(rx, 0).unwrap();
