@@ -88,8 +88,12 @@ impl Socket {
     /// # Panics
     /// Never: socket errors other than a timeout are reported as no input.
     pub fn recv(&mut self, timeout: Duration, handle: impl FnOnce(Input<'_>)) -> bool {
-        let timeout = timeout.max(Duration::from_micros(200));
-        if self.socket.set_read_timeout(Some(timeout)).is_err() {
+        // A socket timeout is rounded up to a scheduler tick (up to 4 ms):
+        // when there is work due now, only look, without waiting.
+        let wait = !timeout.is_zero();
+        if self.socket.set_nonblocking(!wait).is_err()
+            || (wait && self.socket.set_read_timeout(Some(timeout)).is_err())
+        {
             return false;
         }
         match self.socket.recv_from(&mut self.buf) {
