@@ -115,6 +115,8 @@ struct Client {
     external: bool,
     /// A browser's receiving m-lines not yet given a stream.
     spare: Vec<(Mid, Kind)>,
+    /// A browser: the native members `/session` listed when it joined.
+    order: Vec<Peer>,
 }
 
 struct Forward {
@@ -260,6 +262,13 @@ impl Sfu {
                     connected: false,
                     external: self.shared.is_external(peer),
                     spare: Vec::new(),
+                    order: self
+                        .shared
+                        .members()
+                        .iter()
+                        .map(|m| m.peer)
+                        .filter(|&p| !self.shared.is_external(p))
+                        .collect(),
                 };
                 // Subscribe the newcomer to every stream already published.
                 for other in self.clients.iter().filter(|_| !client.external) {
@@ -489,13 +498,24 @@ impl Sfu {
                     .filter(|t| t.kind == kind)
                     .map(|t| t.from)
                     .collect();
-                let next = self
-                    .clients
-                    .iter()
-                    .filter(|c| c.peer != me && !c.external && !taken.contains(&c.peer))
-                    .filter(|c| c.tracks_in.iter().any(|(_, k)| *k == kind))
-                    .map(|c| c.peer)
-                    .min();
+                let publishes = |p: Peer| {
+                    self.clients
+                        .iter()
+                        .any(|c| c.peer == p && c.tracks_in.iter().any(|(_, k)| *k == kind))
+                };
+                // First the members listed when it joined, in that order
+                // (waiting for one that has not published yet); then
+                // later joiners.
+                let next = match self.clients[i].order.iter().find(|p| !taken.contains(p)) {
+                    Some(&p) => publishes(p).then_some(p),
+                    None => self
+                        .clients
+                        .iter()
+                        .filter(|c| c.peer != me && !c.external && !taken.contains(&c.peer))
+                        .filter(|c| c.tracks_in.iter().any(|(_, k)| *k == kind))
+                        .map(|c| c.peer)
+                        .min(),
+                };
                 let Some(from) = next else { break };
                 self.clients[i].spare.remove(0);
                 let mut t = new_track_out(from, kind, false);
