@@ -3,7 +3,7 @@
 //
 //   GET  /session   -> {session_id, suite, ratchet_bits, codec, members: [{id, identity}],
 //                       roster_version}
-//   POST /join      {name, identity, offer}  -> {id, answer}
+//   POST /join      {name, identity, offer}  -> {id, answer, roster_version}
 //   GET  /poll?id=  -> {announcements: [{from, data}], members: [...], roster_version}
 //                      (long-poll, <= 1 s; roster_version: the session's number for the
 //                      member list, one more at each change, passed to addPeer/removePeer)
@@ -189,7 +189,8 @@ async function run() {
     }
   }
   // Our key, generation 0, sealed to every member present.
-  await announce(await e2ee.call('start', { rosterVersion: session.roster_version }));
+  // Our key, dated by the roster version of our own join.
+  await announce(await e2ee.call('start', { rosterVersion: joined.roster_version }));
   await pc.setRemoteDescription({ type: 'answer', sdp: joined.answer });
   status(`joined as ${myId}`);
   pollLoop();
