@@ -56,22 +56,36 @@ pids+=($!)
 for _ in $(seq 50); do [ -s "$log" ] && break; sleep 0.1; done
 url=$(head -1 "$log")
 
-# Test 4: the browser joins the native conference demo when it is in the
-# tree (crate conference/: `--signal ADDR --www DIR`, one HTTP server for
-# the API and the pages); until then it runs against a mock of the API.
-conference=()
+# Tests 1-3 and the demo page, then test 4. Test 4 has the browser join the
+# native conference demo (crate conference/: `--signal ADDR --www DIR`, one
+# HTTP server for the API and the pages), started just before it, with a
+# call long enough for the browser to join, publish and be read; without
+# conference/ it runs against a mock of the API.
+status=0
+if [ "$#" -gt 0 ] && [[ " $* " == *" --only "* ]]; then
+  python3 wasm/tests/browser.py --url "$url" "$@" || status=$?
+  exit "$status"
+fi
+python3 wasm/tests/browser.py --url "$url" --only codec-vp8 --only codec-h264 --only legacy \
+  --only rotation --only demo "$@" || status=$?
 if [ -f conference/Cargo.toml ] && [ -z "${FRAMECRYPT_NO_CONFERENCE:-}" ]; then
-  cargo build -q --release --manifest-path conference/Cargo.toml
+  cargo build -q --release -p conference
   port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  demo_log=$(mktemp)
   # shellcheck disable=SC2086 # extra arguments, word-split on purpose
-  cargo run -q --release --manifest-path conference/Cargo.toml -- \
-    --signal "127.0.0.1:$port" --www wasm/www ${FRAMECRYPT_CONFERENCE_ARGS:-} &
+  target/release/conference --seconds "${FRAMECRYPT_CONFERENCE_SECONDS:-90}" \
+    --signal "127.0.0.1:$port" --www wasm/www ${FRAMECRYPT_CONFERENCE_ARGS:-} >"$demo_log" 2>&1 &
   pids+=($!)
   for _ in $(seq 100); do
     python3 -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:$port/session')" 2>/dev/null && break
     sleep 0.2
   done
-  conference=(--conference "http://127.0.0.1:$port/")
+  if ! python3 wasm/tests/browser.py --url "$url" --only conference --conference "http://127.0.0.1:$port/"; then
+    status=1
+    echo "--- conference demo output ---"
+    cat "$demo_log"
+  fi
+else
+  python3 wasm/tests/browser.py --url "$url" --only conference-mock || status=$?
 fi
-
-python3 wasm/tests/browser.py --url "$url" "${conference[@]}" "$@"
+exit "$status"
