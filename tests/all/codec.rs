@@ -4,6 +4,7 @@
 
 #![allow(clippy::unwrap_used, clippy::cast_possible_truncation)] // in tests a panic is the report
 
+use crate::common::dup;
 use crate::media;
 
 use framecrypt::codec::{
@@ -569,9 +570,4 @@ fn ratcheting_senders_and_receivers_protect_codec_aware_with_replay_protection()
         p.unprotect(&mut receiver.at(11), wire, &mut out),
         Err(Error::Replayed)
     );
-}
-
-/// The same key again, as another party holding the same secret has it.
-fn dup(key: &BaseKey) -> BaseKey {
-    BaseKey::new(key.expose_secret()).expect("valid key")
 }

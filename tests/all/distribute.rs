@@ -2,6 +2,7 @@
 //! joins and leaves, and every way an announcement can be wrong.
 #![cfg(feature = "distribute")]
 
+use crate::common::kid_of;
 use framecrypt::distribute::{
     AnnouncementHeader, Freshness, Identity, IdentityPublicKey, KeyAnnouncement, KeyDistributor,
     LABEL, MAX_PENDING, Participant, Session, VERSION,
@@ -1719,9 +1720,4 @@ fn the_freshness_checks_come_after_the_routing_checks_and_before_hpke() {
         open(&forged, b"bob", stale),
         Err(Error::AuthenticationFailed)
     );
-}
-
-/// The (clear) KID of a frame.
-fn kid_of(frame: &[u8]) -> framecrypt::KeyId {
-    framecrypt::Header::parse(frame).expect("header").kid()
 }

@@ -1,21 +1,12 @@
 //! Bugs the fuzz targets in `fuzz/` found, each pinned by the scenario that
 //! showed it, through the public API only.
 
+use crate::common::seal;
 use framecrypt::prelude::*;
 use framecrypt::{BaseKey, CipherSuite, Error, RatchetBits, RatchetingReceiver, RatchetingSender};
 
 fn key() -> BaseKey {
     BaseKey::new(b"fuzz regression base key").expect("key")
-}
-
-fn send(sender: &mut RatchetingSender, plaintext: &[u8]) -> Vec<u8> {
-    let mut frame = vec![0; sender.next_frame_len(plaintext.len()).expect("a key")];
-    let len = sender
-        .seal(b"", plaintext, &mut frame)
-        .expect("encrypt")
-        .len();
-    frame.truncate(len);
-    frame
 }
 
 /// A receiver at step 1 that retains step 0, and the sender's frames of
@@ -25,9 +16,9 @@ fn retained_step_and_step_ahead(suite: CipherSuite) -> (RatchetingReceiver<4>, V
     let mut sender = RatchetingSender::new(suite, bits, 0, key()).expect("sender");
     let mut receiver = RatchetingReceiver::<4>::new(suite, bits);
     receiver.install_key(0, 0, key(), 0).expect("first key");
-    let step0 = send(&mut sender, b"step 0, late");
+    let step0 = seal(&mut sender, b"", b"step 0, late");
     sender.ratchet();
-    let step1 = send(&mut sender, b"step 1");
+    let step1 = seal(&mut sender, b"", b"step 1");
     let mut out = vec![0; step1.len()];
     receiver
         .at(0)
@@ -35,7 +26,7 @@ fn retained_step_and_step_ahead(suite: CipherSuite) -> (RatchetingReceiver<4>, V
         .expect("ratchets to step 1");
     assert_eq!((receiver.step(), receiver.previous_count()), (Some(1), 1));
     sender.ratchet();
-    let step2 = send(&mut sender, b"step 2");
+    let step2 = seal(&mut sender, b"", b"step 2");
     (receiver, step0, step2)
 }
 

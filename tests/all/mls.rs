@@ -3,6 +3,7 @@
 //! `interop/tests/mls_openmls.rs` runs the same machinery over a real MLS
 //! group.
 
+use crate::common::{kid_of, seal};
 use core::cell::RefCell;
 
 use framecrypt::prelude::*;
@@ -59,16 +60,6 @@ fn add(manager: &mut Manager, epoch: u64, group_size: u64, now: u64) {
         .expect("newer epoch");
 }
 
-fn send(sender: &mut MlsSender, text: &str) -> Vec<u8> {
-    let mut frame = vec![0; sender.next_frame_len(text.len()).expect("an epoch")];
-    let len = sender
-        .seal(b"meta", text.as_bytes(), &mut frame)
-        .expect("encrypt")
-        .len();
-    frame.truncate(len);
-    frame
-}
-
 fn recv<const E: usize, const K: usize>(
     manager: &mut EpochManager<E, K>,
     now: u64,
@@ -77,10 +68,6 @@ fn recv<const E: usize, const K: usize>(
     let mut out = vec![0; frame.len()];
     let decrypted = manager.at(now).open(b"meta", frame, &mut out)?;
     Ok(String::from_utf8(out[decrypted.plaintext()].to_vec()).expect("utf-8"))
-}
-
-fn kid_of(frame: &[u8]) -> KeyId {
-    framecrypt::Header::parse(frame).expect("header").kid()
 }
 
 /// RFC 9605 Figure 9 (E = 4, S = 6 for 64 members), every KID.
@@ -125,7 +112,7 @@ fn figure_9_frames_carry_those_kids_and_decrypt() {
             let mut sender = MlsSender::new(*index, *context);
             sender.enter_epoch(&receiver).expect("epoch");
             assert_eq!(sender.kid(), Some(KeyId(*kid)));
-            let frame = send(&mut sender, "hello");
+            let frame = seal(&mut sender, b"meta", "hello".as_bytes());
             assert_eq!(kid_of(&frame), KeyId(*kid));
             assert_eq!(recv(&mut receiver, epoch, &frame).as_deref(), Ok("hello"));
             checked += 1;
@@ -167,8 +154,8 @@ fn members_decrypt_each_other_under_the_shared_epoch_key() {
     bob.enter_epoch(&bob_epochs).expect("epoch");
     assert_ne!(alice.kid(), bob.kid(), "one KID per member");
 
-    let from_alice = send(&mut alice, "from alice");
-    let from_bob = send(&mut bob, "from bob");
+    let from_alice = seal(&mut alice, b"meta", "from alice".as_bytes());
+    let from_bob = seal(&mut bob, b"meta", "from bob".as_bytes());
     assert_eq!(
         recv(&mut bob_epochs, 0, &from_alice).as_deref(),
         Ok("from alice")
@@ -195,9 +182,13 @@ fn rollover_removes_the_old_epoch_with_the_same_low_bits() {
     for epoch in 0..4 {
         add(&mut receiver, epoch, 2, 0);
         sender.enter_epoch(&receiver).expect("epoch");
-        let frame = send(&mut sender, &format!("epoch {epoch}"));
+        let frame = seal(&mut sender, b"meta", format!("epoch {epoch}").as_bytes());
         assert!(recv(&mut receiver, 0, &frame).is_ok());
-        first_frames.push(send(&mut sender, &format!("late {epoch}")));
+        first_frames.push(seal(
+            &mut sender,
+            b"meta",
+            format!("late {epoch}").as_bytes(),
+        ));
     }
     assert_eq!((receiver.epoch_count(), receiver.key_count()), (4, 4));
 
@@ -228,7 +219,11 @@ fn retention_by_count_keeps_the_newest_epochs() {
     for epoch in 1..=3 {
         add(&mut receiver, epoch, 1, 0);
         sender.enter_epoch(&receiver).expect("epoch");
-        frames.push(send(&mut sender, &format!("epoch {epoch}")));
+        frames.push(seal(
+            &mut sender,
+            b"meta",
+            format!("epoch {epoch}").as_bytes(),
+        ));
     }
     assert_eq!(receiver.epoch_count(), 2);
     assert_eq!(recv(&mut receiver, 0, &frames[0]), Err(Error::KeyExpired));
@@ -257,9 +252,9 @@ fn retention_by_time_erases_superseded_epochs_and_their_keys() {
     let mut sender = MlsSender::new(0, 0);
     add(&mut receiver, 1, 1, 0);
     sender.enter_epoch(&receiver).expect("epoch");
-    let first = send(&mut sender, "first");
-    let late = send(&mut sender, "late");
-    let too_late = send(&mut sender, "too late");
+    let first = seal(&mut sender, b"meta", "first".as_bytes());
+    let late = seal(&mut sender, b"meta", "late".as_bytes());
+    let too_late = seal(&mut sender, b"meta", "too late".as_bytes());
     assert!(recv(&mut receiver, 0, &first).is_ok());
 
     add(&mut receiver, 2, 1, 1_000);
@@ -318,7 +313,7 @@ fn frames_of_the_next_epoch_are_unknown_until_it_is_added() {
     add(&mut alice_epochs, 8, 2, 0);
     let mut alice = MlsSender::new(0, 0);
     alice.enter_epoch(&alice_epochs).expect("epoch");
-    let early = send(&mut alice, "early");
+    let early = seal(&mut alice, b"meta", "early".as_bytes());
     assert_eq!(
         recv(&mut bob_epochs, 0, &early),
         Err(Error::UnknownKeyId(kid_of(&early)))
@@ -340,8 +335,8 @@ fn the_group_size_sets_each_epochs_sender_bits() {
     assert_eq!(receiver.layout(2).map(|l| l.sender_bits()), Some(3));
     assert_eq!(old.kid(), Some(KeyId((3 << 4) | 1)));
     assert_eq!(new.kid(), Some(KeyId((4 << 4) | 2)));
-    let a = send(&mut old, "old layout");
-    let b = send(&mut new, "new layout");
+    let a = seal(&mut old, b"meta", "old layout".as_bytes());
+    let b = seal(&mut new, b"meta", "new layout".as_bytes());
     assert_eq!(recv(&mut receiver, 0, &a).as_deref(), Ok("old layout"));
     assert_eq!(recv(&mut receiver, 0, &b).as_deref(), Ok("new layout"));
     assert_eq!(receiver.stats(3).map(|s| s.ok), Some(1));
@@ -354,7 +349,7 @@ fn replays_and_forgeries_are_counted_per_sender_and_cache_nothing() {
     add(&mut receiver, 1, 8, 0);
     let mut sender = MlsSender::new(5, 0);
     sender.enter_epoch(&receiver).expect("epoch");
-    let frame = send(&mut sender, "x");
+    let frame = seal(&mut sender, b"meta", "x".as_bytes());
 
     let mut forged = frame.clone();
     let last = forged.len() - 1;
@@ -382,7 +377,7 @@ fn replays_and_forgeries_are_counted_per_sender_and_cache_nothing() {
         (1, 0, 1)
     );
     assert_eq!(recv(&mut receiver, 0, &forged), Err(Error::Replayed));
-    let mut late_forgery = send(&mut sender, "y");
+    let mut late_forgery = seal(&mut sender, b"meta", "y".as_bytes());
     late_forgery[last] ^= 0x80;
     assert_eq!(
         recv(&mut receiver, 0, &late_forgery),
@@ -422,7 +417,7 @@ fn forged_frames_naming_absent_members_cannot_take_over_the_stats_table() {
     // The genuine sender still gets its own row.
     let mut sender = MlsSender::new(2, 0);
     sender.enter_epoch(&receiver).expect("epoch");
-    let frame = send(&mut sender, "genuine");
+    let frame = seal(&mut sender, b"meta", "genuine".as_bytes());
     assert_eq!(recv(&mut receiver, 0, &frame).as_deref(), Ok("genuine"));
     assert_eq!(receiver.stats(2).map(|s| s.ok), Some(1));
 }
@@ -435,7 +430,10 @@ fn a_full_key_table_refuses_new_senders_without_evicting() {
     for index in 0..3 {
         let mut sender = MlsSender::new(index, 0);
         sender.enter_epoch(&receiver).expect("epoch");
-        frames.push((send(&mut sender, "a"), send(&mut sender, "b")));
+        frames.push((
+            seal(&mut sender, b"meta", "a".as_bytes()),
+            seal(&mut sender, b"meta", "b".as_bytes()),
+        ));
     }
     let mut out = vec![0; 128];
     for (first, _) in &frames[..2] {
@@ -461,8 +459,8 @@ fn removing_an_epoch_erases_its_keys() {
     add(&mut receiver, 1, 2, 0);
     let mut sender = MlsSender::new(1, 0);
     sender.enter_epoch(&receiver).expect("epoch");
-    let a = send(&mut sender, "a");
-    let b = send(&mut sender, "b");
+    let a = seal(&mut sender, b"meta", "a".as_bytes());
+    let b = seal(&mut sender, b"meta", "b".as_bytes());
     assert!(recv(&mut receiver, 0, &a).is_ok());
     assert!(receiver.remove_epoch(1));
     assert!(!receiver.remove_epoch(1));
@@ -476,7 +474,7 @@ fn in_place_decryption_works_under_epochs() {
     add(&mut receiver, 1, 2, 0);
     let mut sender = MlsSender::new(1, 9);
     sender.enter_epoch(&receiver).expect("epoch");
-    let mut frame = send(&mut sender, "in place");
+    let mut frame = seal(&mut sender, b"meta", "in place".as_bytes());
     let decrypted = receiver
         .at(0)
         .open_in_place(b"meta", &mut frame)

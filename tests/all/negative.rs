@@ -3,6 +3,7 @@
 //! counter, short buffers and full key stores. Each rejection is checked
 //! for its exact error.
 
+use crate::common::{dup, kid_of};
 use framecrypt::hazmat::Aead;
 use framecrypt::prelude::*;
 use framecrypt::{
@@ -697,14 +698,4 @@ fn without_alloc_over_long_metadata_is_refused_for_gcm_without_using_a_counter()
             );
         }
     }
-}
-
-/// The same key again, as another party holding the same secret has it.
-fn dup(key: &BaseKey) -> BaseKey {
-    BaseKey::new(key.expose_secret()).expect("valid key")
-}
-
-/// The (clear) KID of a frame.
-fn kid_of(frame: &[u8]) -> KeyId {
-    Header::parse(frame).expect("header").kid()
 }

@@ -4,6 +4,7 @@
 //! Case counts and sizes are kept small enough for debug builds: most
 //! payloads are short, a few reach 64 KiB.
 
+use crate::common::dup;
 use framecrypt::prelude::*;
 use framecrypt::{
     BaseKey, CipherSuite, Counter, Error, FixedKeyStore, Header, KeyId, Receiver, Sender,
@@ -281,9 +282,4 @@ proptest! {
             prop_assert_eq!(got, plaintext);
         }
     }
-}
-
-/// The same key again, as another party holding the same secret has it.
-fn dup(key: &BaseKey) -> BaseKey {
-    BaseKey::new(key.expose_secret()).expect("valid key")
 }

@@ -1,6 +1,7 @@
 //! Behaviour of RFC 9605 §5.1 sender keys under loss, reordering,
 //! duplication, forgery, generation changes and key retention.
 
+use crate::common::{kid_of, seal};
 use framecrypt::prelude::*;
 use framecrypt::{
     BaseKey, CipherSuite, Error, KeyId, RatchetBits, RatchetingReceiver, RatchetingSender,
@@ -23,16 +24,6 @@ fn pair(r: u32) -> (RatchetingSender, RatchetingReceiver<4>) {
     let mut receiver = RatchetingReceiver::new(SUITE, bits(r));
     receiver.install_key(0, 0, key(1), 0).expect("first key");
     (sender, receiver)
-}
-
-fn send(sender: &mut RatchetingSender, text: &str) -> Vec<u8> {
-    let mut frame = vec![0; sender.next_frame_len(text.len()).expect("a key")];
-    let len = sender
-        .seal(b"", text.as_bytes(), &mut frame)
-        .expect("encrypt")
-        .len();
-    frame.truncate(len);
-    frame
 }
 
 fn recv<const N: usize>(
@@ -85,13 +76,13 @@ fn ratchet_consumes_the_base_key_and_moves_the_kid() {
 #[test]
 fn receiver_follows_the_sender_and_keeps_late_frames_of_earlier_steps() {
     let (mut sender, mut receiver) = pair(8);
-    let a0 = send(&mut sender, "a0");
-    let a1 = send(&mut sender, "a1");
+    let a0 = seal(&mut sender, b"", "a0".as_bytes());
+    let a1 = seal(&mut sender, b"", "a1".as_bytes());
     sender.ratchet();
-    let b0 = send(&mut sender, "b0");
-    let b1 = send(&mut sender, "b1");
+    let b0 = seal(&mut sender, b"", "b0".as_bytes());
+    let b1 = seal(&mut sender, b"", "b1".as_bytes());
     sender.ratchet();
-    let c0 = send(&mut sender, "c0");
+    let c0 = seal(&mut sender, b"", "c0".as_bytes());
 
     // Reordered across two ratchet steps.
     assert_eq!(recv(&mut receiver, 0, &a0).as_deref(), Ok("a0"));
@@ -109,10 +100,10 @@ fn receiver_follows_the_sender_and_keeps_late_frames_of_earlier_steps() {
 fn skipped_steps_are_derived_and_retained_for_their_late_frames() {
     let (mut sender, mut receiver) = pair(8);
     sender.ratchet();
-    let step1 = send(&mut sender, "step 1");
+    let step1 = seal(&mut sender, b"", "step 1".as_bytes());
     sender.ratchet();
     sender.ratchet();
-    let step3 = send(&mut sender, "step 3");
+    let step3 = seal(&mut sender, b"", "step 3".as_bytes());
 
     // The receiver jumps from step 0 to step 3 on the first frame it sees.
     assert_eq!(recv(&mut receiver, 0, &step3).as_deref(), Ok("step 3"));
@@ -126,7 +117,7 @@ fn skipped_steps_are_derived_and_retained_for_their_late_frames() {
 fn in_place_decryption_ratchets_too() {
     let (mut sender, mut receiver) = pair(8);
     sender.ratchet();
-    let mut frame = send(&mut sender, "in place");
+    let mut frame = seal(&mut sender, b"", "in place".as_bytes());
     let decrypted = receiver
         .at(0)
         .open_in_place(b"", &mut frame)
@@ -142,7 +133,7 @@ fn lost_steps_are_bridged_up_to_max_forward_and_no_further() {
     for _ in 0..4 {
         sender.ratchet();
     }
-    let step4 = send(&mut sender, "step 4");
+    let step4 = seal(&mut sender, b"", "step 4".as_bytes());
     assert_eq!(recv(&mut receiver, 0, &step4), Err(Error::TooFarAhead));
     assert_eq!(receiver.step(), Some(0), "nothing derived into the state");
     assert_eq!(receiver.key_count(), 1);
@@ -152,7 +143,7 @@ fn lost_steps_are_bridged_up_to_max_forward_and_no_further() {
     for _ in 0..60 {
         sender.ratchet();
     }
-    let step60 = send(&mut sender, "step 60");
+    let step60 = seal(&mut sender, b"", "step 60".as_bytes());
     assert_eq!(recv(&mut receiver, 0, &step60).as_deref(), Ok("step 60"));
     assert_eq!(receiver.step(), Some(60));
 }
@@ -176,10 +167,10 @@ fn default_forward_limit_is_2_pow_r_minus_1_capped_at_64() {
 #[test]
 fn duplicates_are_accepted_once_under_every_retained_key() {
     let (mut sender, mut receiver) = pair(8);
-    let a0 = send(&mut sender, "a0");
+    let a0 = seal(&mut sender, b"", "a0".as_bytes());
     sender.ratchet();
-    let b0 = send(&mut sender, "b0");
-    let b1 = send(&mut sender, "b1");
+    let b0 = seal(&mut sender, b"", "b0".as_bytes());
+    let b1 = seal(&mut sender, b"", "b1".as_bytes());
 
     assert!(recv(&mut receiver, 0, &a0).is_ok());
     assert!(recv(&mut receiver, 0, &b1).is_ok());
@@ -206,7 +197,7 @@ fn a_forged_kid_advances_nothing_and_evicts_nothing() {
         .expect("retention");
     let mut frames = Vec::new();
     for step in 0..3 {
-        frames.push(send(&mut sender, &format!("step {step}")));
+        frames.push(seal(&mut sender, b"", format!("step {step}").as_bytes()));
         sender.ratchet();
     }
     for frame in &frames {
@@ -237,7 +228,7 @@ fn a_forged_kid_advances_nothing_and_evicts_nothing() {
     );
 
     // Everything genuine still works: the retained steps and the future.
-    let next = send(&mut sender, "step 3");
+    let next = seal(&mut sender, b"", "step 3".as_bytes());
     assert_eq!(recv(&mut receiver, 6, &next).as_deref(), Ok("step 3"));
     let stats = receiver.stats();
     assert_eq!(stats.authentication_failed, 2);
@@ -248,7 +239,7 @@ fn a_forged_kid_advances_nothing_and_evicts_nothing() {
 #[test]
 fn a_forged_frame_does_not_burn_its_counter() {
     let (mut sender, mut receiver) = pair(8);
-    let genuine = send(&mut sender, "genuine");
+    let genuine = seal(&mut sender, b"", "genuine".as_bytes());
     let mut forged = genuine.clone();
     let last = forged.len() - 1;
     forged[last] ^= 1;
@@ -271,8 +262,8 @@ fn retention_by_count_erases_the_oldest_steps() {
         .expect("retention");
     let mut late = Vec::new();
     for step in 0..5 {
-        let first = send(&mut sender, &format!("step {step}"));
-        late.push(send(&mut sender, &format!("late {step}")));
+        let first = seal(&mut sender, b"", format!("step {step}").as_bytes());
+        late.push(seal(&mut sender, b"", format!("late {step}").as_bytes()));
         recv(&mut receiver, 0, &first).expect("genuine");
         sender.ratchet();
     }
@@ -298,11 +289,11 @@ fn retention_by_time_erases_superseded_keys() {
             max_age_ms: 100,
         })
         .expect("retention");
-    let a0 = send(&mut sender, "a0");
-    let a1 = send(&mut sender, "a1");
-    let a2 = send(&mut sender, "a2");
+    let a0 = seal(&mut sender, b"", "a0".as_bytes());
+    let a1 = seal(&mut sender, b"", "a1".as_bytes());
+    let a2 = seal(&mut sender, b"", "a2".as_bytes());
     sender.ratchet();
-    let b0 = send(&mut sender, "b0");
+    let b0 = seal(&mut sender, b"", "b0".as_bytes());
 
     recv(&mut receiver, 1_000, &a0).expect("genuine");
     recv(&mut receiver, 1_010, &b0).expect("step 0 superseded at 1010");
@@ -317,7 +308,7 @@ fn retention_by_time_erases_superseded_keys() {
 fn expire_erases_keys_without_traffic() {
     let (mut sender, mut receiver) = pair(8);
     for _ in 0..3 {
-        let frame = send(&mut sender, "x");
+        let frame = seal(&mut sender, b"", "x".as_bytes());
         recv(&mut receiver, 0, &frame).expect("genuine");
         sender.ratchet();
     }
@@ -329,9 +320,9 @@ fn expire_erases_keys_without_traffic() {
 
     let (mut sender, receiver) = pair(8);
     let mut receiver = receiver.with_retention(Retention::NONE).expect("none");
-    let a = send(&mut sender, "a");
+    let a = seal(&mut sender, b"", "a".as_bytes());
     sender.ratchet();
-    let b = send(&mut sender, "b");
+    let b = seal(&mut sender, b"", "b".as_bytes());
     recv(&mut receiver, 0, &b).expect("genuine");
     assert_eq!(receiver.key_count(), 1);
     assert_eq!(recv(&mut receiver, 0, &a), Err(Error::KeyExpired));
@@ -340,12 +331,12 @@ fn expire_erases_keys_without_traffic() {
 #[test]
 fn a_new_generation_keeps_the_old_one_for_a_while() {
     let (mut sender, mut receiver) = pair(8);
-    let old = send(&mut sender, "old");
-    let old_late = send(&mut sender, "old late");
+    let old = seal(&mut sender, b"", "old".as_bytes());
+    let old_late = seal(&mut sender, b"", "old late".as_bytes());
     recv(&mut receiver, 0, &old).expect("genuine");
 
     sender.rekey(key(9)).expect("generation 1");
-    let new = send(&mut sender, "new");
+    let new = seal(&mut sender, b"", "new".as_bytes());
     // The new generation's key has not arrived yet.
     assert_eq!(
         recv(&mut receiver, 10, &new),
@@ -372,11 +363,11 @@ fn a_new_generation_keeps_the_old_one_for_a_while() {
 #[test]
 fn forged_kids_across_a_generation_change_change_nothing() {
     let (mut sender, mut receiver) = pair(8);
-    let old = send(&mut sender, "old");
+    let old = seal(&mut sender, b"", "old".as_bytes());
     recv(&mut receiver, 0, &old).expect("genuine");
     sender.rekey(key(9)).expect("generation 1");
     receiver.install_key(1, 0, key(9), 0).expect("newer");
-    let new = send(&mut sender, "new");
+    let new = seal(&mut sender, b"", "new".as_bytes());
 
     // Generation-1 frame relabelled to generation 0 step 1 (a forward step
     // of the old generation) and to generation 2.
@@ -415,7 +406,7 @@ fn stale_keys_are_refused() {
 fn a_receiver_without_a_key_knows_no_kid() {
     let (mut sender, _) = pair(8);
     let mut receiver = RatchetingReceiver::<4>::new(SUITE, bits(8));
-    let frame = send(&mut sender, "x");
+    let frame = seal(&mut sender, b"", "x".as_bytes());
     assert_eq!(
         recv(&mut receiver, 0, &frame),
         Err(Error::UnknownKeyId(kid_of(&frame)))
@@ -427,8 +418,8 @@ fn a_receiver_without_a_key_knows_no_kid() {
 fn stats_count_every_failure_kind_separately() {
     let (mut sender, receiver) = pair(8);
     let mut receiver = receiver.with_max_forward(2).expect("limit");
-    let frame = send(&mut sender, "x");
-    let second = send(&mut sender, "y");
+    let frame = seal(&mut sender, b"", "x".as_bytes());
+    let second = seal(&mut sender, b"", "y".as_bytes());
     recv(&mut receiver, 0, &frame).expect("ok");
     let _ = recv(&mut receiver, 0, &frame); // replayed
     let _ = recv(&mut receiver, 0, &[]); // malformed
@@ -460,12 +451,12 @@ fn with_few_step_bits_the_authenticating_key_decides() {
     // R = 1: step 2 carries the same KID bits as step 0. A late step-0
     // frame and a new step-2 frame must both be told apart.
     let (mut sender, mut receiver) = pair(1);
-    let a0 = send(&mut sender, "a0");
-    let a1 = send(&mut sender, "a1");
+    let a0 = seal(&mut sender, b"", "a0".as_bytes());
+    let a1 = seal(&mut sender, b"", "a1".as_bytes());
     sender.ratchet();
-    let b0 = send(&mut sender, "b0");
+    let b0 = seal(&mut sender, b"", "b0".as_bytes());
     sender.ratchet();
-    let c0 = send(&mut sender, "c0");
+    let c0 = seal(&mut sender, b"", "c0".as_bytes());
 
     assert!(recv(&mut receiver, 0, &a0).is_ok());
     assert!(recv(&mut receiver, 0, &b0).is_ok());
@@ -490,7 +481,7 @@ fn the_replay_window_edge_holds_through_the_receiver() {
         .expect("width");
     receiver.install_key(0, 0, key(1), 0).expect("first key");
     let frames: Vec<Vec<u8>> = (0..40)
-        .map(|i| send(&mut sender, &format!("{i}")))
+        .map(|i| seal(&mut sender, b"", format!("{i}").as_bytes()))
         .collect();
     // The first frame may be any counter: here CTR 39 arrives first.
     assert_eq!(recv(&mut receiver, 0, &frames[39]).as_deref(), Ok("39"));
@@ -517,7 +508,10 @@ mod properties {
         let mut frames = Vec::new();
         for (step, &n) in per_step.iter().enumerate() {
             for i in 0..n {
-                frames.push((step as u64, send(&mut sender, &format!("{step}.{i}"))));
+                frames.push((
+                    step as u64,
+                    seal(&mut sender, b"", format!("{step}.{i}").as_bytes()),
+                ));
             }
             sender.ratchet();
         }
@@ -562,9 +556,4 @@ mod properties {
             prop_assert_eq!(stats.failures(), stats.replayed);
         }
     }
-}
-
-/// The (clear) KID of a frame.
-fn kid_of(frame: &[u8]) -> KeyId {
-    framecrypt::Header::parse(frame).expect("header").kid()
 }

@@ -3,6 +3,7 @@
 
 #![allow(clippy::unwrap_used, clippy::cast_possible_truncation)] // in tests a panic is the report
 
+use crate::common::dup;
 use framecrypt::prelude::*;
 use framecrypt::rtp::{
     Descriptor, Origin, Pushed, Reassembler, Received, assemble, fragment, max_packet_len,
@@ -585,9 +586,4 @@ fn per_packet_sframe_runs_over_a_ratcheting_receiver_and_rejects_a_replayed_pack
         Err(Error::Replayed)
     );
     assert_eq!(receiver.stats().replayed, 1);
-}
-
-/// The same key again, as another party holding the same secret has it.
-fn dup(key: &BaseKey) -> BaseKey {
-    BaseKey::new(key.expose_secret()).expect("valid key")
 }

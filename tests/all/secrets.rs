@@ -1,5 +1,6 @@
 //! Secret-holding types never print their key bytes and cannot be cloned.
 
+use crate::common::dup;
 use framecrypt::hazmat::{Aead, DerivedKey, SframeSecret, derive_key_and_salt, sframe_secret};
 use framecrypt::{BaseKey, CipherSuite, Counter, FixedKeyStore, FrameKey, KeyId, Receiver, Sender};
 
@@ -186,9 +187,4 @@ fn the_exposed_sframe_secret_is_zeroized_on_drop() {
     fn zeroized_on_drop<T: zeroize::ZeroizeOnDrop>() {}
     zeroized_on_drop::<SframeSecret>();
     zeroized_on_drop::<BaseKey>();
-}
-
-/// The same key again, as another party holding the same secret has it.
-fn dup(key: &BaseKey) -> BaseKey {
-    BaseKey::new(key.expose_secret()).expect("valid key")
 }

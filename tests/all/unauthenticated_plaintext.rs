@@ -5,6 +5,7 @@
 
 #![allow(clippy::cast_possible_truncation)] // test data: byte patterns from indices
 
+use crate::common::seal;
 use framecrypt::hazmat::Aead;
 use framecrypt::prelude::*;
 use framecrypt::{BaseKey, CipherSuite, Error, FixedKeyStore, KeyId, Receiver, Sender};
@@ -13,16 +14,6 @@ const PLAINTEXT_LEN: usize = 1000;
 
 fn plaintext() -> Vec<u8> {
     (0..PLAINTEXT_LEN).map(|i| (i % 251) as u8 + 1).collect()
-}
-
-fn encrypt(sender: &mut Sender, metadata: &[u8], pt: &[u8]) -> Vec<u8> {
-    let mut frame = vec![0; sender.next_frame_len(pt.len()).expect("a key")];
-    let len = sender
-        .seal(metadata, pt, &mut frame)
-        .expect("encrypt")
-        .len();
-    frame.truncate(len);
-    frame
 }
 
 fn pair(suite: CipherSuite) -> (Sender, Receiver<FixedKeyStore<1>>) {
@@ -56,7 +47,7 @@ fn failed_decrypt_into_a_slice_leaves_only_zeros() {
     for suite in CipherSuite::ALL {
         let (mut sender, mut receiver) = pair(suite);
         let pt = plaintext();
-        let frame = encrypt(&mut sender, b"meta", &pt);
+        let frame = seal(&mut sender, b"meta", &pt);
         for (forged, metadata) in forgeries(&frame) {
             let mut out = vec![0xAA; forged.len()];
             assert_eq!(
@@ -81,7 +72,7 @@ fn failed_decrypt_in_place_leaves_only_zeros_in_the_payload() {
     for suite in CipherSuite::ALL {
         let (mut sender, mut receiver) = pair(suite);
         let pt = plaintext();
-        let frame = encrypt(&mut sender, b"meta", &pt);
+        let frame = seal(&mut sender, b"meta", &pt);
         let header_len = frame.len() - PLAINTEXT_LEN - suite.tag_len();
         for (mut forged, metadata) in forgeries(&frame) {
             assert_eq!(

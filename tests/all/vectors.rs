@@ -1,6 +1,7 @@
 //! Every case of the official vector files, through the public API.
 
 use crate::common;
+use crate::common::dup;
 
 use framecrypt::hazmat::{Aead, derive_key_and_salt, sframe_secret};
 use framecrypt::prelude::*;
@@ -122,9 +123,4 @@ fn sframe_cases_of_aes256_ctr_hmac_match() {
     for case in &vectors.sframe_aes_256_ctr_hmac {
         check_sframe_case(case);
     }
-}
-
-/// The same key again, as another party holding the same secret has it.
-fn dup(key: &BaseKey) -> BaseKey {
-    BaseKey::new(key.expose_secret()).expect("valid key")
 }

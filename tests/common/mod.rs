@@ -1,7 +1,32 @@
-//! Loading the official vector files (`tests/data/`).
+//! Loading the official vector files (`tests/data/`), and the few helpers
+//! every test module needs.
 #![allow(dead_code)]
 
+use framecrypt::prelude::*;
+use framecrypt::{BaseKey, Header, KeyId};
 use serde::Deserialize;
+
+/// The same key again, as another party holding the same secret has it.
+pub fn dup(key: &BaseKey) -> BaseKey {
+    BaseKey::new(key.expose_secret()).expect("valid key")
+}
+
+/// The (clear) KID of a frame.
+pub fn kid_of(frame: &[u8]) -> KeyId {
+    Header::parse(frame).expect("header").kid()
+}
+
+/// Seals `plaintext` through the slice door into a vector holding exactly
+/// the frame (so that it runs in builds without `alloc` too).
+pub fn seal(sealer: &mut impl Seal, metadata: &[u8], plaintext: &[u8]) -> Vec<u8> {
+    let mut frame = vec![0; sealer.next_frame_len(plaintext.len()).expect("a key")];
+    let len = sealer
+        .seal(metadata, plaintext, &mut frame)
+        .expect("encrypt")
+        .len();
+    frame.truncate(len);
+    frame
+}
 
 /// A hex string in a vector file.
 #[derive(Deserialize)]
