@@ -43,6 +43,12 @@ mod receiver;
 mod result;
 mod sender;
 mod sync;
+mod wipe;
+
+/// The C library's allocator: every freed block is wiped (`src/wipe.rs`).
+#[cfg(feature = "capi")]
+#[global_allocator]
+static ALLOCATOR: wipe::Wiping = wipe::Wiping;
 
 use core::ffi::c_char;
 

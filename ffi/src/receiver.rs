@@ -94,6 +94,17 @@ impl OpenAt for ReceiverKind {
 }
 
 impl ReceiverKind {
+    /// Where a ratcheting receiver's keys stand (None for a plain
+    /// receiver, which derives no key while opening).
+    fn ratchet_state(&self) -> Option<(Option<u64>, Option<u64>, usize, usize)> {
+        match self {
+            Self::Plain { .. } => None,
+            Self::Ratcheting(r) => {
+                Some((r.generation(), r.step(), r.key_count(), r.previous_count()))
+            }
+        }
+    }
+
     /// The tag length of the key `kid` names, if the receiver holds it.
     fn tag_len(&self, kid: KeyId) -> Option<usize> {
         match self {
@@ -206,9 +217,11 @@ pub unsafe extern "C" fn framecrypt_receiver_new_ratcheting(
 /// handle afterwards.
 #[unsafe(no_mangle)]
 pub extern "C" fn framecrypt_receiver_free(receiver: *mut framecrypt_receiver) {
-    let _ = guard(|| {
-        handle::release(receiver);
-        Ok(())
+    crate::wipe::scrubbed(|| {
+        let _ = guard(|| {
+            handle::release(receiver);
+            Ok(())
+        });
     });
 }
 
@@ -218,6 +231,26 @@ fn with<R>(
     f: impl FnOnce(&mut ReceiverState) -> Result<R, framecrypt_result>,
 ) -> Result<R, framecrypt_result> {
     handle::with(receiver, f)
+}
+
+/// As [`with`] for a call that opens a frame: a ratcheting receiver
+/// derives keys while opening (a new step) and erases old ones, so if its
+/// keys changed, the stack the call used is wiped afterwards.
+fn with_open<R>(
+    receiver: *const framecrypt_receiver,
+    f: impl FnOnce(&mut ReceiverState) -> Result<R, framecrypt_result>,
+) -> Result<R, framecrypt_result> {
+    let mut changed = false;
+    let result = handle::with(receiver, |state| {
+        let before = state.kind.ratchet_state();
+        let result = f(state);
+        changed = state.kind.ratchet_state() != before;
+        result
+    });
+    if changed {
+        crate::wipe::scrub_stack();
+    }
+    result
 }
 
 /// Derives and installs the key for `kid` from `base_key` under `suite`
@@ -240,17 +273,19 @@ pub unsafe extern "C" fn framecrypt_receiver_add_key(
     base_key: *const u8,
     base_key_len: usize,
 ) -> framecrypt_result {
-    guard(|| {
-        with(receiver, |state| {
-            let ReceiverKind::Plain { receiver, suites } = &mut state.kind else {
-                return Err(framecrypt_result::FRAMECRYPT_ERR_WRONG_KIND);
-            };
-            let suite = self::suite(suite)?;
-            // SAFETY: the caller's contract.
-            let key = unsafe { self::base_key(base_key, base_key_len) }?;
-            receiver.add_key(suite, KeyId(kid), key)?;
-            suites.insert(kid, suite);
-            Ok(())
+    crate::wipe::scrubbed(|| {
+        guard(|| {
+            with(receiver, |state| {
+                let ReceiverKind::Plain { receiver, suites } = &mut state.kind else {
+                    return Err(framecrypt_result::FRAMECRYPT_ERR_WRONG_KIND);
+                };
+                let suite = self::suite(suite)?;
+                // SAFETY: the caller's contract.
+                let key = unsafe { self::base_key(base_key, base_key_len) }?;
+                receiver.add_key(suite, KeyId(kid), key)?;
+                suites.insert(kid, suite);
+                Ok(())
+            })
         })
     })
 }
@@ -272,17 +307,19 @@ pub unsafe extern "C" fn framecrypt_receiver_remove_key(
     kid: u64,
     removed_out: *mut bool,
 ) -> framecrypt_result {
-    guard(|| {
-        let removed = with(receiver, |state| {
-            let ReceiverKind::Plain { receiver, suites } = &mut state.kind else {
-                return Err(framecrypt_result::FRAMECRYPT_ERR_WRONG_KIND);
-            };
-            suites.remove(&kid);
-            Ok(receiver.remove_key(KeyId(kid)))
-        })?;
-        // SAFETY: the caller's contract.
-        unsafe { write_optional(removed_out, removed) };
-        Ok(())
+    crate::wipe::scrubbed(|| {
+        guard(|| {
+            let removed = with(receiver, |state| {
+                let ReceiverKind::Plain { receiver, suites } = &mut state.kind else {
+                    return Err(framecrypt_result::FRAMECRYPT_ERR_WRONG_KIND);
+                };
+                suites.remove(&kid);
+                Ok(receiver.remove_key(KeyId(kid)))
+            })?;
+            // SAFETY: the caller's contract.
+            unsafe { write_optional(removed_out, removed) };
+            Ok(())
+        })
     })
 }
 
@@ -311,14 +348,16 @@ pub unsafe extern "C" fn framecrypt_receiver_install_key(
     base_key: *const u8,
     base_key_len: usize,
 ) -> framecrypt_result {
-    guard(|| {
-        with(receiver, |state| {
-            let ReceiverKind::Ratcheting(receiver) = &mut state.kind else {
-                return Err(framecrypt_result::FRAMECRYPT_ERR_WRONG_KIND);
-            };
-            // SAFETY: the caller's contract.
-            let key = unsafe { self::base_key(base_key, base_key_len) }?;
-            Ok(receiver.install_key(generation, step, key, now_ms)?)
+    crate::wipe::scrubbed(|| {
+        guard(|| {
+            with(receiver, |state| {
+                let ReceiverKind::Ratcheting(receiver) = &mut state.kind else {
+                    return Err(framecrypt_result::FRAMECRYPT_ERR_WRONG_KIND);
+                };
+                // SAFETY: the caller's contract.
+                let key = unsafe { self::base_key(base_key, base_key_len) }?;
+                Ok(receiver.install_key(generation, step, key, now_ms)?)
+            })
         })
     })
 }
@@ -372,7 +411,7 @@ pub unsafe extern "C" fn framecrypt_receiver_decrypt(
                 (out, out_capacity),
             )
         }?;
-        let done = with(receiver, |state| {
+        let done = with_open(receiver, |state| {
             match state.kind.at(now_ms).open(io.metadata, io.input, io.out) {
                 Ok(opened) => Ok(Ok((opened.header(), opened.len()))),
                 Err(Error::BufferTooSmall) => Ok(Err(plaintext_len(&state.kind, io.input))),
@@ -456,7 +495,7 @@ pub unsafe extern "C" fn framecrypt_receiver_decrypt_in_place(
         // SAFETY: the caller's contract; `frame` shares no byte with
         // `metadata` (checked above).
         let buf = unsafe { bytes_mut(frame, frame_len) }?;
-        let done = with(receiver, |state| {
+        let done = with_open(receiver, |state| {
             let opened = state.kind.at(now_ms).open_in_place(metadata, buf)?;
             let plaintext = opened.plaintext();
             buf.copy_within(plaintext.clone(), 0);
@@ -514,7 +553,7 @@ pub unsafe extern "C" fn framecrypt_receiver_unprotect(
                 (out, out_capacity),
             )
         }?;
-        let done = with(receiver, |state| {
+        let done = with_open(receiver, |state| {
             if io.out.len() < io.input.len() {
                 return Ok(Err(io.input.len()));
             }
@@ -558,7 +597,7 @@ pub unsafe extern "C" fn framecrypt_receiver_unprotect_in_place(
         let protection = Protection::new(self::codec(codec)?, self::fallback(fallback)?);
         // SAFETY: the caller's contract.
         let buf = unsafe { bytes_mut(frame, frame_len) }?;
-        let done = with(receiver, |state| {
+        let done = with_open(receiver, |state| {
             let len = buf.len();
             let rx = &mut state.kind.at(now_ms);
             let opened = if codec::max_unprotect_in_place_len(protection.codec(), len) <= len {

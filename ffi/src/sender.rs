@@ -138,21 +138,23 @@ pub unsafe extern "C" fn framecrypt_sender_resume(
     next_ctr: u64,
     sender_out: *mut *mut framecrypt_sender,
 ) -> framecrypt_result {
-    let mut kind = None;
-    let r = guard(|| {
-        required(sender_out)?;
-        let suite = self::suite(suite)?;
-        // SAFETY: the caller's contract.
-        let key = unsafe { self::base_key(base_key, base_key_len) }?;
-        let sender = Sender::resume(suite, KeyId(kid), key, Counter(next_ctr));
-        kind = Some(SenderKind::Plain(sender));
-        Ok(())
-    });
-    match kind {
-        // SAFETY: the caller's contract.
-        Some(kind) => unsafe { hand_out(sender_out, kind) },
-        None => r,
-    }
+    crate::wipe::scrubbed(|| {
+        let mut kind = None;
+        let r = guard(|| {
+            required(sender_out)?;
+            let suite = self::suite(suite)?;
+            // SAFETY: the caller's contract.
+            let key = unsafe { self::base_key(base_key, base_key_len) }?;
+            let sender = Sender::resume(suite, KeyId(kid), key, Counter(next_ctr));
+            kind = Some(SenderKind::Plain(sender));
+            Ok(())
+        });
+        match kind {
+            // SAFETY: the caller's contract.
+            Some(kind) => unsafe { hand_out(sender_out, kind) },
+            None => r,
+        }
+    })
 }
 
 /// Creates a ratcheting sender (RFC 9605 §5.1) at `generation`, step 0,
@@ -212,23 +214,25 @@ pub unsafe extern "C" fn framecrypt_sender_resume_ratcheting(
     next_ctr: u64,
     sender_out: *mut *mut framecrypt_sender,
 ) -> framecrypt_result {
-    let mut kind = None;
-    let r = guard(|| {
-        required(sender_out)?;
-        let suite = self::suite(suite)?;
-        let bits = RatchetBits::new(ratchet_bits)?;
-        // SAFETY: the caller's contract.
-        let key = unsafe { self::base_key(base_key, base_key_len) }?;
-        let sender =
-            RatchetingSender::resume(suite, bits, generation, step, key, Counter(next_ctr))?;
-        kind = Some(SenderKind::Ratcheting(sender));
-        Ok(())
-    });
-    match kind {
-        // SAFETY: the caller's contract.
-        Some(kind) => unsafe { hand_out(sender_out, kind) },
-        None => r,
-    }
+    crate::wipe::scrubbed(|| {
+        let mut kind = None;
+        let r = guard(|| {
+            required(sender_out)?;
+            let suite = self::suite(suite)?;
+            let bits = RatchetBits::new(ratchet_bits)?;
+            // SAFETY: the caller's contract.
+            let key = unsafe { self::base_key(base_key, base_key_len) }?;
+            let sender =
+                RatchetingSender::resume(suite, bits, generation, step, key, Counter(next_ctr))?;
+            kind = Some(SenderKind::Ratcheting(sender));
+            Ok(())
+        });
+        match kind {
+            // SAFETY: the caller's contract.
+            Some(kind) => unsafe { hand_out(sender_out, kind) },
+            None => r,
+        }
+    })
 }
 
 /// Frees a sender and wipes its keys. NULL, and a handle that is not a
@@ -236,9 +240,11 @@ pub unsafe extern "C" fn framecrypt_sender_resume_ratcheting(
 /// handle afterwards.
 #[unsafe(no_mangle)]
 pub extern "C" fn framecrypt_sender_free(sender: *mut framecrypt_sender) {
-    let _ = guard(|| {
-        handle::release(sender);
-        Ok(())
+    crate::wipe::scrubbed(|| {
+        let _ = guard(|| {
+            handle::release(sender);
+            Ok(())
+        });
     });
 }
 
@@ -563,10 +569,12 @@ fn protect(
 /// `FRAMECRYPT_ERR_WRONG_OBJECT`.
 #[unsafe(no_mangle)]
 pub extern "C" fn framecrypt_sender_ratchet(sender: *mut framecrypt_sender) -> framecrypt_result {
-    guard(|| {
-        with(sender, |s| {
-            ratcheting(s)?.ratchet();
-            Ok(())
+    crate::wipe::scrubbed(|| {
+        guard(|| {
+            with(sender, |s| {
+                ratcheting(s)?.ratchet();
+                Ok(())
+            })
         })
     })
 }
@@ -590,12 +598,14 @@ pub unsafe extern "C" fn framecrypt_sender_rekey(
     base_key: *const u8,
     base_key_len: usize,
 ) -> framecrypt_result {
-    guard(|| {
-        with(sender, |s| {
-            let sender = ratcheting(s)?;
-            // SAFETY: the caller's contract.
-            let key = unsafe { self::base_key(base_key, base_key_len) }?;
-            Ok(sender.rekey(key)?)
+    crate::wipe::scrubbed(|| {
+        guard(|| {
+            with(sender, |s| {
+                let sender = ratcheting(s)?;
+                // SAFETY: the caller's contract.
+                let key = unsafe { self::base_key(base_key, base_key_len) }?;
+                Ok(sender.rekey(key)?)
+            })
         })
     })
 }
@@ -633,33 +643,35 @@ pub unsafe extern "C" fn framecrypt_sender_current_key(
     generation_out: *mut u64,
     step_out: *mut u64,
 ) -> framecrypt_result {
-    guard(|| {
-        required(out_len)?;
-        required(generation_out)?;
-        required(step_out)?;
-        // SAFETY: the caller's contract; `out` is not one of the sender's
-        // own buffers, which C never sees.
-        let out = unsafe { bytes_mut(out, out_capacity) }?;
-        let copied = with(sender, |s| {
-            let sender = ratcheting(s)?;
-            let share = sender.share();
-            let key = share.expose_secret();
-            let Some(dest) = out.get_mut(..key.len()) else {
-                return Ok(Err(key.len()));
+    crate::wipe::scrubbed(|| {
+        guard(|| {
+            required(out_len)?;
+            required(generation_out)?;
+            required(step_out)?;
+            // SAFETY: the caller's contract; `out` is not one of the sender's
+            // own buffers, which C never sees.
+            let out = unsafe { bytes_mut(out, out_capacity) }?;
+            let copied = with(sender, |s| {
+                let sender = ratcheting(s)?;
+                let share = sender.share();
+                let key = share.expose_secret();
+                let Some(dest) = out.get_mut(..key.len()) else {
+                    return Ok(Err(key.len()));
+                };
+                dest.copy_from_slice(key);
+                Ok(Ok((key.len(), sender.generation(), sender.step())))
+            })?;
+            let (len, generation, step) = match copied {
+                Ok(done) => done,
+                Err(needed) => return written_or_needed(out_len, Err(needed)),
             };
-            dest.copy_from_slice(key);
-            Ok(Ok((key.len(), sender.generation(), sender.step())))
-        })?;
-        let (len, generation, step) = match copied {
-            Ok(done) => done,
-            Err(needed) => return written_or_needed(out_len, Err(needed)),
-        };
-        // SAFETY: the caller's contract.
-        unsafe { write(generation_out, generation) }?;
-        // SAFETY: the caller's contract.
-        unsafe { write(step_out, step) }?;
-        // SAFETY: the caller's contract.
-        unsafe { write(out_len, len) }
+            // SAFETY: the caller's contract.
+            unsafe { write(generation_out, generation) }?;
+            // SAFETY: the caller's contract.
+            unsafe { write(step_out, step) }?;
+            // SAFETY: the caller's contract.
+            unsafe { write(out_len, len) }
+        })
     })
 }
 
