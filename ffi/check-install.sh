@@ -93,9 +93,12 @@ build_c() { # build_c SOURCE NAME
     # shellcheck disable=SC2086
     "$CC" -std=c11 -Wall -Wextra -Wpedantic -Werror -O1 $static_cflags "$1" $static_libs -pthread \
         -o "$tmp/$2-static" || fail "$1, static"
-    ldd "$tmp/$2-shared" | grep -q "libframecrypt.so.$major.$minor" ||
-        fail "$2-shared does not load libframecrypt.so.$major.$minor"
-    if ldd "$tmp/$2-static" | grep -q libframecrypt; then fail "$2-static loads libframecrypt"; fi
+    local deps
+    deps="$(LD_LIBRARY_PATH="$prefix/lib" ldd "$tmp/$2-shared")"
+    grep -q "libframecrypt.so.$major.$minor => $prefix/lib/" <<<"$deps" ||
+        fail "$2-shared does not load $prefix/lib/libframecrypt.so.$major.$minor: $deps"
+    deps="$(ldd "$tmp/$2-static")"
+    if grep -q libframecrypt <<<"$deps"; then fail "$2-static loads libframecrypt"; fi
 }
 
 step "C: the example and the API tests, shared and static"
