@@ -7,6 +7,7 @@
 
 use std::fmt;
 use std::io::Read;
+use std::path::{Path, PathBuf};
 
 use framecrypt::codec::{Codec, Fallback};
 use framecrypt::{BaseKey, CipherSuite, KeyId};
@@ -175,6 +176,7 @@ pub struct KidKey {
 
 /// Parses `KID=HEX`, the KID in decimal or `0x` hex.
 pub fn parse_kid_key(s: &str) -> Result<KidKey, String> {
+    let s = s.trim();
     let (kid, key) = s.split_once('=').ok_or_else(|| {
         "expected KID=HEX, for example 0x123=000102030405060708090a0b0c0d0e0f".to_owned()
     })?;
@@ -182,6 +184,129 @@ pub fn parse_kid_key(s: &str) -> Result<KidKey, String> {
         kid: KeyId(parse_u64(kid).map_err(|e| format!("KID: {e}"))?),
         key: parse_key(key)?,
     })
+}
+
+/// Reads a file of secrets, or standard input for `-`, into memory that
+/// is wiped when dropped.
+pub fn read_secret_file(path: &Path) -> Result<Zeroizing<String>, CliError> {
+    let mut text = Zeroizing::new(String::new());
+    let read = if path.as_os_str() == "-" {
+        std::io::stdin().read_to_string(&mut text)
+    } else {
+        std::fs::File::open(path).and_then(|mut f| f.read_to_string(&mut text))
+    };
+    read.map_err(|e| CliError::failure(format!("{}: {e}", display(path))))?;
+    Ok(text)
+}
+
+/// How a path is named in messages (`-` is standard input).
+fn display(path: &Path) -> String {
+    if path.as_os_str() == "-" {
+        "standard input".to_owned()
+    } else {
+        path.display().to_string()
+    }
+}
+
+/// The lines of a key file that hold something: not blank, not a `#`
+/// comment; each with its line number.
+fn key_lines(text: &str) -> impl Iterator<Item = (usize, &str)> {
+    text.lines()
+        .enumerate()
+        .map(|(i, line)| (i + 1, line.trim()))
+        .filter(|(_, line)| !line.is_empty() && !line.starts_with('#'))
+}
+
+/// The keys of a command: `--key KID=HEX` (repeatable) and `--key-file`,
+/// the same syntax one per line, from a file or standard input (`-`),
+/// so that no key need appear on a command line, where every user of the
+/// machine can read it in the process list.
+#[derive(Debug, Default, clap::Args)]
+pub struct Keys {
+    /// A key as KID=HEX: the key ID (decimal or 0x hex) and its base key
+    /// in hex. Visible in the process list: prefer --key-file.
+    #[arg(long = "key", value_name = "KID=HEX", value_parser = parse_kid_key)]
+    keys: Vec<KidKey>,
+    /// A file of keys, one KID=HEX per line (blank lines and lines starting
+    /// with # ignored), or - for standard input.
+    #[arg(long = "key-file", value_name = "PATH")]
+    key_file: Option<PathBuf>,
+}
+
+impl Keys {
+    /// Every key given, from the command line and the key file. None at
+    /// all is a usage error.
+    pub fn all(self) -> Result<Vec<KidKey>, CliError> {
+        let mut keys = self.keys;
+        if let Some(path) = &self.key_file {
+            let text = read_secret_file(path)?;
+            for (number, line) in key_lines(&text) {
+                let key = parse_kid_key(line).map_err(|e| {
+                    CliError::usage(format!("{} line {number}: {e}", display(path)))
+                })?;
+                keys.push(key);
+            }
+        }
+        if keys.is_empty() {
+            return Err(CliError::usage(
+                "give a key: --key KID=HEX or --key-file PATH (- for standard input)",
+            ));
+        }
+        Ok(keys)
+    }
+
+    /// The one key of a sender; more than one is a usage error.
+    pub fn one(self) -> Result<KidKey, CliError> {
+        let mut keys = self.all()?;
+        if keys.len() > 1 {
+            return Err(CliError::usage(format!(
+                "a sender takes one key; {} given",
+                keys.len()
+            )));
+        }
+        keys.pop()
+            .ok_or_else(|| CliError::usage("give a key: --key KID=HEX or --key-file PATH"))
+    }
+}
+
+/// A base key without a KID (the `ratchet` chain): `--base-key HEX` or
+/// `--base-key-file` (the hex on one line, or - for standard input).
+#[derive(Debug, clap::Args)]
+pub struct BaseKeyArg {
+    /// Base key of step 0, in hex. Visible in the process list: prefer
+    /// --base-key-file.
+    #[arg(long = "base-key", value_name = "HEX", value_parser = parse_key,
+          required_unless_present = "base_key_file", conflicts_with = "base_key_file")]
+    base_key: Option<SecretHex>,
+    /// A file holding the base key in hex (# comments allowed), or - for
+    /// standard input.
+    #[arg(long = "base-key-file", value_name = "PATH")]
+    base_key_file: Option<PathBuf>,
+}
+
+impl BaseKeyArg {
+    /// The base key given.
+    pub fn get(self) -> Result<SecretHex, CliError> {
+        if let Some(key) = self.base_key {
+            return Ok(key);
+        }
+        let path = self
+            .base_key_file
+            .ok_or_else(|| CliError::usage("give --base-key HEX or --base-key-file PATH"))?;
+        let text = read_secret_file(&path)?;
+        let mut lines = key_lines(&text);
+        let (number, line) = lines
+            .next()
+            .ok_or_else(|| CliError::usage(format!("{}: no key in it", display(&path))))?;
+        if lines.next().is_some() {
+            return Err(CliError::usage(format!(
+                "{}: more than one key",
+                display(&path)
+            )));
+        }
+        parse_key(line)
+            .map_err(|e| CliError::usage(format!("{} line {number}: {e}", display(&path))))
+    }
 }
 
 #[cfg(test)]
@@ -238,6 +363,18 @@ mod tests {
         assert!(parse_codec("mpeg2").is_err());
         assert_eq!(parse_fallback("whole-frame"), Ok(Fallback::WholeFrame));
         assert!(parse_fallback("guess").is_err());
+    }
+
+    #[test]
+    fn key_files_hold_one_key_per_line_with_comments() {
+        let text = "# receive keys\n\n 7=00ff \n0x10=a1b2\n";
+        let lines: Vec<_> = key_lines(text).collect();
+        assert_eq!(lines, [(3, "7=00ff"), (4, "0x10=a1b2")]);
+        let keys: Vec<_> = lines
+            .iter()
+            .map(|(_, l)| parse_kid_key(l).expect("valid").kid)
+            .collect();
+        assert_eq!(keys, [KeyId(7), KeyId(16)]);
     }
 
     #[test]

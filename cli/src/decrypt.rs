@@ -4,9 +4,7 @@
 use framecrypt::prelude::*;
 use framecrypt::{CipherSuite, Error, Header};
 
-use crate::args::{
-    Bytes, HexInput, KidKey, parse_hex, parse_hex_input, parse_kid_key, parse_suite,
-};
+use crate::args::{Bytes, HexInput, Keys, parse_hex, parse_hex_input, parse_suite};
 use crate::error::CliError;
 use crate::output;
 use crate::receiver;
@@ -20,10 +18,9 @@ pub struct Args {
     /// Cipher suite of every key: number 1-8 or name.
     #[arg(long, value_name = "SUITE", value_parser = parse_suite)]
     suite: CipherSuite,
-    /// A receive key as KID=HEX (KID decimal or 0x hex, base key in hex).
-    /// Repeat for several KIDs.
-    #[arg(long = "key", value_name = "KID=HEX", value_parser = parse_kid_key, required = true)]
-    keys: Vec<KidKey>,
+    /// The receive keys: repeat --key, or list them in --key-file.
+    #[command(flatten)]
+    keys: Keys,
     /// Metadata in hex: must equal what the sender authenticated.
     #[arg(long, value_name = "HEX", value_parser = parse_hex)]
     metadata: Option<Bytes>,
@@ -37,11 +34,13 @@ pub fn run(args: Args) -> Result<(), CliError> {
     let frame = args.ciphertext.read()?;
     let metadata = args.metadata.unwrap_or_default().0;
 
-    let mut receiver = receiver::with_keys(args.suite, &args.keys)?;
+    let mut receiver = receiver::with_keys(args.suite, &args.keys.all()?)?;
 
     let (_, plaintext) = receiver.open_to_vec(&metadata, &frame).map_err(|e| {
         let detail = match (e, Header::parse(&frame)) {
-            (Error::UnknownKeyId(_), _) => " (install its key with --key KID=HEX)".to_owned(),
+            (Error::UnknownKeyId(_), _) => {
+                " (give its key with --key KID=HEX or --key-file)".to_owned()
+            }
             _ => String::new(),
         };
         CliError::failure(format!("decrypt: {e}{detail}"))

@@ -2,6 +2,18 @@
 
 use std::fmt;
 
+/// The exit codes, for every `--help` (and cli/README.md, which says the
+/// same).
+pub const EXIT_CODES: &str = "\
+Exit codes:
+  0  success
+  1  the operation failed: a frame that does not authenticate or does not
+     parse, an unknown KID, a failed vector case, a file (media or key file)
+     that cannot be read or written
+  2  a bad command line: an unknown or missing argument, bad hex or integer,
+     an unknown suite or codec, a bad key (or key file line), more than one
+     key for a sender, inspect without --codec";
+
 /// A failed command. `main` prints it as `error: MESSAGE` on standard error
 /// and exits with its code.
 #[derive(Debug)]

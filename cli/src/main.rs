@@ -26,17 +26,18 @@ mod vectors;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use error::EXIT_CODES;
 
 /// SFrame (RFC 9605) interop and debugging tool.
 ///
 /// Byte strings are hex on the command line (either case) and lower-case hex
 /// on standard output. Integers are decimal or 0x hex. A positional hex
-/// argument may be `-` to read the hex from standard input. Errors go to
-/// standard error; the exit code is 0 on success, 1 when the operation fails
-/// (for example a frame that does not authenticate) and 2 for a bad command
-/// line.
+/// argument may be `-` to read the hex from standard input. Keys are
+/// KID=HEX everywhere (--key), or one per line in a file or on standard
+/// input (--key-file PATH or -), which keeps them out of the process list.
+/// Errors go to standard error.
 #[derive(Debug, Parser)]
-#[command(name = "framecrypt", version)]
+#[command(name = "framecrypt", version, after_help = EXIT_CODES)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -44,13 +45,21 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    #[command(after_help = EXIT_CODES)]
     Encrypt(encrypt::Args),
+    #[command(after_help = EXIT_CODES)]
     Decrypt(decrypt::Args),
+    #[command(after_help = EXIT_CODES)]
     Inspect(inspect::Args),
+    #[command(after_help = EXIT_CODES)]
     Vectors(vectors::Args),
+    #[command(after_help = EXIT_CODES)]
     Ratchet(ratchet::Args),
+    #[command(after_help = EXIT_CODES)]
     MlsKid(mls_kid::Args),
+    #[command(after_help = EXIT_CODES)]
     Protect(protect::Args),
+    #[command(after_help = EXIT_CODES)]
     Unprotect(unprotect::Args),
 }
 

@@ -4,9 +4,9 @@
 use std::path::PathBuf;
 
 use framecrypt::codec::{Codec, Fallback, Layout, Protection};
-use framecrypt::{CipherSuite, Counter, KeyId, Sender};
+use framecrypt::{CipherSuite, Counter, Sender};
 
-use crate::args::{SecretHex, parse_codec, parse_fallback, parse_key, parse_suite, parse_u64};
+use crate::args::{Keys, KidKey, parse_codec, parse_fallback, parse_suite, parse_u64};
 use crate::container::Media;
 use crate::error::CliError;
 use crate::output;
@@ -30,12 +30,8 @@ pub struct Args {
     /// Cipher suite: number 1-8 or name.
     #[arg(long, value_name = "SUITE", value_parser = parse_suite)]
     suite: CipherSuite,
-    /// Key ID (KID), decimal or 0x hex.
-    #[arg(long, value_name = "KID", value_parser = parse_u64)]
-    kid: u64,
-    /// Base key in hex (RFC 9605 §4.4.1).
-    #[arg(long, value_name = "HEX", value_parser = parse_key)]
-    key: SecretHex,
+    #[command(flatten)]
+    key: Keys,
     /// Counter of the first frame, decimal or 0x hex.
     #[arg(long, value_name = "CTR", value_parser = parse_u64, default_value = "0")]
     ctr: u64,
@@ -51,14 +47,10 @@ pub struct Args {
 
 /// Runs `framecrypt protect`.
 pub fn run(args: Args) -> Result<(), CliError> {
+    let KidKey { kid, key } = args.key.one()?;
     let (mut media, input_bytes) = Media::read_file(args.codec, &args.input)?;
     let protection = Protection::new(args.codec, args.fallback);
-    let mut sender = Sender::resume(
-        args.suite,
-        KeyId(args.kid),
-        args.key.base_key()?,
-        Counter(args.ctr),
-    );
+    let mut sender = Sender::resume(args.suite, kid, key.base_key()?, Counter(args.ctr));
     let mut whole_frames = 0;
     let frames = media.map_frames(|frame| {
         protection

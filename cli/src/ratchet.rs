@@ -2,7 +2,7 @@
 
 use framecrypt::{BaseKey, CipherSuite, ratchet_forward};
 
-use crate::args::{SecretHex, parse_key, parse_suite, parse_u64};
+use crate::args::{BaseKeyArg, parse_suite, parse_u64};
 use crate::error::CliError;
 use crate::output;
 
@@ -19,9 +19,8 @@ pub struct Args {
     /// Cipher suite: number 1-8 or name (its hash sets Nh).
     #[arg(long, value_name = "SUITE", value_parser = parse_suite)]
     suite: CipherSuite,
-    /// Base key of step 0, in hex.
-    #[arg(long, value_name = "HEX", value_parser = parse_key)]
-    key: SecretHex,
+    #[command(flatten)]
+    key: BaseKeyArg,
     /// How many steps to ratchet (K), at most 1000000.
     #[arg(long, value_name = "K", value_parser = parse_steps)]
     steps: u64,
@@ -46,7 +45,7 @@ pub fn ratcheted(suite: CipherSuite, mut key: BaseKey, steps: u64) -> BaseKey {
 
 /// Runs `framecrypt ratchet`.
 pub fn run(args: Args) -> Result<(), CliError> {
-    let mut key = args.key.base_key()?;
+    let mut key = args.key.get()?.base_key()?;
     output::line(hex::encode(key.expose_secret()))?;
     for _ in 0..args.steps {
         key = ratchet_forward(args.suite, key);

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use framecrypt::CipherSuite;
 use framecrypt::codec::{Codec, Fallback, Protection};
 
-use crate::args::{KidKey, parse_codec, parse_fallback, parse_kid_key, parse_suite};
+use crate::args::{Keys, parse_codec, parse_fallback, parse_suite};
 use crate::container::Media;
 use crate::error::CliError;
 use crate::output;
@@ -25,9 +25,9 @@ pub struct Args {
     /// Cipher suite of every key: number 1-8 or name.
     #[arg(long, value_name = "SUITE", value_parser = parse_suite)]
     suite: CipherSuite,
-    /// A receive key as KID=HEX. Repeat for several KIDs.
-    #[arg(long = "key", value_name = "KID=HEX", value_parser = parse_kid_key, required = true)]
-    keys: Vec<KidKey>,
+    /// The receive keys: repeat --key, or list them in --key-file.
+    #[command(flatten)]
+    keys: Keys,
     /// The policy the file was protected with: reject or whole-frame.
     #[arg(long, value_name = "POLICY", value_parser = parse_fallback, default_value = "reject")]
     fallback: Fallback,
@@ -40,7 +40,7 @@ pub struct Args {
 /// Runs `framecrypt unprotect`.
 pub fn run(args: Args) -> Result<(), CliError> {
     let (mut media, input_bytes) = Media::read_file(args.codec, &args.input)?;
-    let mut receiver = receiver::with_keys(args.suite, &args.keys)?;
+    let mut receiver = receiver::with_keys(args.suite, &args.keys.all()?)?;
     let protection = Protection::new(args.codec, args.fallback);
     let frames = media.map_frames(|frame| {
         protection

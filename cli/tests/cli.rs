@@ -77,18 +77,20 @@ fn encrypt_reproduces_every_vector_ciphertext() {
                 .name()
                 .to_owned()
         };
-        let kid = format!("{:#x}", case["kid"].as_u64().expect("kid"));
+        let key = format!(
+            "{:#x}={}",
+            case["kid"].as_u64().expect("kid"),
+            field(case, "base_key")
+        );
         let ctr = case["ctr"].as_u64().expect("ctr").to_string();
         let ct = ok_line(&[
             "encrypt",
             "--suite",
             &suite,
-            "--kid",
-            &kid,
             "--ctr",
             &ctr,
             "--key",
-            field(case, "base_key"),
+            &key,
             "--metadata",
             field(case, "metadata"),
             field(case, "pt"),
@@ -123,8 +125,9 @@ fn encrypt_then_decrypt_round_trips_for_every_suite() {
     for suite in 1..=8 {
         for pt in plaintexts {
             let suite = suite.to_string();
+            let key = format!("9={KEY}");
             let ct = ok_line(&[
-                "encrypt", "--suite", &suite, "--kid", "9", "--ctr", "0x10000", "--key", KEY, pt,
+                "encrypt", "--suite", &suite, "--ctr", "0x10000", "--key", &key, pt,
             ]);
             assert!(is_lower_hex(&ct));
             let back = ok_line(&[
@@ -146,12 +149,10 @@ fn output_hex_is_lower_case_whatever_the_input_case() {
         "encrypt",
         "--suite",
         "4",
-        "--kid",
-        "0X123",
         "--ctr",
         "0x4567",
         "--key",
-        &KEY.to_uppercase(),
+        &format!("0X123={}", KEY.to_uppercase()),
         "--metadata",
         &GCM_METADATA.to_uppercase(),
         &GCM_PT.to_uppercase(),
@@ -237,7 +238,7 @@ fn inspect(args: &[&str]) -> Value {
 
 #[test]
 fn inspect_prints_the_header_as_json_without_a_key() {
-    let json = inspect(&["inspect", GCM_CT]);
+    let json = inspect(&["inspect", "--codec", "plain", GCM_CT]);
     assert_eq!(json["kid"], 0x123);
     assert_eq!(json["ctr"], 0x4567);
     assert_eq!(json["header_len"], 5);
@@ -250,7 +251,14 @@ fn inspect_prints_the_header_as_json_without_a_key() {
 
 #[test]
 fn inspect_with_a_suite_splits_off_the_tag() {
-    let json = inspect(&["inspect", "--suite", "AES_128_GCM_SHA256_128", GCM_CT]);
+    let json = inspect(&[
+        "inspect",
+        "--codec",
+        "plain",
+        "--suite",
+        "AES_128_GCM_SHA256_128",
+        GCM_CT,
+    ]);
     assert_eq!(json["suite"], 4);
     assert_eq!(json["suite_name"], "AES_128_GCM_SHA256_128");
     assert_eq!(json["tag_len"], 16);
@@ -260,14 +268,19 @@ fn inspect_with_a_suite_splits_off_the_tag() {
 
 #[test]
 fn inspect_reports_64_bit_values_exactly_and_non_minimal_headers() {
-    let json = inspect(&["inspect", "ffffffffffffffffffffffffffffffffff"]);
+    let json = inspect(&[
+        "inspect",
+        "--codec",
+        "plain",
+        "ffffffffffffffffffffffffffffffffff",
+    ]);
     assert_eq!(json["kid"].as_u64(), Some(u64::MAX));
     assert_eq!(json["ctr"].as_u64(), Some(u64::MAX));
     assert_eq!(json["header_len"], 17);
     assert_eq!(json["payload_len"], 0);
 
     // KID 5 written in an extra byte: accepted, flagged as not minimal.
-    let json = inspect(&["inspect", "8005abcd"]);
+    let json = inspect(&["inspect", "--codec", "plain", "8005abcd"]);
     assert_eq!(json["kid"], 5);
     assert_eq!(json["ctr"], 0);
     assert_eq!(json["header"], "8005");
@@ -276,7 +289,7 @@ fn inspect_reports_64_bit_values_exactly_and_non_minimal_headers() {
 
 #[test]
 fn inspect_of_a_truncated_header_exits_1() {
-    let output = framecrypt(&["inspect", "9901"]);
+    let output = framecrypt(&["inspect", "--codec", "plain", "9901"]);
     assert_eq!(output.status.code(), Some(1));
     assert_eq!(stdout(&output), "");
     assert!(stderr(&output).contains("malformed SFrame header"));
@@ -336,19 +349,26 @@ fn vectors_of_a_missing_file_fail_with_a_message() {
 fn bad_hex_is_a_clear_usage_error() {
     assert_usage_error(
         &[
-            "encrypt", "--suite", "4", "--kid", "1", "--ctr", "1", "--key", KEY, "abc",
+            "encrypt",
+            "--suite",
+            "4",
+            "--ctr",
+            "1",
+            "--key",
+            &format!("1={KEY}"),
+            "abc",
         ],
         &["<PLAINTEXT_HEX>", "odd number of digits"],
     );
     assert_usage_error(
         &[
-            "encrypt", "--suite", "4", "--kid", "1", "--ctr", "1", "--key", "zz", "00",
+            "encrypt", "--suite", "4", "--ctr", "1", "--key", "1=zz", "00",
         ],
         &["--key", "'z' at position 0 is not a hex digit"],
     );
     assert_usage_error(
-        &["inspect", "0g"],
-        &["<CIPHERTEXT_HEX>", "'g' at position 1"],
+        &["inspect", "--codec", "plain", "0g"],
+        &["[FRAME_HEX]", "'g' at position 1"],
     );
     assert_usage_error(
         &["decrypt", "--suite", "4", "--key", KEY, GCM_CT],
@@ -361,7 +381,14 @@ fn unknown_suite_is_a_clear_usage_error() {
     for suite in ["0", "9", "0x10", "AES_512_GCM"] {
         assert_usage_error(
             &[
-                "encrypt", "--suite", suite, "--kid", "1", "--ctr", "1", "--key", KEY, "00",
+                "encrypt",
+                "--suite",
+                suite,
+                "--ctr",
+                "1",
+                "--key",
+                &format!("1={KEY}"),
+                "00",
             ],
             &["--suite", "unknown cipher suite", "AES_128_GCM_SHA256_128"],
         );
@@ -372,29 +399,32 @@ fn unknown_suite_is_a_clear_usage_error() {
 fn bad_integers_and_key_lengths_are_usage_errors() {
     assert_usage_error(
         &[
-            "encrypt", "--suite", "4", "--kid", "12g", "--ctr", "1", "--key", KEY, "00",
+            "encrypt",
+            "--suite",
+            "4",
+            "--ctr",
+            "1",
+            "--key",
+            &format!("12g={KEY}"),
+            "00",
         ],
-        &["--kid", "not an integer"],
+        &["--key", "not an integer"],
     );
     assert_usage_error(
         &[
             "encrypt",
             "--suite",
             "4",
-            "--kid",
-            "1",
             "--ctr",
             "0x1ffffffffffffffff",
             "--key",
-            KEY,
+            &format!("1={KEY}"),
             "00",
         ],
         &["--ctr", "does not fit in 64 bits"],
     );
     assert_usage_error(
-        &[
-            "encrypt", "--suite", "4", "--kid", "1", "--ctr", "1", "--key", "", "00",
-        ],
+        &["encrypt", "--suite", "4", "--ctr", "1", "--key", "1=", "00"],
         &["--key", "1 to 128 bytes"],
     );
     assert_usage_error(

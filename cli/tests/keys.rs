@@ -1,4 +1,4 @@
-//! `framecrypt ratchet`, `encrypt --ratchet-bits/--generation/--step` and
+//! `framecrypt ratchet`, `encrypt --ratchet-bits/--step` and
 //! `framecrypt mls-kid`, run as a user would run them, against the ratchet
 //! vectors and RFC 9605 Figure 9.
 
@@ -26,7 +26,7 @@ fn ratchet_prints_every_vector_chain_step_0_first() {
             "ratchet",
             "--suite",
             &suite,
-            "--key",
+            "--base-key",
             &text(case, "base_key"),
             "--steps",
             "10",
@@ -39,7 +39,15 @@ fn ratchet_prints_every_vector_chain_step_0_first() {
             .collect();
         assert_eq!(out.lines().collect::<Vec<_>>(), expected, "suite {suite}");
     }
-    let zero = ok(&["ratchet", "--suite", "5", "--key", "0011", "--steps", "0"]);
+    let zero = ok(&[
+        "ratchet",
+        "--suite",
+        "5",
+        "--base-key",
+        "0011",
+        "--steps",
+        "0",
+    ]);
     assert_eq!(zero, "0011\n", "K = 0 prints the key itself");
 }
 
@@ -49,6 +57,14 @@ fn encrypt_with_a_ratchet_position_reproduces_every_vector_frame() {
     let mut frames = 0;
     for sequence in vectors["sequences"].as_array().expect("sequences") {
         for case in sequence["frames"].as_array().expect("frames") {
+            // The key of the generation's first KID, G << R.
+            let bits: u32 = text(case, "ratchet_bits").parse().expect("R");
+            let generation: u64 = text(case, "generation").parse().expect("G");
+            let key = format!(
+                "{:#x}={}",
+                generation << bits,
+                text(case, "generation_base_key")
+            );
             let out = ok(&[
                 "encrypt",
                 "--suite",
@@ -56,11 +72,9 @@ fn encrypt_with_a_ratchet_position_reproduces_every_vector_frame() {
                 "--ctr",
                 &text(case, "ctr"),
                 "--key",
-                &text(case, "generation_base_key"),
+                &key,
                 "--ratchet-bits",
                 &text(case, "ratchet_bits"),
-                "--generation",
-                &text(case, "generation"),
                 "--step",
                 &text(case, "step"),
                 "--metadata",
@@ -83,16 +97,22 @@ fn a_ratcheted_frame_decrypts_with_the_key_ratchet_prints() {
         "--ctr",
         "7",
         "--key",
-        KEY,
+        &format!("0x30={KEY}"), // generation 3's first KID: 3 << 4
         "--ratchet-bits",
         "4",
-        "--generation",
-        "3",
         "--step",
         "18",
         "00112233",
     ]);
-    let chain = ok(&["ratchet", "--suite", "1", "--key", KEY, "--steps", "18"]);
+    let chain = ok(&[
+        "ratchet",
+        "--suite",
+        "1",
+        "--base-key",
+        KEY,
+        "--steps",
+        "18",
+    ]);
     let step_18 = chain.lines().last().expect("19 lines");
     // KID = (3 << 4) + (18 mod 16) = 0x32.
     let plaintext = ok(&[
@@ -144,65 +164,56 @@ fn mls_kid_prints_every_kid_of_figure_9_in_decimal_and_hex() {
 
 #[test]
 fn ratchet_arguments_out_of_range_are_usage_errors() {
-    /// `encrypt` with a suite, counter and key, then `rest`.
-    fn encrypt<'a>(rest: &[&'a str]) -> Vec<&'a str> {
+    /// `encrypt` with a suite, counter and the key of KID 0, then `rest`.
+    fn encrypt<'a>(key: &'a str, rest: &[&'a str]) -> Vec<&'a str> {
         [
-            &["encrypt", "--suite", "4", "--ctr", "0", "--key", KEY][..],
+            &["encrypt", "--suite", "4", "--ctr", "0", "--key", key][..],
             rest,
         ]
         .concat()
     }
+    let kid_0 = format!("0={KEY}");
     assert_usage_error(
         &[
-            "ratchet", "--suite", "1", "--key", KEY, "--steps", "1000001",
+            "ratchet",
+            "--suite",
+            "1",
+            "--base-key",
+            KEY,
+            "--steps",
+            "1000001",
         ],
         &["--steps", "at most 1000000"],
     );
     for bits in ["0", "64"] {
         assert_usage_error(
-            &encrypt(&[
-                "--ratchet-bits",
-                bits,
-                "--generation",
-                "0",
-                "--step",
-                "0",
-                "00",
-            ]),
+            &encrypt(&kid_0, &["--ratchet-bits", bits, "--step", "0", "00"]),
             &["--ratchet-bits", "from 1 to 63"],
         );
     }
+    // The key's KID must be its generation's first (low R bits 0).
+    let kid_0x31 = format!("0x31={KEY}");
     assert_usage_error(
-        &encrypt(&[
-            "--ratchet-bits",
-            "60",
-            "--generation",
-            "16",
-            "--step",
-            "0",
-            "00",
-        ]),
-        &["--generation 16", "4 bits above R = 60"],
+        &encrypt(&kid_0x31, &["--ratchet-bits", "4", "--step", "2", "00"]),
+        &["generation's first", "did you mean 0x30"],
     );
     assert_usage_error(
-        &encrypt(&[
-            "--kid",
-            "1",
-            "--ratchet-bits",
-            "2",
-            "--generation",
-            "0",
-            "--step",
-            "0",
-            "00",
-        ]),
-        &["--kid", "cannot be used with", "--ratchet-bits"],
+        &encrypt(&kid_0, &["--ratchet-bits", "2", "00"]),
+        &["--step"],
     );
     assert_usage_error(
-        &encrypt(&["--ratchet-bits", "2", "--step", "0", "00"]),
-        &["--generation"],
+        &encrypt(&kid_0, &["--step", "1", "00"]),
+        &["--ratchet-bits"],
     );
-    assert_usage_error(&encrypt(&["00"]), &["--kid"]);
+    // The old spellings are gone: the KID goes with its key.
+    assert_usage_error(
+        &encrypt(&kid_0, &["--kid", "1", "00"]),
+        &["unexpected argument '--kid'"],
+    );
+    assert_usage_error(
+        &["ratchet", "--suite", "1", "--key", KEY, "--steps", "1"],
+        &["unexpected argument '--key'"],
+    );
 }
 
 #[test]

@@ -11,68 +11,28 @@
 #include <stddef.h>
 #include <stdint.h>
 
-// AES_128_CTR_HMAC_SHA256_80 (RFC 9605 §4.5).
-#define FRAMECRYPT_SUITE_AES_128_CTR_HMAC_SHA256_80 1
+// The major version of this library (and of its header): a change means
+// an incompatible change of the C API.
+#define FRAMECRYPT_VERSION_MAJOR 0
 
-// AES_128_CTR_HMAC_SHA256_64 (RFC 9605 §4.5).
-#define FRAMECRYPT_SUITE_AES_128_CTR_HMAC_SHA256_64 2
+// The minor version. While the major version is 0, a change of the minor
+// version is an incompatible change too.
+#define FRAMECRYPT_VERSION_MINOR 1
 
-// AES_128_CTR_HMAC_SHA256_32 (RFC 9605 §4.5).
-#define FRAMECRYPT_SUITE_AES_128_CTR_HMAC_SHA256_32 3
+// The patch version: compatible fixes.
+#define FRAMECRYPT_VERSION_PATCH 0
 
-// AES_128_GCM_SHA256_128 (RFC 9605 §4.5).
-#define FRAMECRYPT_SUITE_AES_128_GCM_SHA256_128 4
+// The longest base key, in bytes, that any call accepts; also a size of
+// buffer for `framecrypt_sender_current_key` that always suffices.
+#define FRAMECRYPT_MAX_KEY_LEN 128
 
-// AES_256_GCM_SHA512_128 (RFC 9605 §4.5).
-#define FRAMECRYPT_SUITE_AES_256_GCM_SHA512_128 5
-
-// AES_256_CTR_HMAC_SHA512_80 (draft-barnes-sframe-iana-256).
-#define FRAMECRYPT_SUITE_AES_256_CTR_HMAC_SHA512_80 6
-
-// AES_256_CTR_HMAC_SHA512_64 (draft-barnes-sframe-iana-256).
-#define FRAMECRYPT_SUITE_AES_256_CTR_HMAC_SHA512_64 7
-
-// AES_256_CTR_HMAC_SHA512_32 (draft-barnes-sframe-iana-256).
-#define FRAMECRYPT_SUITE_AES_256_CTR_HMAC_SHA512_32 8
-
-// No codec rule: the frame is protected whole, as a plain SFrame frame
-// (with `FRAMECRYPT_FALLBACK_WHOLE_FRAME`), and read header first.
-#define FRAMECRYPT_CODEC_UNKNOWN 0
-
-// Opus with its TOC byte clear.
-#define FRAMECRYPT_CODEC_OPUS 1
-
-// Opus with nothing clear.
-#define FRAMECRYPT_CODEC_OPUS_OPAQUE 2
-
-// VP8: the payload header clear (10 bytes for a keyframe, 3 otherwise).
-#define FRAMECRYPT_CODEC_VP8 3
-
-// VP9: nothing clear.
-#define FRAMECRYPT_CODEC_VP9 4
-
-// H.264 in Annex B format: start codes and NAL headers clear.
-#define FRAMECRYPT_CODEC_H264 5
-
-// H.265 in Annex B format: start codes and NAL headers clear.
-#define FRAMECRYPT_CODEC_H265 6
-
-// AV1 as a low-overhead OBU stream: OBU headers clear.
-#define FRAMECRYPT_CODEC_AV1 7
-
-// A frame the codec rule cannot handle is an error
-// (`FRAMECRYPT_ERR_MALFORMED_FRAME` or `FRAMECRYPT_ERR_UNSUPPORTED_CODEC`).
-// The recommended policy.
-#define FRAMECRYPT_FALLBACK_REJECT 0
-
-// A frame the codec rule cannot handle is protected whole.
-#define FRAMECRYPT_FALLBACK_WHOLE_FRAME 1
-
-// What a call did: `FRAMECRYPT_OK`, or why it did nothing.
+// What a call did: `FRAMECRYPT_OK`, or why it failed.
 //
-// Codes below 100 belong to the C boundary; codes from 100 on are the
-// library's errors (`framecrypt::Error`), one code each, in the order the
-// library declares them. Codes never change meaning once released.
+// Codes below 100 are about the call itself (its pointers, lengths and
+// objects); codes from 100 on are about the frame, the key or a value
+// passed. The list holds only codes that some call of this version can
+// return, and a code never changes its meaning; numbers missing from the
+// sequence are not used.
 //
 // `FRAMECRYPT_ERR_AUTHENTICATION_FAILED` deliberately says nothing about
 // why a frame was rejected.
@@ -91,13 +51,20 @@ enum framecrypt_result
   // The call needs a ratcheting sender or receiver and was given a plain
   // one, or the other way round.
   FRAMECRYPT_ERR_WRONG_KIND = 3,
-  // A length is larger than any buffer can be (`isize::MAX`).
+  // A length is larger than any buffer can be (above `PTRDIFF_MAX`).
   FRAMECRYPT_ERR_LENGTH_TOO_LARGE = 4,
-  // A bug in framecrypt: a panic was caught at the C boundary. The
-  // object passed in may be in any state and should be freed.
-  FRAMECRYPT_ERR_PANIC = 5,
-  // A library error that this version of the C API has no code for.
-  FRAMECRYPT_ERR_OTHER = 6,
+  // A bug in framecrypt: an internal check failed. The object passed in
+  // refuses every later call with this code and should be freed; please
+  // report it.
+  FRAMECRYPT_ERR_INTERNAL = 5,
+  // The handle is not a live object: it was freed already, or it never
+  // came from framecrypt. Detected as long as its memory has not been
+  // given to a new object of the same type.
+  FRAMECRYPT_ERR_INVALID_HANDLE = 6,
+  // The handle is a live object of the other type: a
+  // `framecrypt_receiver` passed as a `framecrypt_sender`, or the other
+  // way round.
+  FRAMECRYPT_ERR_WRONG_OBJECT = 7,
   // The SFrame header is truncated (RFC 9605 §4.3).
   FRAMECRYPT_ERR_MALFORMED_HEADER = 100,
   // No key is installed for the frame's KID.
@@ -108,18 +75,13 @@ enum framecrypt_result
   FRAMECRYPT_ERR_AUTHENTICATION_FAILED = 103,
   // The sender has used every counter value of its key.
   FRAMECRYPT_ERR_COUNTER_EXHAUSTED = 104,
-  // The output buffer is too small; the function's documentation says
-  // how large it must be (a `..._len` function, where the size depends
-  // on the input).
+  // The output buffer is too small. Calls with a length out-pointer
+  // store there the size that is needed (see each function).
   FRAMECRYPT_ERR_BUFFER_TOO_SMALL = 105,
-  // A fixed-capacity key store is full.
-  FRAMECRYPT_ERR_STORE_FULL = 106,
-  // The number is not one of the cipher suites 1–8.
+  // The value is not a `framecrypt_suite`.
   FRAMECRYPT_ERR_UNSUPPORTED_CIPHER_SUITE = 107,
-  // A base key is empty or longer than 128 bytes.
+  // A base key is empty or longer than `FRAMECRYPT_MAX_KEY_LEN` bytes.
   FRAMECRYPT_ERR_INVALID_KEY_LENGTH = 108,
-  // The metadata is too long for an allocation-free AES-GCM call.
-  FRAMECRYPT_ERR_METADATA_TOO_LONG = 109,
   // The KID names a ratchet step too far ahead of the receiver.
   FRAMECRYPT_ERR_TOO_FAR_AHEAD = 110,
   // The KID names a key the receiver has erased.
@@ -131,28 +93,15 @@ enum framecrypt_result
   FRAMECRYPT_ERR_STALE_KEY = 113,
   // No key ID is left for the next generation or step.
   FRAMECRYPT_ERR_KEY_ID_EXHAUSTED = 114,
-  // A configuration value (ratchet bits, generation, codec, fallback) is
-  // out of range.
+  // A value is out of range: a `framecrypt_codec` or
+  // `framecrypt_fallback` that is not one, ratchet bits, a generation, a
+  // struct size. The function's documentation says which.
   FRAMECRYPT_ERR_INVALID_PARAMETER = 115,
-  // An MLS exporter failed.
-  FRAMECRYPT_ERR_EXPORT_FAILED = 116,
   // The frame does not parse as the given codec.
   FRAMECRYPT_ERR_MALFORMED_FRAME = 117,
-  // No codec-aware rule for this codec, and the fallback refuses
-  // whole-frame protection.
+  // `FRAMECRYPT_CODEC_UNKNOWN` with `FRAMECRYPT_FALLBACK_REJECT`: there
+  // is no codec rule, and whole-frame protection is refused.
   FRAMECRYPT_ERR_UNSUPPORTED_CODEC = 118,
-  // A malformed or incomplete SFrame RTP payload.
-  FRAMECRYPT_ERR_MALFORMED_PACKET = 119,
-  // A malformed key announcement.
-  FRAMECRYPT_ERR_MALFORMED_ANNOUNCEMENT = 120,
-  // A key announcement for another session.
-  FRAMECRYPT_ERR_WRONG_SESSION = 121,
-  // A key announcement addressed to another participant.
-  FRAMECRYPT_ERR_WRONG_RECIPIENT = 122,
-  // A key announcement from another sender.
-  FRAMECRYPT_ERR_WRONG_SENDER = 123,
-  // A key announcement replayed.
-  FRAMECRYPT_ERR_ANNOUNCEMENT_REPLAYED = 124,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -162,20 +111,104 @@ typedef uint32_t framecrypt_result;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
+// A cipher suite (RFC 9605 §4.5). The values are the IANA registry's.
+typedef enum framecrypt_suite {
+  // AES_128_CTR_HMAC_SHA256_80 (RFC 9605 §4.5).
+  FRAMECRYPT_SUITE_AES_128_CTR_HMAC_SHA256_80 = 1,
+  // AES_128_CTR_HMAC_SHA256_64 (RFC 9605 §4.5).
+  FRAMECRYPT_SUITE_AES_128_CTR_HMAC_SHA256_64 = 2,
+  // AES_128_CTR_HMAC_SHA256_32 (RFC 9605 §4.5).
+  FRAMECRYPT_SUITE_AES_128_CTR_HMAC_SHA256_32 = 3,
+  // AES_128_GCM_SHA256_128 (RFC 9605 §4.5).
+  FRAMECRYPT_SUITE_AES_128_GCM_SHA256_128 = 4,
+  // AES_256_GCM_SHA512_128 (RFC 9605 §4.5).
+  FRAMECRYPT_SUITE_AES_256_GCM_SHA512_128 = 5,
+  // AES_256_CTR_HMAC_SHA512_80 (draft-barnes-sframe-iana-256).
+  FRAMECRYPT_SUITE_AES_256_CTR_HMAC_SHA512_80 = 6,
+  // AES_256_CTR_HMAC_SHA512_64 (draft-barnes-sframe-iana-256).
+  FRAMECRYPT_SUITE_AES_256_CTR_HMAC_SHA512_64 = 7,
+  // AES_256_CTR_HMAC_SHA512_32 (draft-barnes-sframe-iana-256).
+  FRAMECRYPT_SUITE_AES_256_CTR_HMAC_SHA512_32 = 8,
+} framecrypt_suite;
+
+// How `framecrypt_sender_protect` and `framecrypt_receiver_unprotect`
+// treat an encoded frame: which bytes stay clear for RTP packetizers and
+// SFUs (see `framecrypt_sender_protect`).
+typedef enum framecrypt_codec {
+  // No codec rule: the frame is protected whole, as a plain SFrame frame
+  // (with `FRAMECRYPT_FALLBACK_WHOLE_FRAME`), and an SFU reads it header
+  // first.
+  FRAMECRYPT_CODEC_UNKNOWN = 256,
+  // Opus with its TOC byte clear.
+  FRAMECRYPT_CODEC_OPUS = 257,
+  // Opus with nothing clear.
+  FRAMECRYPT_CODEC_OPUS_OPAQUE = 258,
+  // VP8: the payload header clear (10 bytes of a keyframe, 3 otherwise).
+  FRAMECRYPT_CODEC_VP8 = 259,
+  // VP9: nothing clear.
+  FRAMECRYPT_CODEC_VP9 = 260,
+  // H.264 in Annex B format (see `framecrypt_sender_protect` for what
+  // stays clear).
+  FRAMECRYPT_CODEC_H264 = 261,
+  // H.265 in Annex B format (see `framecrypt_sender_protect`).
+  FRAMECRYPT_CODEC_H265 = 262,
+  // AV1 as a low-overhead OBU stream (see `framecrypt_sender_protect`).
+  FRAMECRYPT_CODEC_AV1 = 263,
+} framecrypt_codec;
+
+// What to do with a frame the codec rule cannot handle.
+typedef enum framecrypt_fallback {
+  // Refuse it: `FRAMECRYPT_ERR_MALFORMED_FRAME`, or
+  // `FRAMECRYPT_ERR_UNSUPPORTED_CODEC` for `FRAMECRYPT_CODEC_UNKNOWN`.
+  // The recommended policy.
+  FRAMECRYPT_FALLBACK_REJECT = 512,
+  // Protect it whole, as a plain SFrame frame. A receiver with this
+  // policy tries a frame it cannot read codec-aware as a whole frame
+  // once more, which doubles a forger's chances per frame.
+  FRAMECRYPT_FALLBACK_WHOLE_FRAME = 513,
+} framecrypt_fallback;
+
 // A receiver. Opaque. Create it with `framecrypt_receiver_new` (any
 // number of keys, each installed for its KID) or
 // `framecrypt_receiver_new_ratcheting` (one sender's ratcheting keys),
 // and release it with `framecrypt_receiver_free`. Both reject replayed
 // frames.
+//
+// Threads: a receiver may be used from any thread, and from several at
+// once: keys may be added or removed on one thread while another
+// decrypts. It has a lock of its own: concurrent calls on one receiver run
+// one after the other, so each frame is accepted at most once and a key
+// change happens entirely before or after a decryption. Calls on
+// different receivers never wait for each other, except for a moment
+// while a sender or receiver is created or freed.
+//
+// `framecrypt_receiver_free` waits for calls in progress on the receiver
+// to finish; a call that starts after it returns
+// `FRAMECRYPT_ERR_INVALID_HANDLE` (unless a new receiver was given the
+// same address in the meantime, which nothing can tell: do not use a
+// handle after freeing it).
 typedef struct framecrypt_receiver framecrypt_receiver;
 
 // A sender: encrypts frames under one key, with a counter that never
-// repeats. Opaque. Create it with `framecrypt_sender_new` (a fixed KID)
-// or `framecrypt_sender_new_ratcheting` (KIDs that follow ratchet steps
-// and generations), and release it with `framecrypt_sender_free`.
+// repeats. Opaque. Create it with `framecrypt_sender_new` (a fixed KID) or
+// `framecrypt_sender_new_ratcheting` (KIDs that follow ratchet steps and
+// generations), and release it with `framecrypt_sender_free`.
+//
+// Threads: a sender may be used from any thread, and from several at
+// once. It has a lock of its own: concurrent calls on one sender run one
+// after the other, and every frame still gets a counter of its own. Calls
+// on different senders never wait for each other, except for a moment
+// while a sender or receiver is created or freed.
+//
+// `framecrypt_sender_free` waits for calls in progress on the sender to
+// finish; a call that starts after it returns
+// `FRAMECRYPT_ERR_INVALID_HANDLE` (unless a new sender was given the same
+// address in the meantime, which nothing can tell: do not use a handle
+// after freeing it).
 typedef struct framecrypt_sender framecrypt_sender;
 
-// The SFrame header of a frame (RFC 9605 §4.3).
+// The SFrame header of a frame (RFC 9605 §4.3). It will not grow: an
+// SFrame header has exactly these two fields.
 typedef struct framecrypt_header {
   // The key ID.
   uint64_t kid;
@@ -185,7 +218,14 @@ typedef struct framecrypt_header {
 
 // What an SFU can learn of a protected frame without any key. Fields
 // that the clear bytes do not tell are -1 (signed fields) or 0.
+//
+// The struct may grow in later versions (new fields at the end). Set
+// `struct_size` to `sizeof(framecrypt_sfu_view)` before the call: the
+// library then writes only the fields that fit in `struct_size` bytes.
 typedef struct framecrypt_sfu_view {
+  // The size of the struct as the caller knows it:
+  // `sizeof(framecrypt_sfu_view)`. Set by the caller, never written.
+  size_t struct_size;
   // The SFrame header's KID and counter.
   struct framecrypt_header header;
   // Where the SFrame header starts (after the codec's clear prefix).
@@ -196,7 +236,7 @@ typedef struct framecrypt_sfu_view {
   size_t clear_len;
   // Encrypted bytes and tag.
   size_t sealed_len;
-  // Bytes added by H.26x start-code escaping.
+  // Bytes added by H.264/H.265 start-code escaping.
   size_t escape_len;
   // 1 for a keyframe, 0 for a delta frame, -1 if the clear bytes do not
   // say.
@@ -205,7 +245,7 @@ typedef struct framecrypt_sfu_view {
   uint16_t width;
   // VP8 keyframe height in pixels, or 0.
   uint16_t height;
-  // H.26x: the frame carries parameter sets.
+  // H.264/H.265: the frame carries parameter sets.
   bool parameter_sets;
   // AV1: the frame carries a sequence header.
   bool sequence_header;
@@ -221,101 +261,32 @@ typedef struct framecrypt_sfu_view {
 extern "C" {
 #endif // __cplusplus
 
-// The version of framecrypt, as a static NUL-terminated string such as
-// "0.1.0"; the caller must not free it.
+// The version of this library, as a static NUL-terminated string such as
+// "0.1.0" (`FRAMECRYPT_VERSION_MAJOR`.`_MINOR`.`_PATCH`, which give the
+// version of the header); the caller must not free it.
 const char *framecrypt_version(void);
 
-// Stores in `*len_out` the largest protected frame `framecrypt_protect`
-// can make of a `frame_len`-byte frame of `codec` under `suite`: the
-// capacity its `out` needs.
-//
-// # Errors
-// `FRAMECRYPT_ERR_INVALID_PARAMETER` for an unknown codec number;
-// `FRAMECRYPT_ERR_UNSUPPORTED_CIPHER_SUITE`; `FRAMECRYPT_ERR_NULL_POINTER`.
-//
-// # Safety
-// `len_out` must be valid for a write.
-framecrypt_result framecrypt_max_protected_len(uint32_t codec,
-                                               uint16_t suite,
-                                               size_t frame_len,
-                                               size_t *len_out);
-
-// Protects the encoded frame `frame` of `codec` with `sender` into `out`,
-// keeping the codec's clear bytes readable for packetizers and SFUs
-// (module docs of `framecrypt::codec`), and stores the protected length
-// in `*out_len`. With `FRAMECRYPT_FALLBACK_WHOLE_FRAME`, a frame the
-// codec rule cannot handle is encrypted whole; `*whole_frame_out` (if not
-// NULL) says whether that happened.
-//
-// # Errors
-// `FRAMECRYPT_ERR_BUFFER_TOO_SMALL` if `out_capacity` is below
-// `framecrypt_max_protected_len` (no counter is used);
-// `FRAMECRYPT_ERR_MALFORMED_FRAME` and `FRAMECRYPT_ERR_UNSUPPORTED_CODEC`
-// with `FRAMECRYPT_FALLBACK_REJECT`; `FRAMECRYPT_ERR_COUNTER_EXHAUSTED`;
-// `FRAMECRYPT_ERR_INVALID_PARAMETER` for an unknown codec or fallback
-// number; `FRAMECRYPT_ERR_NULL_POINTER`; `FRAMECRYPT_ERR_BUFFERS_OVERLAP`.
-//
-// # Safety
-// `sender` must be a live sender; `frame` readable for `frame_len` bytes;
-// `out` writable for `out_capacity` bytes; `out_len` valid for a write;
-// `whole_frame_out` NULL or valid for a write.
-framecrypt_result framecrypt_protect(struct framecrypt_sender *sender,
-                                     uint32_t codec,
-                                     uint32_t fallback,
-                                     const uint8_t *frame,
-                                     size_t frame_len,
-                                     uint8_t *out,
-                                     size_t out_capacity,
-                                     size_t *out_len,
-                                     bool *whole_frame_out);
-
-// Restores a frame protected by `framecrypt_protect` with the same
-// `codec` and `fallback`: decrypts `protected_frame` with `receiver` into
-// `out` (at least `protected_len` bytes) and stores the frame's length in
-// `*out_len` and, if `header_out` is not NULL, its KID and counter.
-// `now_ms` is as for `framecrypt_receiver_decrypt`.
-//
-// On failure `out` holds no plaintext.
-//
-// # Errors
-// As `framecrypt_receiver_decrypt`; `FRAMECRYPT_ERR_MALFORMED_FRAME` and
-// `FRAMECRYPT_ERR_UNSUPPORTED_CODEC` with `FRAMECRYPT_FALLBACK_REJECT`;
-// `FRAMECRYPT_ERR_INVALID_PARAMETER` for an unknown codec or fallback
-// number.
-//
-// # Safety
-// `receiver` must be a live receiver; `protected_frame` readable for
-// `protected_len` bytes; `out` writable for `out_capacity` bytes;
-// `out_len` valid for a write; `header_out` NULL or valid for a write.
-framecrypt_result framecrypt_unprotect(struct framecrypt_receiver *receiver,
-                                       uint64_t now_ms,
-                                       uint32_t codec,
-                                       uint32_t fallback,
-                                       const uint8_t *protected_frame,
-                                       size_t protected_len,
-                                       uint8_t *out,
-                                       size_t out_capacity,
-                                       size_t *out_len,
-                                       struct framecrypt_header *header_out);
-
 // Reads the protected frame `payload` of `codec` as an SFU may, without a
-// key, and stores what it tells in `*view_out`. `FRAMECRYPT_CODEC_UNKNOWN`
+// key, and stores what it tells in `*view`. `FRAMECRYPT_CODEC_UNKNOWN`
 // and `FRAMECRYPT_CODEC_VP9` frames are read header first. Never reads
 // outside `payload`, whatever it holds.
 //
 // # Errors
 // `FRAMECRYPT_ERR_MALFORMED_FRAME` if the clear structure does not parse;
 // `FRAMECRYPT_ERR_MALFORMED_HEADER` if the SFrame header is truncated;
-// `FRAMECRYPT_ERR_INVALID_PARAMETER` for an unknown codec number;
-// `FRAMECRYPT_ERR_NULL_POINTER`.
+// `FRAMECRYPT_ERR_INVALID_PARAMETER` if `codec` is not a
+// `framecrypt_codec`, or `view->struct_size` is smaller than this
+// version's struct; `FRAMECRYPT_ERR_NULL_POINTER`;
+// `FRAMECRYPT_ERR_LENGTH_TOO_LARGE`. On failure `*view` is left as it
+// was.
 //
 // # Safety
-// `payload` must be readable for `payload_len` bytes; `view_out` valid
-// for a write.
-framecrypt_result framecrypt_sfu_inspect(uint32_t codec,
+// `payload` must be readable for `payload_len` bytes; `view` readable
+// for its `struct_size` field and writable for `view->struct_size` bytes.
+framecrypt_result framecrypt_sfu_inspect(framecrypt_codec codec,
                                          const uint8_t *payload,
                                          size_t payload_len,
-                                         struct framecrypt_sfu_view *view_out);
+                                         struct framecrypt_sfu_view *view);
 
 // Parses the SFrame header (RFC 9605 §4.3) at the start of `frame`:
 // stores its KID and counter in `*header_out` and its length in
@@ -323,7 +294,7 @@ framecrypt_result framecrypt_sfu_inspect(uint32_t codec,
 //
 // # Errors
 // `FRAMECRYPT_ERR_MALFORMED_HEADER` if it is truncated;
-// `FRAMECRYPT_ERR_NULL_POINTER`.
+// `FRAMECRYPT_ERR_NULL_POINTER`; `FRAMECRYPT_ERR_LENGTH_TOO_LARGE`.
 //
 // # Safety
 // `frame` must be readable for `frame_len` bytes; `header_out` and
@@ -332,10 +303,6 @@ framecrypt_result framecrypt_header_parse(const uint8_t *frame,
                                           size_t frame_len,
                                           struct framecrypt_header *header_out,
                                           size_t *header_len_out);
-
-// The size of one frame's SFrame overhead at most (header and tag) for
-// `suite`, or 0 for a number that is not a cipher suite.
-size_t framecrypt_max_overhead(uint16_t suite);
 
 // Creates an empty receiver that holds any number of keys, each for one
 // KID (`framecrypt_receiver_add_key`), and stores it in `*receiver_out`.
@@ -366,44 +333,44 @@ framecrypt_result framecrypt_receiver_new(struct framecrypt_receiver **receiver_
 //
 // # Safety
 // `receiver_out` must be valid for a write of a pointer.
-framecrypt_result framecrypt_receiver_new_ratcheting(uint16_t suite,
+framecrypt_result framecrypt_receiver_new_ratcheting(framecrypt_suite suite,
                                                      uint32_t ratchet_bits,
                                                      struct framecrypt_receiver **receiver_out);
 
-// Frees a receiver and zeroizes its keys. NULL is accepted and ignored.
-//
-// # Safety
-// `receiver` must be NULL or a pointer from `framecrypt_receiver_new*`
-// that has not been freed; it must not be used afterwards.
+// Frees a receiver and wipes its keys. NULL, and a handle that is not a
+// live receiver (freed already, or a sender), are ignored. Do not use the
+// handle afterwards.
 void framecrypt_receiver_free(struct framecrypt_receiver *receiver);
 
 // Derives and installs the key for `kid` from `base_key` under `suite`
-// (RFC 9605 §4.4.2), replacing and zeroizing any key `kid` had.
+// (RFC 9605 §4.4.2), replacing any key `kid` had; the replaced key is
+// wiped, and no copy of it is left in memory the receiver owned or freed.
 //
 // # Errors
 // `FRAMECRYPT_ERR_WRONG_KIND` for a ratcheting receiver;
 // `FRAMECRYPT_ERR_UNSUPPORTED_CIPHER_SUITE`;
-// `FRAMECRYPT_ERR_INVALID_KEY_LENGTH`; `FRAMECRYPT_ERR_NULL_POINTER`.
+// `FRAMECRYPT_ERR_INVALID_KEY_LENGTH`; `FRAMECRYPT_ERR_NULL_POINTER`,
+// `FRAMECRYPT_ERR_INVALID_HANDLE`, `FRAMECRYPT_ERR_WRONG_OBJECT`.
 //
 // # Safety
-// `receiver` must be a live receiver; `base_key` readable for
-// `base_key_len` bytes.
+// `base_key` must be readable for `base_key_len` bytes.
 framecrypt_result framecrypt_receiver_add_key(struct framecrypt_receiver *receiver,
-                                              uint16_t suite,
+                                              framecrypt_suite suite,
                                               uint64_t kid,
                                               const uint8_t *base_key,
                                               size_t base_key_len);
 
-// Removes and zeroizes the key for `kid`; stores in `*removed_out` (if
-// not NULL) whether there was one.
+// Removes the key for `kid` and wipes it; no copy of it is left in
+// memory the receiver owned or freed. Stores in `*removed_out` (if not
+// NULL) whether there was one.
 //
 // # Errors
 // `FRAMECRYPT_ERR_WRONG_KIND` for a ratcheting receiver;
-// `FRAMECRYPT_ERR_NULL_POINTER`.
+// `FRAMECRYPT_ERR_NULL_POINTER`, `FRAMECRYPT_ERR_INVALID_HANDLE`,
+// `FRAMECRYPT_ERR_WRONG_OBJECT`.
 //
 // # Safety
-// `receiver` must be a live receiver; `removed_out` NULL or valid for a
-// write.
+// `removed_out` must be NULL or valid for a write.
 framecrypt_result framecrypt_receiver_remove_key(struct framecrypt_receiver *receiver,
                                                  uint64_t kid,
                                                  bool *removed_out);
@@ -419,11 +386,11 @@ framecrypt_result framecrypt_receiver_remove_key(struct framecrypt_receiver *rec
 // `FRAMECRYPT_ERR_STALE_KEY` if (`generation`, `step`) is not newer than
 // the key in use; `FRAMECRYPT_ERR_INVALID_PARAMETER` if `generation` does
 // not fit the KID; `FRAMECRYPT_ERR_INVALID_KEY_LENGTH`;
-// `FRAMECRYPT_ERR_NULL_POINTER`.
+// `FRAMECRYPT_ERR_NULL_POINTER`, `FRAMECRYPT_ERR_INVALID_HANDLE`,
+// `FRAMECRYPT_ERR_WRONG_OBJECT`.
 //
 // # Safety
-// `receiver` must be a live receiver; `base_key` readable for
-// `base_key_len` bytes.
+// `base_key` must be readable for `base_key_len` bytes.
 framecrypt_result framecrypt_receiver_install_key(struct framecrypt_receiver *receiver,
                                                   uint64_t now_ms,
                                                   uint64_t generation,
@@ -437,23 +404,26 @@ framecrypt_result framecrypt_receiver_install_key(struct framecrypt_receiver *re
 // `metadata` must be the bytes the sender authenticated. `now_ms` is the
 // time for a ratcheting receiver's retention; a plain receiver ignores it.
 //
+// Any `out_capacity` from the plaintext length on is accepted (the frame
+// minus its header and tag; `frame_len` always suffices).
+//
 // On failure `out` holds no plaintext, and the receiver's state (replay
 // windows, ratchet) is unchanged.
 //
 // # Errors
 // `FRAMECRYPT_ERR_MALFORMED_HEADER`, `FRAMECRYPT_ERR_UNKNOWN_KEY_ID`,
 // `FRAMECRYPT_ERR_FRAME_TOO_SHORT`, `FRAMECRYPT_ERR_AUTHENTICATION_FAILED`,
-// `FRAMECRYPT_ERR_BUFFER_TOO_SMALL` (`out_capacity` below the plaintext
-// length, `frame_len` minus the header and the tag; a capacity of
-// `frame_len` always suffices), `FRAMECRYPT_ERR_REPLAYED`, and for a
-// ratcheting receiver `FRAMECRYPT_ERR_TOO_FAR_AHEAD`,
-// `FRAMECRYPT_ERR_KEY_EXPIRED`;
-// `FRAMECRYPT_ERR_NULL_POINTER`; `FRAMECRYPT_ERR_BUFFERS_OVERLAP`.
+// `FRAMECRYPT_ERR_REPLAYED`; `FRAMECRYPT_ERR_BUFFER_TOO_SMALL`, with the
+// plaintext length stored in `*out_len`; for a ratcheting receiver
+// `FRAMECRYPT_ERR_TOO_FAR_AHEAD`, `FRAMECRYPT_ERR_KEY_EXPIRED`;
+// `FRAMECRYPT_ERR_NULL_POINTER`; `FRAMECRYPT_ERR_BUFFERS_OVERLAP`;
+// `FRAMECRYPT_ERR_LENGTH_TOO_LARGE`; `FRAMECRYPT_ERR_INVALID_HANDLE`;
+// `FRAMECRYPT_ERR_WRONG_OBJECT`.
 //
 // # Safety
-// `receiver` must be a live receiver; `metadata` and `frame` readable for
-// their lengths; `out` writable for `out_capacity` bytes; `out_len` valid
-// for a write; `header_out` NULL or valid for a write.
+// `metadata` and `frame` must be readable for their lengths; `out`
+// writable for `out_capacity` bytes; `out_len` valid for a write;
+// `header_out` NULL or valid for a write.
 framecrypt_result framecrypt_receiver_decrypt(struct framecrypt_receiver *receiver,
                                               uint64_t now_ms,
                                               const uint8_t *metadata,
@@ -465,14 +435,106 @@ framecrypt_result framecrypt_receiver_decrypt(struct framecrypt_receiver *receiv
                                               size_t *out_len,
                                               struct framecrypt_header *header_out);
 
-// The message for a result code, as a static NUL-terminated string that
-// the caller must not free. Library errors read as the library's own
-// `Display` text. An unknown code gives "unknown result code".
-const char *framecrypt_result_message(uint32_t code);
+// Decrypts the SFrame frame in `frame[0..frame_len]` in place, as
+// `framecrypt_receiver_decrypt` does: the plaintext ends up at
+// `frame[0..*out_len]`. No other buffer is needed.
+//
+// On failure `frame` holds no plaintext (the bytes between its header and
+// tag may have been zeroed), and the receiver's state is unchanged.
+//
+// # Errors
+// As `framecrypt_receiver_decrypt`, without
+// `FRAMECRYPT_ERR_BUFFER_TOO_SMALL`; `FRAMECRYPT_ERR_BUFFERS_OVERLAP` if
+// `metadata` overlaps `frame`.
+//
+// # Safety
+// `metadata` must be readable for `metadata_len` bytes; `frame` readable
+// and writable for `frame_len` bytes; `out_len` valid for a write;
+// `header_out` NULL or valid for a write.
+framecrypt_result framecrypt_receiver_decrypt_in_place(struct framecrypt_receiver *receiver,
+                                                       uint64_t now_ms,
+                                                       const uint8_t *metadata,
+                                                       size_t metadata_len,
+                                                       uint8_t *frame,
+                                                       size_t frame_len,
+                                                       size_t *out_len,
+                                                       struct framecrypt_header *header_out);
 
-// Creates a sender for `kid` with the base key `base_key[..base_key_len]`
-// (1 to 128 bytes) under `suite` (`FRAMECRYPT_SUITE_*`), its counter at
-// 0, and stores it in `*sender_out`.
+// Restores a frame protected by `framecrypt_sender_protect` with the same
+// `codec` and `fallback`: decrypts `protected_frame` into `out` and
+// stores the frame's length in `*out_len` and, if `header_out` is not
+// NULL, its KID and counter. `now_ms` is as for
+// `framecrypt_receiver_decrypt`.
+//
+// `out_capacity` must be at least `protected_len`: the restored frame is
+// shorter, but the call works in `out`. (`framecrypt_receiver_unprotect_in_place`
+// needs no second buffer at all.)
+//
+// On failure `out` holds no plaintext, and the receiver's state is
+// unchanged.
+//
+// # Errors
+// As `framecrypt_receiver_decrypt` (`FRAMECRYPT_ERR_BUFFER_TOO_SMALL`
+// with `protected_len` stored in `*out_len`);
+// `FRAMECRYPT_ERR_MALFORMED_FRAME` and `FRAMECRYPT_ERR_UNSUPPORTED_CODEC`
+// with `FRAMECRYPT_FALLBACK_REJECT`; `FRAMECRYPT_ERR_INVALID_PARAMETER`
+// if `codec` or `fallback` is not a value of its enum.
+//
+// # Safety
+// `protected_frame` must be readable for `protected_len` bytes; `out`
+// writable for `out_capacity` bytes; `out_len` valid for a write;
+// `header_out` NULL or valid for a write.
+framecrypt_result framecrypt_receiver_unprotect(struct framecrypt_receiver *receiver,
+                                                uint64_t now_ms,
+                                                framecrypt_codec codec,
+                                                framecrypt_fallback fallback,
+                                                const uint8_t *protected_frame,
+                                                size_t protected_len,
+                                                uint8_t *out,
+                                                size_t out_capacity,
+                                                size_t *out_len,
+                                                struct framecrypt_header *header_out);
+
+// Restores a frame protected by `framecrypt_sender_protect` in place:
+// `frame[0..frame_len]` holds the protected frame, and on success
+// `frame[0..*out_len]` holds the restored one. No other buffer is needed
+// (for H.264, H.265 and AV1 the receiver keeps a copy of the protected
+// frame to work from, grown to the largest frame seen).
+//
+// On failure `frame` holds no plaintext (its contents are unspecified),
+// and the receiver's state is unchanged.
+//
+// # Errors
+// As `framecrypt_receiver_unprotect`, without
+// `FRAMECRYPT_ERR_BUFFER_TOO_SMALL` and
+// `FRAMECRYPT_ERR_BUFFERS_OVERLAP`.
+//
+// # Safety
+// `frame` must be readable and writable for `frame_len` bytes; `out_len`
+// valid for a write; `header_out` NULL or valid for a write.
+framecrypt_result framecrypt_receiver_unprotect_in_place(struct framecrypt_receiver *receiver,
+                                                         uint64_t now_ms,
+                                                         framecrypt_codec codec,
+                                                         framecrypt_fallback fallback,
+                                                         uint8_t *frame,
+                                                         size_t frame_len,
+                                                         size_t *out_len,
+                                                         struct framecrypt_header *header_out);
+
+// The message for a result code, as a static NUL-terminated string that
+// the caller must not free. A value that is no result code gives
+// "unknown result code".
+const char *framecrypt_result_message(framecrypt_result code);
+
+// Creates a sender for `kid` with the base key `base_key[0..base_key_len]`
+// (1 to `FRAMECRYPT_MAX_KEY_LEN` bytes) under `suite`, its counter at 0,
+// and stores it in `*sender_out`.
+//
+// **One key, one sender.** Two senders with the same key and KID reuse
+// counters, and with them AES nonces: the XOR of two such ciphertexts is
+// the XOR of the frames. Give every sender a KID or key of its own, and
+// resume a restarted sender at its persisted counter
+// (`framecrypt_sender_resume`).
 //
 // # Errors
 // `FRAMECRYPT_ERR_UNSUPPORTED_CIPHER_SUITE`,
@@ -481,7 +543,7 @@ const char *framecrypt_result_message(uint32_t code);
 // # Safety
 // `base_key` must be readable for `base_key_len` bytes; `sender_out` must
 // be valid for a write of a pointer.
-framecrypt_result framecrypt_sender_new(uint16_t suite,
+framecrypt_result framecrypt_sender_new(framecrypt_suite suite,
                                         uint64_t kid,
                                         const uint8_t *base_key,
                                         size_t base_key_len,
@@ -489,14 +551,14 @@ framecrypt_result framecrypt_sender_new(uint16_t suite,
 
 // Creates a sender as `framecrypt_sender_new` does, but with its next
 // counter at `next_ctr`: for a sender restarted with a key it used before,
-// whose last counter was persisted (RFC 9605 §9.1 forbids reusing one).
+// whose next counter was persisted (RFC 9605 §9.1 forbids reusing one).
 //
 // # Errors
 // As `framecrypt_sender_new`.
 //
 // # Safety
 // As `framecrypt_sender_new`.
-framecrypt_result framecrypt_sender_resume(uint16_t suite,
+framecrypt_result framecrypt_sender_resume(framecrypt_suite suite,
                                            uint64_t kid,
                                            const uint8_t *base_key,
                                            size_t base_key_len,
@@ -515,7 +577,7 @@ framecrypt_result framecrypt_sender_resume(uint16_t suite,
 //
 // # Safety
 // As `framecrypt_sender_new`.
-framecrypt_result framecrypt_sender_new_ratcheting(uint16_t suite,
+framecrypt_result framecrypt_sender_new_ratcheting(framecrypt_suite suite,
                                                    uint32_t ratchet_bits,
                                                    uint64_t generation,
                                                    const uint8_t *base_key,
@@ -532,7 +594,7 @@ framecrypt_result framecrypt_sender_new_ratcheting(uint16_t suite,
 //
 // # Safety
 // As `framecrypt_sender_new`.
-framecrypt_result framecrypt_sender_resume_ratcheting(uint16_t suite,
+framecrypt_result framecrypt_sender_resume_ratcheting(framecrypt_suite suite,
                                                       uint32_t ratchet_bits,
                                                       uint64_t generation,
                                                       uint64_t step,
@@ -541,21 +603,20 @@ framecrypt_result framecrypt_sender_resume_ratcheting(uint16_t suite,
                                                       uint64_t next_ctr,
                                                       struct framecrypt_sender **sender_out);
 
-// Frees a sender and zeroizes its keys. NULL is accepted and ignored.
-//
-// # Safety
-// `sender` must be NULL or a pointer from `framecrypt_sender_new*` that
-// has not been freed; it must not be used afterwards.
+// Frees a sender and wipes its keys. NULL, and a handle that is not a
+// live sender (freed already, or a receiver), are ignored. Do not use the
+// handle afterwards.
 void framecrypt_sender_free(struct framecrypt_sender *sender);
 
 // Stores in `*kid_out` the KID the sender's next frame will carry.
 //
 // # Errors
-// `FRAMECRYPT_ERR_NULL_POINTER`.
+// `FRAMECRYPT_ERR_NULL_POINTER`, `FRAMECRYPT_ERR_INVALID_HANDLE`,
+// `FRAMECRYPT_ERR_WRONG_OBJECT`.
 //
 // # Safety
-// `sender` must be a live sender; `kid_out` valid for a write.
-framecrypt_result framecrypt_sender_kid(struct framecrypt_sender *sender, uint64_t *kid_out);
+// `kid_out` must be valid for a write.
+framecrypt_result framecrypt_sender_kid(const struct framecrypt_sender *sender, uint64_t *kid_out);
 
 // Stores in `*ctr_out` the counter the sender's next frame will carry;
 // persist it before sending (RFC 9605 §9.1) to resume with
@@ -565,42 +626,63 @@ framecrypt_result framecrypt_sender_kid(struct framecrypt_sender *sender, uint64
 //
 // # Errors
 // `FRAMECRYPT_ERR_COUNTER_EXHAUSTED` once every counter value is used;
-// `FRAMECRYPT_ERR_NULL_POINTER`.
+// `FRAMECRYPT_ERR_NULL_POINTER`, `FRAMECRYPT_ERR_INVALID_HANDLE`,
+// `FRAMECRYPT_ERR_WRONG_OBJECT`.
 //
 // # Safety
-// `sender` must be a live sender; `ctr_out` valid for a write.
-framecrypt_result framecrypt_sender_next_counter(struct framecrypt_sender *sender,
+// `ctr_out` must be valid for a write.
+framecrypt_result framecrypt_sender_next_counter(const struct framecrypt_sender *sender,
                                                  uint64_t *ctr_out);
 
-// Stores in `*len_out` the exact length of the sender's next frame for a
-// plaintext of `plaintext_len` bytes: the capacity
+// Stores in `*len_out` the exact length of the sender's next SFrame frame
+// for a plaintext of `plaintext_len` bytes: the capacity
 // `framecrypt_sender_encrypt` needs.
 //
 // # Errors
-// `FRAMECRYPT_ERR_NULL_POINTER`.
+// `FRAMECRYPT_ERR_COUNTER_EXHAUSTED`; `FRAMECRYPT_ERR_NULL_POINTER`,
+// `FRAMECRYPT_ERR_INVALID_HANDLE`, `FRAMECRYPT_ERR_WRONG_OBJECT`.
 //
 // # Safety
-// `sender` must be a live sender; `len_out` valid for a write.
-framecrypt_result framecrypt_sender_ciphertext_len(struct framecrypt_sender *sender,
-                                                   size_t plaintext_len,
-                                                   size_t *len_out);
+// `len_out` must be valid for a write.
+framecrypt_result framecrypt_sender_encrypted_len(const struct framecrypt_sender *sender,
+                                                  size_t plaintext_len,
+                                                  size_t *len_out);
+
+// Stores in `*len_out` the largest frame `framecrypt_sender_protect` can
+// make of a `frame_len`-byte frame of `codec` with this sender: a
+// capacity that always suffices. Smaller buffers are accepted whenever
+// the result fits (see `framecrypt_sender_protect`).
+//
+// # Errors
+// `FRAMECRYPT_ERR_INVALID_PARAMETER` if `codec` is not a
+// `framecrypt_codec`; `FRAMECRYPT_ERR_NULL_POINTER`,
+// `FRAMECRYPT_ERR_INVALID_HANDLE`, `FRAMECRYPT_ERR_WRONG_OBJECT`.
+//
+// # Safety
+// `len_out` must be valid for a write.
+framecrypt_result framecrypt_sender_max_protected_len(const struct framecrypt_sender *sender,
+                                                      framecrypt_codec codec,
+                                                      size_t frame_len,
+                                                      size_t *len_out);
 
 // Encrypts `plaintext` as one SFrame frame (header, ciphertext, tag) into
 // `out` and stores its length in `*out_len`. `metadata` is authenticated
 // but not sent (RFC 9605 §4.4.3); the receiver must pass the same bytes.
 //
-// Each successful call uses one counter value. A call refused for its
-// arguments (NULL, overlap, a buffer too small) uses none.
+// Each successful call uses one counter value; a failed call uses none.
+// Any `out_capacity` from `framecrypt_sender_encrypted_len` on is
+// accepted.
 //
 // # Errors
-// `FRAMECRYPT_ERR_BUFFER_TOO_SMALL` if `out_capacity` is below
-// `framecrypt_sender_ciphertext_len`; `FRAMECRYPT_ERR_COUNTER_EXHAUSTED`;
-// `FRAMECRYPT_ERR_NULL_POINTER`; `FRAMECRYPT_ERR_BUFFERS_OVERLAP`.
+// `FRAMECRYPT_ERR_BUFFER_TOO_SMALL`, with the length needed stored in
+// `*out_len`; `FRAMECRYPT_ERR_COUNTER_EXHAUSTED`;
+// `FRAMECRYPT_ERR_NULL_POINTER`; `FRAMECRYPT_ERR_BUFFERS_OVERLAP`;
+// `FRAMECRYPT_ERR_LENGTH_TOO_LARGE`; `FRAMECRYPT_ERR_INVALID_HANDLE`;
+// `FRAMECRYPT_ERR_WRONG_OBJECT`.
 //
 // # Safety
-// `sender` must be a live sender; `metadata` and `plaintext` readable for
-// their lengths; `out` writable for `out_capacity` bytes; `out_len` valid
-// for a write.
+// `metadata` and `plaintext` must be readable for their lengths; `out`
+// writable for `out_capacity` bytes; `out_len` valid for a write.
 framecrypt_result framecrypt_sender_encrypt(struct framecrypt_sender *sender,
                                             const uint8_t *metadata,
                                             size_t metadata_len,
@@ -610,16 +692,83 @@ framecrypt_result framecrypt_sender_encrypt(struct framecrypt_sender *sender,
                                             size_t out_capacity,
                                             size_t *out_len);
 
+// Protects the encoded frame `frame` of `codec` into `out`, keeping the
+// codec's clear bytes readable for packetizers and SFUs, and stores the
+// protected length in `*out_len`. The clear bytes are authenticated: a
+// changed clear byte fails `framecrypt_receiver_unprotect`.
+//
+// ---- BEGIN what stays clear (per codec) ----
+//
+// - `FRAMECRYPT_CODEC_OPUS`: the TOC byte (RFC 6716 §3.1).
+//   `FRAMECRYPT_CODEC_OPUS_OPAQUE`: nothing.
+// - `FRAMECRYPT_CODEC_VP8`: the payload header that RTP packetizers and
+//   decoders read (RFC 6386 §9.1): 10 bytes of a keyframe (frame tag,
+//   start code, dimensions), 3 of an interframe (frame tag).
+// - `FRAMECRYPT_CODEC_VP9`: nothing (its RTP descriptor comes from the
+//   encoder, not the bitstream).
+// - `FRAMECRYPT_CODEC_H264`, `FRAMECRYPT_CODEC_H265`: start codes, NAL
+//   unit headers and the first slice header fields of each slice, which
+//   depacketizers read (H.264 first_mb_in_slice, slice_type,
+//   pic_parameter_set_id; H.265 first_slice_segment_in_pic_flag,
+//   no_output_of_prior_pics_flag, slice_pic_parameter_set_id); parameter
+//   sets (SPS, PPS, VPS); access unit delimiters and filler data (left
+//   as they are, not authenticated, since packetizers drop them). Every
+//   other byte of a slice is encrypted. [Wording for SEI, NAL unit type 19
+//   and reserved types pending the codec review; to be merged here.]
+// - `FRAMECRYPT_CODEC_AV1`: OBU headers and sizes; temporal delimiter and
+//   padding OBUs. OBU payloads are encrypted.
+// - `FRAMECRYPT_CODEC_UNKNOWN`: no codec rule (see the fallback).
+//
+// ---- END what stays clear ----
+//
+// With `FRAMECRYPT_FALLBACK_WHOLE_FRAME`, a frame the codec rule cannot
+// handle is encrypted whole; `*whole_frame_out` (if not NULL) says
+// whether that happened.
+//
+// Any `out_capacity` that fits the result is accepted. The result has
+// the length `framecrypt_sender_encrypted_len` gives for `frame_len`
+// bytes, except for H.264 and H.265 (start-code escaping of the encrypted
+// bytes, known only after encryption) and AV1 (grown size fields), where
+// it may be a few bytes longer; `framecrypt_sender_max_protected_len`
+// always suffices. On `FRAMECRYPT_ERR_BUFFER_TOO_SMALL`, `*out_len` holds
+// the length needed: exact, or for H.264, H.265 and AV1 the least that
+// can suffice when `out_capacity` is below it. A call that fails uses no
+// counter, with one exception: an H.264, H.265 or AV1 frame that turns
+// out longer than `out_capacity` after encryption has used one (it was
+// encrypted, then dropped unreleased); `*out_len` then holds its exact
+// length.
+//
+// # Errors
+// `FRAMECRYPT_ERR_BUFFER_TOO_SMALL` (above);
+// `FRAMECRYPT_ERR_MALFORMED_FRAME` and `FRAMECRYPT_ERR_UNSUPPORTED_CODEC`
+// with `FRAMECRYPT_FALLBACK_REJECT`; `FRAMECRYPT_ERR_COUNTER_EXHAUSTED`;
+// `FRAMECRYPT_ERR_INVALID_PARAMETER` if `codec` or `fallback` is not a
+// value of its enum; `FRAMECRYPT_ERR_NULL_POINTER`;
+// `FRAMECRYPT_ERR_BUFFERS_OVERLAP`; `FRAMECRYPT_ERR_LENGTH_TOO_LARGE`;
+// `FRAMECRYPT_ERR_INVALID_HANDLE`; `FRAMECRYPT_ERR_WRONG_OBJECT`.
+//
+// # Safety
+// `frame` must be readable for `frame_len` bytes; `out` writable for
+// `out_capacity` bytes; `out_len` valid for a write; `whole_frame_out`
+// NULL or valid for a write.
+framecrypt_result framecrypt_sender_protect(struct framecrypt_sender *sender,
+                                            framecrypt_codec codec,
+                                            framecrypt_fallback fallback,
+                                            const uint8_t *frame,
+                                            size_t frame_len,
+                                            uint8_t *out,
+                                            size_t out_capacity,
+                                            size_t *out_len,
+                                            bool *whole_frame_out);
+
 // Moves a ratcheting sender to its next ratchet step (RFC 9605 §5.1): the
-// base key is ratcheted and the old one zeroized; the counter restarts at
-// 0. Receivers follow by themselves. Call it when a participant joins.
+// base key is ratcheted and the old one wiped; the counter restarts at 0.
+// Receivers follow by themselves. Call it when a participant joins.
 //
 // # Errors
 // `FRAMECRYPT_ERR_WRONG_KIND` for a plain sender;
-// `FRAMECRYPT_ERR_NULL_POINTER`.
-//
-// # Safety
-// `sender` must be a live sender.
+// `FRAMECRYPT_ERR_NULL_POINTER`, `FRAMECRYPT_ERR_INVALID_HANDLE`,
+// `FRAMECRYPT_ERR_WRONG_OBJECT`.
 framecrypt_result framecrypt_sender_ratchet(struct framecrypt_sender *sender);
 
 // Starts a ratcheting sender's next generation with the fresh base key
@@ -630,11 +779,11 @@ framecrypt_result framecrypt_sender_ratchet(struct framecrypt_sender *sender);
 // `FRAMECRYPT_ERR_WRONG_KIND` for a plain sender;
 // `FRAMECRYPT_ERR_INVALID_KEY_LENGTH`; `FRAMECRYPT_ERR_KEY_ID_EXHAUSTED`
 // when no generation is left (the sender is unchanged);
-// `FRAMECRYPT_ERR_NULL_POINTER`.
+// `FRAMECRYPT_ERR_NULL_POINTER`, `FRAMECRYPT_ERR_INVALID_HANDLE`,
+// `FRAMECRYPT_ERR_WRONG_OBJECT`.
 //
 // # Safety
-// `sender` must be a live sender; `base_key` readable for `base_key_len`
-// bytes.
+// `base_key` must be readable for `base_key_len` bytes.
 framecrypt_result framecrypt_sender_rekey(struct framecrypt_sender *sender,
                                           const uint8_t *base_key,
                                           size_t base_key_len);
@@ -651,16 +800,19 @@ framecrypt_result framecrypt_sender_rekey(struct framecrypt_sender *sender,
 // `framecrypt_sender_resume_ratcheting`.
 //
 // The key is secret: send it only over an end-to-end secure channel, and
-// wipe `out` afterwards. 128 bytes of `out` always suffice.
+// wipe `out` afterwards. `FRAMECRYPT_MAX_KEY_LEN` bytes of `out` always
+// suffice.
 //
 // # Errors
 // `FRAMECRYPT_ERR_WRONG_KIND` for a plain sender;
-// `FRAMECRYPT_ERR_BUFFER_TOO_SMALL`; `FRAMECRYPT_ERR_NULL_POINTER`.
+// `FRAMECRYPT_ERR_BUFFER_TOO_SMALL`, with the key's length stored in
+// `*out_len` (and nothing else written); `FRAMECRYPT_ERR_NULL_POINTER`,
+// `FRAMECRYPT_ERR_INVALID_HANDLE`, `FRAMECRYPT_ERR_WRONG_OBJECT`.
 //
 // # Safety
-// `sender` must be a live sender; `out` writable for `out_capacity`
-// bytes; the three out-pointers valid for writes.
-framecrypt_result framecrypt_sender_current_key(struct framecrypt_sender *sender,
+// `out` must be writable for `out_capacity` bytes; the three
+// out-pointers valid for writes.
+framecrypt_result framecrypt_sender_current_key(const struct framecrypt_sender *sender,
                                                 uint8_t *out,
                                                 size_t out_capacity,
                                                 size_t *out_len,

@@ -11,13 +11,13 @@ use crate::result::framecrypt_result;
 pub(crate) type Outcome = Result<(), framecrypt_result>;
 
 /// Runs `f`, turning its outcome into a result code. A panic (a framecrypt
-/// bug) becomes `FRAMECRYPT_ERR_PANIC` instead of unwinding into C, which
-/// would be undefined behaviour.
+/// bug) becomes `FRAMECRYPT_ERR_INTERNAL` instead of unwinding into C,
+/// which would be undefined behaviour.
 pub(crate) fn guard(f: impl FnOnce() -> Outcome) -> framecrypt_result {
     match catch_unwind(AssertUnwindSafe(f)) {
         Ok(Ok(())) => framecrypt_result::FRAMECRYPT_OK,
         Ok(Err(code)) => code,
-        Err(_) => framecrypt_result::FRAMECRYPT_ERR_PANIC,
+        Err(_) => framecrypt_result::FRAMECRYPT_ERR_INTERNAL,
     }
 }
 
@@ -92,17 +92,6 @@ pub(crate) fn disjoint(out: *const u8, out_len: usize, inputs: &[(*const u8, usi
     Ok(())
 }
 
-/// The object `ptr` points to.
-///
-/// # Safety
-/// If not NULL, `ptr` must point to a live `T` that nothing else accesses
-/// during `'a` (C callers must not use one object from two threads at once).
-pub(crate) unsafe fn object<'a, T>(ptr: *mut T) -> Result<&'a mut T, framecrypt_result> {
-    // SAFETY: by the caller's contract a non-NULL `ptr` is a live,
-    // exclusively accessed `T`; `as_mut` returns None for NULL.
-    unsafe { ptr.as_mut() }.ok_or(framecrypt_result::FRAMECRYPT_ERR_NULL_POINTER)
-}
-
 /// Writes `value` through the out-pointer `ptr`.
 ///
 /// # Safety
@@ -127,36 +116,6 @@ pub(crate) unsafe fn write_optional<T>(ptr: *mut T, value: T) {
     if !ptr.is_null() {
         // SAFETY: non-NULL, and the caller's contract is `write`'s.
         let _ = unsafe { write(ptr, value) };
-    }
-}
-
-/// Moves `value` to the heap and hands it to C through `out`; if `out` is
-/// NULL, nothing is handed out and nothing leaks.
-///
-/// # Safety
-/// As [`write`].
-pub(crate) unsafe fn hand_out<T>(out: *mut *mut T, value: T) -> Outcome {
-    let ptr = Box::into_raw(Box::new(value));
-    // SAFETY: the caller's contract.
-    let written = unsafe { write(out, ptr) };
-    if written.is_err() {
-        // SAFETY: `ptr` came from `Box::into_raw` just above and was not
-        // handed out.
-        drop(unsafe { Box::from_raw(ptr) });
-    }
-    written
-}
-
-/// Drops what [`hand_out`] handed out; NULL is ignored.
-///
-/// # Safety
-/// `ptr` must be NULL or a pointer from [`hand_out`] with the same `T`,
-/// not freed before and not used afterwards.
-pub(crate) unsafe fn free<T>(ptr: *mut T) {
-    if !ptr.is_null() {
-        // SAFETY: by the caller's contract, a live pointer from
-        // `Box::into_raw` in `hand_out`, freed once.
-        drop(unsafe { Box::from_raw(ptr) });
     }
 }
 

@@ -1,146 +1,28 @@
-//! Codec-aware protection (`framecrypt::codec`), the SFU's key-less view
-//! (`framecrypt::sfu`) and header parsing (RFC 9605 §4.3) for C.
+//! The SFU's key-less view of a protected frame (`framecrypt::sfu`) and
+//! SFrame header parsing (RFC 9605 §4.3), for C: no object, no key.
 
-use core::ptr::null;
+use core::mem::size_of;
 
-use framecrypt::codec::{self, Layout, Protection};
-use framecrypt::prelude::*;
 use framecrypt::{Header, sfu};
 
-use crate::boundary::{bytes, guard, io, object, required, write, write_optional};
-use crate::params::{codec, fallback, suite};
-use crate::receiver::{framecrypt_header, framecrypt_receiver};
+use crate::boundary::{bytes, guard, required, write};
+use crate::params::{CodecId, codec};
+use crate::receiver::framecrypt_header;
 use crate::result::framecrypt_result;
-use crate::sender::framecrypt_sender;
-
-/// Stores in `*len_out` the largest protected frame `framecrypt_protect`
-/// can make of a `frame_len`-byte frame of `codec` under `suite`: the
-/// capacity its `out` needs.
-///
-/// # Errors
-/// `FRAMECRYPT_ERR_INVALID_PARAMETER` for an unknown codec number;
-/// `FRAMECRYPT_ERR_UNSUPPORTED_CIPHER_SUITE`; `FRAMECRYPT_ERR_NULL_POINTER`.
-///
-/// # Safety
-/// `len_out` must be valid for a write.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn framecrypt_max_protected_len(
-    codec: u32,
-    suite: u16,
-    frame_len: usize,
-    len_out: *mut usize,
-) -> framecrypt_result {
-    guard(|| {
-        let len = codec::max_protected_len(self::codec(codec)?, self::suite(suite)?, frame_len);
-        // SAFETY: the caller's contract.
-        unsafe { write(len_out, len) }
-    })
-}
-
-/// Protects the encoded frame `frame` of `codec` with `sender` into `out`,
-/// keeping the codec's clear bytes readable for packetizers and SFUs
-/// (module docs of `framecrypt::codec`), and stores the protected length
-/// in `*out_len`. With `FRAMECRYPT_FALLBACK_WHOLE_FRAME`, a frame the
-/// codec rule cannot handle is encrypted whole; `*whole_frame_out` (if not
-/// NULL) says whether that happened.
-///
-/// # Errors
-/// `FRAMECRYPT_ERR_BUFFER_TOO_SMALL` if `out_capacity` is below
-/// `framecrypt_max_protected_len` (no counter is used);
-/// `FRAMECRYPT_ERR_MALFORMED_FRAME` and `FRAMECRYPT_ERR_UNSUPPORTED_CODEC`
-/// with `FRAMECRYPT_FALLBACK_REJECT`; `FRAMECRYPT_ERR_COUNTER_EXHAUSTED`;
-/// `FRAMECRYPT_ERR_INVALID_PARAMETER` for an unknown codec or fallback
-/// number; `FRAMECRYPT_ERR_NULL_POINTER`; `FRAMECRYPT_ERR_BUFFERS_OVERLAP`.
-///
-/// # Safety
-/// `sender` must be a live sender; `frame` readable for `frame_len` bytes;
-/// `out` writable for `out_capacity` bytes; `out_len` valid for a write;
-/// `whole_frame_out` NULL or valid for a write.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn framecrypt_protect(
-    sender: *mut framecrypt_sender,
-    codec: u32,
-    fallback: u32,
-    frame: *const u8,
-    frame_len: usize,
-    out: *mut u8,
-    out_capacity: usize,
-    out_len: *mut usize,
-    whole_frame_out: *mut bool,
-) -> framecrypt_result {
-    guard(|| {
-        required(out_len)?;
-        let protection = Protection::new(self::codec(codec)?, self::fallback(fallback)?);
-        // SAFETY: the caller's contract.
-        let io = unsafe { io((null(), 0), (frame, frame_len), (out, out_capacity)) }?;
-        // SAFETY: the caller's contract.
-        let sender = unsafe { object(sender) }?;
-        let done = protection.protect(&mut sender.0, io.input, io.out)?;
-        // SAFETY: the caller's contract.
-        unsafe { write_optional(whole_frame_out, done.layout() == Layout::WholeFrame) };
-        // SAFETY: the caller's contract.
-        unsafe { write(out_len, done.len()) }
-    })
-}
-
-/// Restores a frame protected by `framecrypt_protect` with the same
-/// `codec` and `fallback`: decrypts `protected_frame` with `receiver` into
-/// `out` (at least `protected_len` bytes) and stores the frame's length in
-/// `*out_len` and, if `header_out` is not NULL, its KID and counter.
-/// `now_ms` is as for `framecrypt_receiver_decrypt`.
-///
-/// On failure `out` holds no plaintext.
-///
-/// # Errors
-/// As `framecrypt_receiver_decrypt`; `FRAMECRYPT_ERR_MALFORMED_FRAME` and
-/// `FRAMECRYPT_ERR_UNSUPPORTED_CODEC` with `FRAMECRYPT_FALLBACK_REJECT`;
-/// `FRAMECRYPT_ERR_INVALID_PARAMETER` for an unknown codec or fallback
-/// number.
-///
-/// # Safety
-/// `receiver` must be a live receiver; `protected_frame` readable for
-/// `protected_len` bytes; `out` writable for `out_capacity` bytes;
-/// `out_len` valid for a write; `header_out` NULL or valid for a write.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn framecrypt_unprotect(
-    receiver: *mut framecrypt_receiver,
-    now_ms: u64,
-    codec: u32,
-    fallback: u32,
-    protected_frame: *const u8,
-    protected_len: usize,
-    out: *mut u8,
-    out_capacity: usize,
-    out_len: *mut usize,
-    header_out: *mut framecrypt_header,
-) -> framecrypt_result {
-    guard(|| {
-        required(out_len)?;
-        let protection = Protection::new(self::codec(codec)?, self::fallback(fallback)?);
-        // SAFETY: the caller's contract.
-        let io = unsafe {
-            io(
-                (null(), 0),
-                (protected_frame, protected_len),
-                (out, out_capacity),
-            )
-        }?;
-        // SAFETY: the caller's contract.
-        let receiver = unsafe { object(receiver) }?;
-        let done = protection.unprotect(&mut receiver.0.at(now_ms), io.input, io.out)?;
-        // SAFETY: the caller's contract.
-        unsafe { write_optional(header_out, done.header().into()) };
-        // SAFETY: the caller's contract.
-        unsafe { write(out_len, done.len()) }
-    })
-}
 
 /// What an SFU can learn of a protected frame without any key. Fields
 /// that the clear bytes do not tell are -1 (signed fields) or 0.
+///
+/// The struct may grow in later versions (new fields at the end). Set
+/// `struct_size` to `sizeof(framecrypt_sfu_view)` before the call: the
+/// library then writes only the fields that fit in `struct_size` bytes.
 #[allow(non_camel_case_types)]
 #[repr(C)]
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct framecrypt_sfu_view {
+    /// The size of the struct as the caller knows it:
+    /// `sizeof(framecrypt_sfu_view)`. Set by the caller, never written.
+    pub struct_size: usize,
     /// The SFrame header's KID and counter.
     pub header: framecrypt_header,
     /// Where the SFrame header starts (after the codec's clear prefix).
@@ -151,7 +33,7 @@ pub struct framecrypt_sfu_view {
     pub clear_len: usize,
     /// Encrypted bytes and tag.
     pub sealed_len: usize,
-    /// Bytes added by H.26x start-code escaping.
+    /// Bytes added by H.264/H.265 start-code escaping.
     pub escape_len: usize,
     /// 1 for a keyframe, 0 for a delta frame, -1 if the clear bytes do not
     /// say.
@@ -160,7 +42,7 @@ pub struct framecrypt_sfu_view {
     pub width: u16,
     /// VP8 keyframe height in pixels, or 0.
     pub height: u16,
-    /// H.26x: the frame carries parameter sets.
+    /// H.264/H.265: the frame carries parameter sets.
     pub parameter_sets: bool,
     /// AV1: the frame carries a sequence header.
     pub sequence_header: bool,
@@ -172,41 +54,76 @@ pub struct framecrypt_sfu_view {
     pub opus_toc: i16,
 }
 
+impl Default for framecrypt_sfu_view {
+    /// A view with `struct_size` set, as C callers set it.
+    fn default() -> Self {
+        Self {
+            struct_size: size_of::<Self>(),
+            header: framecrypt_header::default(),
+            header_offset: 0,
+            header_len: 0,
+            clear_len: 0,
+            sealed_len: 0,
+            escape_len: 0,
+            keyframe: -1,
+            width: 0,
+            height: 0,
+            parameter_sets: false,
+            sequence_header: false,
+            temporal_id: -1,
+            spatial_id: -1,
+            opus_toc: -1,
+        }
+    }
+}
+
 /// Reads the protected frame `payload` of `codec` as an SFU may, without a
-/// key, and stores what it tells in `*view_out`. `FRAMECRYPT_CODEC_UNKNOWN`
+/// key, and stores what it tells in `*view`. `FRAMECRYPT_CODEC_UNKNOWN`
 /// and `FRAMECRYPT_CODEC_VP9` frames are read header first. Never reads
 /// outside `payload`, whatever it holds.
 ///
 /// # Errors
 /// `FRAMECRYPT_ERR_MALFORMED_FRAME` if the clear structure does not parse;
 /// `FRAMECRYPT_ERR_MALFORMED_HEADER` if the SFrame header is truncated;
-/// `FRAMECRYPT_ERR_INVALID_PARAMETER` for an unknown codec number;
-/// `FRAMECRYPT_ERR_NULL_POINTER`.
+/// `FRAMECRYPT_ERR_INVALID_PARAMETER` if `codec` is not a
+/// `framecrypt_codec`, or `view->struct_size` is smaller than this
+/// version's struct; `FRAMECRYPT_ERR_NULL_POINTER`;
+/// `FRAMECRYPT_ERR_LENGTH_TOO_LARGE`. On failure `*view` is left as it
+/// was.
 ///
 /// # Safety
-/// `payload` must be readable for `payload_len` bytes; `view_out` valid
-/// for a write.
+/// `payload` must be readable for `payload_len` bytes; `view` readable
+/// for its `struct_size` field and writable for `view->struct_size` bytes.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn framecrypt_sfu_inspect(
-    codec: u32,
+    codec: CodecId,
     payload: *const u8,
     payload_len: usize,
-    view_out: *mut framecrypt_sfu_view,
+    view: *mut framecrypt_sfu_view,
 ) -> framecrypt_result {
     guard(|| {
-        required(view_out)?;
+        required(view)?;
+        // `struct_size` is the first field of a `repr(C)` struct.
+        let size_field = view.cast::<usize>();
+        // SAFETY: non-NULL, and by the caller's contract readable for the
+        // first field.
+        let struct_size = unsafe { size_field.read() };
+        if struct_size < size_of::<framecrypt_sfu_view>() {
+            return Err(framecrypt_result::FRAMECRYPT_ERR_INVALID_PARAMETER);
+        }
         let codec = self::codec(codec)?;
         // SAFETY: the caller's contract.
         let payload = unsafe { bytes(payload, payload_len) }?;
-        let view = sfu::inspect_codec(codec, payload)?;
-        let hints = view.hints();
-        let view = framecrypt_sfu_view {
-            header: view.header().into(),
-            header_offset: view.header_offset(),
-            header_len: view.header_len(),
-            clear_len: view.clear_len(),
-            sealed_len: view.sealed_len(),
-            escape_len: view.escape_len(),
+        let seen = sfu::inspect_codec(codec, payload)?;
+        let hints = seen.hints();
+        let value = framecrypt_sfu_view {
+            struct_size,
+            header: seen.header().into(),
+            header_offset: seen.header_offset(),
+            header_len: seen.header_len(),
+            clear_len: seen.clear_len(),
+            sealed_len: seen.sealed_len(),
+            escape_len: seen.escape_len(),
             keyframe: hints.keyframe.map_or(-1, i8::from),
             width: hints.width.unwrap_or(0),
             height: hints.height.unwrap_or(0),
@@ -216,8 +133,11 @@ pub unsafe extern "C" fn framecrypt_sfu_inspect(
             spatial_id: hints.spatial_id.map_or(-1, i16::from),
             opus_toc: hints.opus_toc.map_or(-1, i16::from),
         };
-        // SAFETY: the caller's contract.
-        unsafe { write(view_out, view) }
+        // This version's struct is the smallest there is, so all of it
+        // fits; bytes of a larger (newer) struct past it are left alone.
+        // SAFETY: the caller's contract: writable for `struct_size` bytes,
+        // at least the size of `framecrypt_sfu_view`.
+        unsafe { write(view, value) }
     })
 }
 
@@ -227,7 +147,7 @@ pub unsafe extern "C" fn framecrypt_sfu_inspect(
 ///
 /// # Errors
 /// `FRAMECRYPT_ERR_MALFORMED_HEADER` if it is truncated;
-/// `FRAMECRYPT_ERR_NULL_POINTER`.
+/// `FRAMECRYPT_ERR_NULL_POINTER`; `FRAMECRYPT_ERR_LENGTH_TOO_LARGE`.
 ///
 /// # Safety
 /// `frame` must be readable for `frame_len` bytes; `header_out` and

@@ -11,7 +11,15 @@ use core::ptr::{null, null_mut};
 
 use framecrypt_ffi::*;
 
+use framecrypt_codec::*;
+use framecrypt_fallback::*;
 use framecrypt_result::*;
+use framecrypt_suite::*;
+
+/// The suite with the registry value `n` (or a value that is none).
+fn id(n: u16) -> SuiteId {
+    SuiteId(n.into())
+}
 
 /// A sender or receiver freed when the test lets go of it.
 struct Owned<T> {
@@ -26,10 +34,10 @@ impl<T> Drop for Owned<T> {
     }
 }
 
-fn sender(suite: u16, kid: u64, key: &[u8]) -> Owned<framecrypt_sender> {
+fn sender(suite: impl Into<SuiteId>, kid: u64, key: &[u8]) -> Owned<framecrypt_sender> {
     let mut ptr = null_mut();
     // SAFETY: valid key slice and out-pointer.
-    let r = unsafe { framecrypt_sender_new(suite, kid, key.as_ptr(), key.len(), &mut ptr) };
+    let r = unsafe { framecrypt_sender_new(suite.into(), kid, key.as_ptr(), key.len(), &mut ptr) };
     assert_eq!(r, FRAMECRYPT_OK);
     Owned {
         ptr,
@@ -38,7 +46,7 @@ fn sender(suite: u16, kid: u64, key: &[u8]) -> Owned<framecrypt_sender> {
 }
 
 fn ratcheting_sender(
-    suite: u16,
+    suite: framecrypt_suite,
     bits: u32,
     generation: u64,
     key: &[u8],
@@ -46,7 +54,14 @@ fn ratcheting_sender(
     let mut ptr = null_mut();
     // SAFETY: valid key slice and out-pointer.
     let r = unsafe {
-        framecrypt_sender_new_ratcheting(suite, bits, generation, key.as_ptr(), key.len(), &mut ptr)
+        framecrypt_sender_new_ratcheting(
+            suite.into(),
+            bits,
+            generation,
+            key.as_ptr(),
+            key.len(),
+            &mut ptr,
+        )
     };
     assert_eq!(r, FRAMECRYPT_OK);
     Owned {
@@ -65,10 +80,10 @@ fn receiver() -> Owned<framecrypt_receiver> {
     }
 }
 
-fn ratcheting_receiver(suite: u16, bits: u32) -> Owned<framecrypt_receiver> {
+fn ratcheting_receiver(suite: framecrypt_suite, bits: u32) -> Owned<framecrypt_receiver> {
     let mut ptr = null_mut();
     // SAFETY: valid out-pointer.
-    let r = unsafe { framecrypt_receiver_new_ratcheting(suite, bits, &mut ptr) };
+    let r = unsafe { framecrypt_receiver_new_ratcheting(suite.into(), bits, &mut ptr) };
     assert_eq!(r, FRAMECRYPT_OK);
     Owned {
         ptr,
@@ -76,9 +91,14 @@ fn ratcheting_receiver(suite: u16, bits: u32) -> Owned<framecrypt_receiver> {
     }
 }
 
-fn add_key(rx: &Owned<framecrypt_receiver>, suite: u16, kid: u64, key: &[u8]) -> framecrypt_result {
+fn add_key(
+    rx: &Owned<framecrypt_receiver>,
+    suite: impl Into<SuiteId>,
+    kid: u64,
+    key: &[u8],
+) -> framecrypt_result {
     // SAFETY: live receiver, valid key slice.
-    unsafe { framecrypt_receiver_add_key(rx.ptr, suite, kid, key.as_ptr(), key.len()) }
+    unsafe { framecrypt_receiver_add_key(rx.ptr, suite.into(), kid, key.as_ptr(), key.len()) }
 }
 
 fn install(rx: &Owned<framecrypt_receiver>, generation: u64, key: &[u8]) -> framecrypt_result {
@@ -93,8 +113,11 @@ fn encrypt(
 ) -> Result<Vec<u8>, framecrypt_result> {
     let mut cap = 0;
     // SAFETY: live sender, valid out-pointer.
-    let r = unsafe { framecrypt_sender_ciphertext_len(tx.ptr, pt.len(), &mut cap) };
-    assert_eq!(r, FRAMECRYPT_OK);
+    let r = unsafe { framecrypt_sender_encrypted_len(tx.ptr, pt.len(), &mut cap) };
+    if r != FRAMECRYPT_OK {
+        // An exhausted sender has no next frame, so no length for it.
+        return Err(r);
+    }
     let mut out = vec![0; cap];
     let mut len = usize::MAX;
     // SAFETY: live sender; slices valid for their lengths and disjoint.
@@ -177,7 +200,7 @@ fn vector_cases() -> Vec<serde_json::Value> {
     cases
 }
 
-const SUITES: [u16; 8] = [
+const SUITES: [framecrypt_suite; 8] = [
     FRAMECRYPT_SUITE_AES_128_CTR_HMAC_SHA256_80,
     FRAMECRYPT_SUITE_AES_128_CTR_HMAC_SHA256_64,
     FRAMECRYPT_SUITE_AES_128_CTR_HMAC_SHA256_32,
@@ -197,7 +220,7 @@ fn every_official_vector_both_ways_through_the_c_api() {
     let cases = vector_cases();
     assert_eq!(cases.len(), 8, "5 RFC 9605 cases and 3 for suites 6-8");
     for case in &cases {
-        let suite = u16::try_from(number(case, "cipher_suite")).expect("suite id");
+        let suite = id(u16::try_from(number(case, "cipher_suite")).expect("suite id"));
         let kid = number(case, "kid");
         let rx = receiver();
         assert_eq!(
@@ -206,7 +229,7 @@ fn every_official_vector_both_ways_through_the_c_api() {
         );
         let (pt, header) =
             decrypt(&rx, &hex(case, "metadata"), &hex(case, "ct")).expect("vector decrypts");
-        assert_eq!(pt, hex(case, "pt"), "suite {suite}");
+        assert_eq!(pt, hex(case, "pt"), "suite {suite:?}");
         assert_eq!(
             header,
             framecrypt_header {
@@ -236,7 +259,7 @@ fn every_official_vector_both_ways_through_the_c_api() {
             free: framecrypt_sender_free,
         };
         let frame = encrypt(&tx, &hex(case, "metadata"), &hex(case, "pt")).expect("encrypt");
-        assert_eq!(frame, hex(case, "ct"), "suite {suite}");
+        assert_eq!(frame, hex(case, "ct"), "suite {suite:?}");
     }
 }
 
@@ -287,8 +310,7 @@ fn ratcheting_sender_and_receiver_follow_each_other() {
 
     // A join: the sender ratchets; the receiver follows with no new key.
     let mut kid = 0;
-    // SAFETY: live sender.
-    assert_eq!(unsafe { framecrypt_sender_ratchet(tx.ptr) }, FRAMECRYPT_OK);
+    assert_eq!(framecrypt_sender_ratchet(tx.ptr), FRAMECRYPT_OK);
     // SAFETY: live sender, valid out-pointer.
     let r = unsafe { framecrypt_sender_kid(tx.ptr, &mut kid) };
     assert_eq!(r, FRAMECRYPT_OK);
@@ -349,7 +371,7 @@ fn bad_parameters_are_refused_and_nothing_is_handed_out() {
     let key = [1u8; 16];
     // SAFETY: valid slices and out-pointers throughout.
     unsafe {
-        for suite in [0, 9, u16::MAX] {
+        for suite in [0, 9, u16::MAX].map(id) {
             let r = framecrypt_sender_new(suite, 1, key.as_ptr(), key.len(), &mut tx);
             assert_eq!(r, FRAMECRYPT_ERR_UNSUPPORTED_CIPHER_SUITE);
             let r = framecrypt_receiver_new_ratcheting(suite, 4, &mut rx);
@@ -357,22 +379,24 @@ fn bad_parameters_are_refused_and_nothing_is_handed_out() {
         }
         let long = [0u8; 129];
         for (ptr, len) in [(key.as_ptr(), 0), (null(), 0), (long.as_ptr(), long.len())] {
-            let r = framecrypt_sender_new(1, 1, ptr, len, &mut tx);
+            let r = framecrypt_sender_new(id(1), 1, ptr, len, &mut tx);
             assert_eq!(r, FRAMECRYPT_ERR_INVALID_KEY_LENGTH);
         }
         for bits in [0, 64, u32::MAX] {
-            let r = framecrypt_sender_new_ratcheting(1, bits, 0, key.as_ptr(), key.len(), &mut tx);
+            let r =
+                framecrypt_sender_new_ratcheting(id(1), bits, 0, key.as_ptr(), key.len(), &mut tx);
             assert_eq!(r, FRAMECRYPT_ERR_INVALID_PARAMETER);
         }
         // Generation 2^60 does not fit above 4 ratchet bits.
-        let r = framecrypt_sender_new_ratcheting(1, 4, 1 << 60, key.as_ptr(), key.len(), &mut tx);
+        let r =
+            framecrypt_sender_new_ratcheting(id(1), 4, 1 << 60, key.as_ptr(), key.len(), &mut tx);
         assert_eq!(r, FRAMECRYPT_ERR_INVALID_PARAMETER);
         assert_eq!(
-            framecrypt_sender_new(1, 1, key.as_ptr(), key.len(), null_mut()),
+            framecrypt_sender_new(id(1), 1, key.as_ptr(), key.len(), null_mut()),
             FRAMECRYPT_ERR_NULL_POINTER
         );
         assert_eq!(
-            framecrypt_sender_new(1, 1, null(), 16, &mut tx),
+            framecrypt_sender_new(id(1), 1, null(), 16, &mut tx),
             FRAMECRYPT_ERR_NULL_POINTER
         );
         assert_eq!(
@@ -391,9 +415,9 @@ fn bad_parameters_are_refused_and_nothing_is_handed_out() {
 
 #[test]
 fn null_buffers_are_empty_only_with_length_zero_and_refusals_use_no_counter() {
-    let tx = sender(1, 3, b"key");
+    let tx = sender(id(1), 3, b"key");
     let rx = receiver();
-    assert_eq!(add_key(&rx, 1, 3, b"key"), FRAMECRYPT_OK);
+    assert_eq!(add_key(&rx, id(1), 3, b"key"), FRAMECRYPT_OK);
     let mut out = [0u8; 64];
     let mut len = 0;
     // SAFETY: live objects; every non-NULL pointer is valid for its length.
@@ -443,9 +467,9 @@ fn null_buffers_are_empty_only_with_length_zero_and_refusals_use_no_counter() {
 
 #[test]
 fn overlapping_buffers_are_refused_before_any_work() {
-    let tx = sender(4, 1, b"key");
+    let tx = sender(id(4), 1, b"key");
     let rx = receiver();
-    assert_eq!(add_key(&rx, 4, 1, b"key"), FRAMECRYPT_OK);
+    assert_eq!(add_key(&rx, id(4), 1, b"key"), FRAMECRYPT_OK);
     let mut buf = [0u8; 128];
     let mut len = 0;
     let p = buf.as_mut_ptr();
@@ -469,10 +493,10 @@ fn overlapping_buffers_are_refused_before_any_work() {
             null_mut(),
         );
         assert_eq!(r, FRAMECRYPT_ERR_BUFFERS_OVERLAP);
-        let r = framecrypt_protect(
+        let r = framecrypt_sender_protect(
             tx.ptr,
-            FRAMECRYPT_CODEC_VP8,
-            0,
+            FRAMECRYPT_CODEC_VP8.into(),
+            FRAMECRYPT_FALLBACK_REJECT.into(),
             p,
             40,
             p.add(39),
@@ -481,11 +505,11 @@ fn overlapping_buffers_are_refused_before_any_work() {
             null_mut(),
         );
         assert_eq!(r, FRAMECRYPT_ERR_BUFFERS_OVERLAP);
-        let r = framecrypt_unprotect(
+        let r = framecrypt_receiver_unprotect(
             rx.ptr,
             0,
-            FRAMECRYPT_CODEC_VP8,
-            0,
+            FRAMECRYPT_CODEC_VP8.into(),
+            FRAMECRYPT_FALLBACK_REJECT.into(),
             p,
             40,
             p.add(20),
@@ -520,9 +544,9 @@ fn overlapping_buffers_are_refused_before_any_work() {
 
 #[test]
 fn a_failed_decrypt_leaves_no_plaintext() {
-    let tx = sender(1, 2, b"key");
+    let tx = sender(id(1), 2, b"key");
     let rx = receiver();
-    assert_eq!(add_key(&rx, 1, 2, b"key"), FRAMECRYPT_OK);
+    assert_eq!(add_key(&rx, id(1), 2, b"key"), FRAMECRYPT_OK);
     let secret = [0x5Au8; 48];
     let mut frame = encrypt(&tx, b"", &secret).expect("encrypt");
     frame[5] ^= 0x80;
@@ -555,21 +579,28 @@ fn codec_aware_frames_round_trip_and_the_sfu_reads_them_without_a_key() {
     // A VP8 keyframe: frame tag (keyframe bit 0), start code, 320x240.
     let mut frame = vec![0x50, 0x2A, 0x00, 0x9D, 0x01, 0x2A, 0x40, 0x01, 0xF0, 0x00];
     frame.extend((0u8..100).map(|i| i.wrapping_mul(37)));
-    let tx = sender(4, 9, b"key");
+    let tx = sender(id(4), 9, b"key");
     let rx = receiver();
-    assert_eq!(add_key(&rx, 4, 9, b"key"), FRAMECRYPT_OK);
+    assert_eq!(add_key(&rx, id(4), 9, b"key"), FRAMECRYPT_OK);
     let mut cap = 0;
     // SAFETY: valid out-pointer.
-    let r = unsafe { framecrypt_max_protected_len(FRAMECRYPT_CODEC_VP8, 4, frame.len(), &mut cap) };
+    let r = unsafe {
+        framecrypt_sender_max_protected_len(
+            tx.ptr,
+            FRAMECRYPT_CODEC_VP8.into(),
+            frame.len(),
+            &mut cap,
+        )
+    };
     assert_eq!(r, FRAMECRYPT_OK);
     let mut protected = vec![0; cap];
     let (mut len, mut whole) = (0, true);
     // SAFETY: live sender; disjoint slices valid for their lengths.
     let r = unsafe {
-        framecrypt_protect(
+        framecrypt_sender_protect(
             tx.ptr,
-            FRAMECRYPT_CODEC_VP8,
-            FRAMECRYPT_FALLBACK_REJECT,
+            FRAMECRYPT_CODEC_VP8.into(),
+            FRAMECRYPT_FALLBACK_REJECT.into(),
             frame.as_ptr(),
             frame.len(),
             protected.as_mut_ptr(),
@@ -589,8 +620,14 @@ fn codec_aware_frames_round_trip_and_the_sfu_reads_them_without_a_key() {
 
     let mut view = framecrypt_sfu_view::default();
     // SAFETY: valid slice and out-pointer.
-    let r =
-        unsafe { framecrypt_sfu_inspect(FRAMECRYPT_CODEC_VP8, protected.as_ptr(), len, &mut view) };
+    let r = unsafe {
+        framecrypt_sfu_inspect(
+            FRAMECRYPT_CODEC_VP8.into(),
+            protected.as_ptr(),
+            len,
+            &mut view,
+        )
+    };
     assert_eq!(r, FRAMECRYPT_OK);
     assert_eq!(
         (view.header, view.clear_len),
@@ -603,11 +640,11 @@ fn codec_aware_frames_round_trip_and_the_sfu_reads_them_without_a_key() {
     let mut header = framecrypt_header::default();
     // SAFETY: live receiver; disjoint slices valid for their lengths.
     let r = unsafe {
-        framecrypt_unprotect(
+        framecrypt_receiver_unprotect(
             rx.ptr,
             0,
-            FRAMECRYPT_CODEC_VP8,
-            FRAMECRYPT_FALLBACK_REJECT,
+            FRAMECRYPT_CODEC_VP8.into(),
+            FRAMECRYPT_FALLBACK_REJECT.into(),
             protected.as_ptr(),
             len,
             restored.as_mut_ptr(),
@@ -624,17 +661,17 @@ fn codec_aware_frames_round_trip_and_the_sfu_reads_them_without_a_key() {
     // SAFETY: valid out-pointers.
     unsafe {
         assert_eq!(
-            framecrypt_max_protected_len(99, 4, 1, &mut cap),
+            framecrypt_sender_max_protected_len(tx.ptr, CodecId(99), 1, &mut cap),
             FRAMECRYPT_ERR_INVALID_PARAMETER
         );
         assert_eq!(
-            framecrypt_sfu_inspect(99, null(), 0, &mut view),
+            framecrypt_sfu_inspect(CodecId(99), null(), 0, &mut view),
             FRAMECRYPT_ERR_INVALID_PARAMETER
         );
-        let r = framecrypt_protect(
+        let r = framecrypt_sender_protect(
             tx.ptr,
-            FRAMECRYPT_CODEC_VP8,
-            2,
+            FRAMECRYPT_CODEC_VP8.into(),
+            FallbackId(2),
             frame.as_ptr(),
             frame.len(),
             protected.as_mut_ptr(),
@@ -648,7 +685,7 @@ fn codec_aware_frames_round_trip_and_the_sfu_reads_them_without_a_key() {
 
 #[test]
 fn header_parse_reads_kid_and_counter() {
-    let tx = sender(1, 0x1234, b"key");
+    let tx = sender(id(1), 0x1234, b"key");
     let frame = encrypt(&tx, b"", b"x").expect("encrypt");
     let mut header = framecrypt_header::default();
     let mut header_len = 0;
@@ -689,7 +726,7 @@ fn version_and_messages_are_c_strings() {
         (
             core::ffi::CStr::from_ptr(framecrypt_version()),
             core::ffi::CStr::from_ptr(framecrypt_result_message(
-                FRAMECRYPT_ERR_AUTHENTICATION_FAILED as u32,
+                FRAMECRYPT_ERR_AUTHENTICATION_FAILED.into(),
             )),
         )
     };
@@ -701,11 +738,8 @@ fn version_and_messages_are_c_strings() {
 fn a_joiner_gets_the_current_step_and_a_resumed_sender_keeps_its_counter() {
     let suite = FRAMECRYPT_SUITE_AES_128_CTR_HMAC_SHA256_80;
     let tx = ratcheting_sender(suite, 8, 3, b"generation three");
-    // SAFETY: live sender.
-    unsafe {
-        assert_eq!(framecrypt_sender_ratchet(tx.ptr), FRAMECRYPT_OK);
-        assert_eq!(framecrypt_sender_ratchet(tx.ptr), FRAMECRYPT_OK);
-    }
+    assert_eq!(framecrypt_sender_ratchet(tx.ptr), FRAMECRYPT_OK);
+    assert_eq!(framecrypt_sender_ratchet(tx.ptr), FRAMECRYPT_OK);
     let mut key = [0u8; 128];
     let (mut len, mut generation, mut step) = (0, 0, 0);
     // SAFETY: live sender; valid buffer and out-pointers.
@@ -739,7 +773,7 @@ fn a_joiner_gets_the_current_step_and_a_resumed_sender_keeps_its_counter() {
     );
     // The ratcheted key is what the library's ratchet gives.
     let base = framecrypt::BaseKey::new(b"generation three").expect("key");
-    let suite_rs = framecrypt::CipherSuite::from_id(suite).expect("suite");
+    let suite_rs = framecrypt_ffi::suite(suite.into()).expect("suite");
     let twice = framecrypt::ratchet_forward(suite_rs, framecrypt::ratchet_forward(suite_rs, base));
     assert_eq!(&key[..len], twice.expose_secret());
 
@@ -772,7 +806,7 @@ fn a_joiner_gets_the_current_step_and_a_resumed_sender_keeps_its_counter() {
     // SAFETY: valid key slice and out-pointer.
     let r = unsafe {
         framecrypt_sender_resume_ratcheting(
-            suite,
+            suite.into(),
             8,
             generation,
             step,
@@ -798,8 +832,7 @@ fn a_joiner_gets_the_current_step_and_a_resumed_sender_keeps_its_counter() {
             }
         ))
     );
-    // SAFETY: live sender.
-    let r = unsafe { framecrypt_sender_ratchet(restarted.ptr) };
+    let r = framecrypt_sender_ratchet(restarted.ptr);
     assert_eq!(r, FRAMECRYPT_OK);
     let frame = encrypt(&restarted, b"", b"next step").expect("encrypt");
     assert_eq!(
@@ -817,7 +850,8 @@ fn a_joiner_gets_the_current_step_and_a_resumed_sender_keeps_its_counter() {
     assert_eq!(next, 1);
     let mut ptr = null_mut();
     // SAFETY: valid key slice and out-pointer.
-    let r = unsafe { framecrypt_sender_resume(suite, 9, b"key".as_ptr(), 3, next, &mut ptr) };
+    let r =
+        unsafe { framecrypt_sender_resume(suite.into(), 9, b"key".as_ptr(), 3, next, &mut ptr) };
     assert_eq!(r, FRAMECRYPT_OK);
     let resumed = Owned {
         ptr,
@@ -831,7 +865,9 @@ fn a_joiner_gets_the_current_step_and_a_resumed_sender_keeps_its_counter() {
     // The last counter value, then exhaustion.
     let mut ptr = null_mut();
     // SAFETY: valid key slice and out-pointer.
-    let r = unsafe { framecrypt_sender_resume(suite, 9, b"key".as_ptr(), 3, u64::MAX, &mut ptr) };
+    let r = unsafe {
+        framecrypt_sender_resume(suite.into(), 9, b"key".as_ptr(), 3, u64::MAX, &mut ptr)
+    };
     assert_eq!(r, FRAMECRYPT_OK);
     let last = Owned {
         ptr,
@@ -845,4 +881,282 @@ fn a_joiner_gets_the_current_step_and_a_resumed_sender_keeps_its_counter() {
         encrypt(&last, b"", b"one more"),
         Err(FRAMECRYPT_ERR_COUNTER_EXHAUSTED)
     );
+}
+
+#[test]
+fn handles_of_the_other_type_or_freed_are_refused_without_being_read() {
+    let suite = FRAMECRYPT_SUITE_AES_128_GCM_SHA256_128;
+    let tx = sender(suite, 1, b"key");
+    let rx = receiver();
+    let mut freed_tx = null_mut();
+    // SAFETY: a valid key slice and out-pointer.
+    let r = unsafe { framecrypt_sender_new(suite.into(), 2, b"k".as_ptr(), 1, &mut freed_tx) };
+    assert_eq!(r, FRAMECRYPT_OK);
+    framecrypt_sender_free(freed_tx);
+    let not_an_object = [0u64; 4];
+    let (mut kid, mut len, mut removed) = (7, 7, false);
+    let mut out = [0u8; 64];
+    // SAFETY: valid out-pointers and buffers; the handles are checked
+    // before any use, which is what this test is about.
+    unsafe {
+        let as_sender = rx.ptr.cast::<framecrypt_sender>();
+        assert_eq!(
+            framecrypt_sender_kid(as_sender, &mut kid),
+            FRAMECRYPT_ERR_WRONG_OBJECT
+        );
+        assert_eq!(
+            framecrypt_sender_kid(freed_tx, &mut kid),
+            FRAMECRYPT_ERR_INVALID_HANDLE
+        );
+        assert_eq!(
+            framecrypt_sender_kid(not_an_object.as_ptr().cast(), &mut kid),
+            FRAMECRYPT_ERR_INVALID_HANDLE
+        );
+        assert_eq!(
+            framecrypt_sender_encrypt(
+                freed_tx,
+                null(),
+                0,
+                null(),
+                0,
+                out.as_mut_ptr(),
+                64,
+                &mut len
+            ),
+            FRAMECRYPT_ERR_INVALID_HANDLE
+        );
+        let as_receiver = tx.ptr.cast::<framecrypt_receiver>();
+        assert_eq!(
+            framecrypt_receiver_remove_key(as_receiver, 1, &mut removed),
+            FRAMECRYPT_ERR_WRONG_OBJECT
+        );
+        // Freeing twice, or as the other type, does nothing.
+        framecrypt_sender_free(freed_tx);
+        framecrypt_receiver_free(as_receiver);
+        framecrypt_sender_free(as_sender);
+    }
+    assert_eq!((kid, len, removed), (7, 7, false));
+    assert_eq!(not_an_object, [0; 4]);
+    // Both live objects still work.
+    assert_eq!(add_key(&rx, suite, 1, b"key"), FRAMECRYPT_OK);
+    let frame = encrypt(&tx, b"", b"still here").expect("encrypt");
+    assert_eq!(
+        decrypt(&rx, b"", &frame).map(|(pt, h)| (pt, h.ctr)),
+        Ok((b"still here".to_vec(), 0))
+    );
+}
+
+/// A raw handle that may cross threads: the C API's objects lock
+/// themselves.
+struct Shared<T>(*mut T);
+impl<T> Clone for Shared<T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<T> Copy for Shared<T> {}
+// SAFETY: every entry point locks the object it is given.
+unsafe impl<T> Send for Shared<T> {}
+// SAFETY: as above.
+unsafe impl<T> Sync for Shared<T> {}
+
+const PER_THREAD: usize = if cfg!(miri) { 8 } else { 2_000 };
+
+#[test]
+fn two_threads_on_one_sender_never_share_a_counter() {
+    let tx = sender(FRAMECRYPT_SUITE_AES_128_GCM_SHA256_128, 1, b"key");
+    let shared = Shared(tx.ptr);
+    let counters: Vec<u64> = std::thread::scope(|s| {
+        let workers: Vec<_> = (0..2)
+            .map(|_| {
+                s.spawn(move || {
+                    let shared = shared;
+                    let mut out = [0u8; 64];
+                    let mut seen = Vec::with_capacity(PER_THREAD);
+                    for _ in 0..PER_THREAD {
+                        let mut len = 0;
+                        // SAFETY: a live sender (the test frees it after
+                        // the scope); valid buffers.
+                        let r = unsafe {
+                            framecrypt_sender_encrypt(
+                                shared.0,
+                                null(),
+                                0,
+                                b"frame".as_ptr(),
+                                5,
+                                out.as_mut_ptr(),
+                                out.len(),
+                                &mut len,
+                            )
+                        };
+                        assert_eq!(r, FRAMECRYPT_OK);
+                        let mut header = framecrypt_header::default();
+                        let mut header_len = 0;
+                        // SAFETY: valid buffer and out-pointers.
+                        let r = unsafe {
+                            framecrypt_header_parse(out.as_ptr(), len, &mut header, &mut header_len)
+                        };
+                        assert_eq!(r, FRAMECRYPT_OK);
+                        seen.push(header.ctr);
+                    }
+                    seen
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().expect("worker"))
+            .collect()
+    });
+    let mut sorted = counters.clone();
+    sorted.sort_unstable();
+    sorted.dedup();
+    assert_eq!(sorted.len(), 2 * PER_THREAD, "a counter was used twice");
+    let mut next = 0;
+    // SAFETY: a live sender and a valid out-pointer.
+    let r = unsafe { framecrypt_sender_next_counter(tx.ptr, &mut next) };
+    assert_eq!((r, next), (FRAMECRYPT_OK, 2 * PER_THREAD as u64));
+}
+
+#[test]
+fn keys_change_on_one_thread_while_another_decrypts() {
+    let suite = FRAMECRYPT_SUITE_AES_128_GCM_SHA256_128;
+    let tx = sender(suite, 1, b"key one");
+    let frames: Vec<Vec<u8>> = (0..PER_THREAD)
+        .map(|i| encrypt(&tx, b"", format!("frame {i:05}").as_bytes()).expect("encrypt"))
+        .collect();
+    let rx = receiver();
+    assert_eq!(add_key(&rx, suite, 1, b"key one"), FRAMECRYPT_OK);
+    let shared = Shared(rx.ptr);
+    std::thread::scope(|s| {
+        s.spawn(move || {
+            let shared = shared;
+            // Other keys come and go (the store grows and shrinks), and the
+            // frames' key is replaced by itself.
+            for i in 0..PER_THREAD as u64 {
+                let kid = 2 + i % 16;
+                // SAFETY: a live receiver; valid key slices.
+                unsafe {
+                    let r = framecrypt_receiver_add_key(
+                        shared.0,
+                        suite.into(),
+                        kid,
+                        b"other".as_ptr(),
+                        5,
+                    );
+                    assert_eq!(r, FRAMECRYPT_OK);
+                    if i % 3 == 0 {
+                        let r = framecrypt_receiver_remove_key(shared.0, kid, null_mut());
+                        assert_eq!(r, FRAMECRYPT_OK);
+                    }
+                }
+            }
+        });
+        s.spawn(move || {
+            let shared = shared;
+            for (i, frame) in frames.iter().enumerate() {
+                let mut out = [0u8; 64];
+                let mut len = 0;
+                // SAFETY: a live receiver; valid, disjoint buffers.
+                let r = unsafe {
+                    framecrypt_receiver_decrypt(
+                        shared.0,
+                        0,
+                        null(),
+                        0,
+                        frame.as_ptr(),
+                        frame.len(),
+                        out.as_mut_ptr(),
+                        out.len(),
+                        &mut len,
+                        null_mut(),
+                    )
+                };
+                assert_eq!(r, FRAMECRYPT_OK, "frame {i}");
+                assert_eq!(&out[..len], format!("frame {i:05}").as_bytes());
+            }
+        });
+    });
+}
+
+#[test]
+fn an_output_of_exactly_the_needed_size_is_accepted() {
+    // SPS, PPS and an IDR slice with 700 bytes of slice data.
+    let mut au = vec![
+        0, 0, 0, 1, 0x67, 0x42, 0x00, 0x1f, 0, 0, 1, 0x68, 0xce, 0x3c, 0x80, 0, 0, 1, 0x65, 0x88,
+        0x84,
+    ];
+    au.extend((0..700u32).map(|i| u8::try_from(1 + i * 37 % 255).unwrap_or(1)));
+    au.push(0x80);
+    let suite = FRAMECRYPT_SUITE_AES_128_GCM_SHA256_128;
+    let protect = |tx: &Owned<framecrypt_sender>, cap: usize| {
+        let mut out = vec![0u8; cap];
+        let mut len = 0;
+        // SAFETY: a live sender; valid, disjoint buffers.
+        let r = unsafe {
+            framecrypt_sender_protect(
+                tx.ptr,
+                FRAMECRYPT_CODEC_H264.into(),
+                FRAMECRYPT_FALLBACK_REJECT.into(),
+                au.as_ptr(),
+                au.len(),
+                out.as_mut_ptr(),
+                cap,
+                &mut len,
+                null_mut(),
+            )
+        };
+        out.truncate(len.min(cap));
+        (r, len, out)
+    };
+    let first = sender(suite, 9, b"key");
+    let mut max = 0;
+    // SAFETY: a live sender and a valid out-pointer.
+    let r = unsafe {
+        framecrypt_sender_max_protected_len(
+            first.ptr,
+            FRAMECRYPT_CODEC_H264.into(),
+            au.len(),
+            &mut max,
+        )
+    };
+    assert_eq!(r, FRAMECRYPT_OK);
+    let (r, exact, reference) = protect(&first, max);
+    assert_eq!(r, FRAMECRYPT_OK);
+    assert!(
+        exact < max - au.len() / 4,
+        "{exact} is not well below {max}"
+    );
+    // A second sender at counter 0 makes the same frame, in exactly its
+    // length.
+    let second = sender(suite, 9, b"key");
+    let (r, len, out) = protect(&second, exact);
+    assert_eq!((r, len), (FRAMECRYPT_OK, exact));
+    assert_eq!(out, reference);
+    // A third, one byte short, learns the length.
+    let third = sender(suite, 9, b"key");
+    let (r, needed, _) = protect(&third, exact - 1);
+    assert_eq!((r, needed), (FRAMECRYPT_ERR_BUFFER_TOO_SMALL, exact));
+
+    // In place, in exactly the protected frame's bytes.
+    let rx = receiver();
+    assert_eq!(add_key(&rx, suite, 9, b"key"), FRAMECRYPT_OK);
+    let mut buf = reference.clone();
+    let (mut len, mut header) = (0, framecrypt_header::default());
+    // SAFETY: a live receiver; a buffer valid for its length.
+    let r = unsafe {
+        framecrypt_receiver_unprotect_in_place(
+            rx.ptr,
+            0,
+            FRAMECRYPT_CODEC_H264.into(),
+            FRAMECRYPT_FALLBACK_REJECT.into(),
+            buf.as_mut_ptr(),
+            buf.len(),
+            &mut len,
+            &mut header,
+        )
+    };
+    assert_eq!(r, FRAMECRYPT_OK);
+    assert_eq!(&buf[..len], au.as_slice());
+    assert_eq!(header, framecrypt_header { kid: 9, ctr: 0 });
 }

@@ -562,6 +562,20 @@ struct Sample {
     frames: [Vec<u8>; 2],
 }
 
+/// The length of `sample.frames[1]` protected by a fresh suite-4 sender
+/// for KID 7 with the vector key, as the `ffi` media seeds protect it.
+fn protected_len(sample: &Sample) -> usize {
+    let suite = CipherSuite::Aes128GcmSha256_128;
+    let key = framecrypt::BaseKey::new(&decrypt::VECTOR_KEY).expect("key");
+    let mut sender = Sender::new(suite, KeyId(7), key);
+    let p = Protection::new(sample.codec, Fallback::Reject);
+    let frame = &sample.frames[1];
+    let mut out = vec![0; framecrypt::codec::max_protected_len(sample.codec, suite, frame.len())];
+    p.protect(&mut sender, frame, &mut out)
+        .expect("protects")
+        .len()
+}
+
 /// The samples as the main tests read them (`tests/media/mod.rs`), named
 /// without their file extension.
 fn media_samples(root: &FsPath) -> Vec<Sample> {
@@ -928,9 +942,10 @@ fn ffi_seeds(corpus: &mut Corpus, sframe: &[VectorFrame], media: &[Sample]) {
                     len_null: false,
                 },
                 Call::Inspect {
-                    codec: 0,
+                    codec: ffi_target::codec_number(Codec::Unknown),
                     payload: bytes(&f.ct),
                     out_null: false,
+                    short_struct: false,
                 },
             ],
         );
@@ -1027,16 +1042,25 @@ fn ffi_seeds(corpus: &mut Corpus, sframe: &[VectorFrame], media: &[Sample]) {
     );
     for sample in media {
         let codec = ffi_target::codec_number(sample.codec);
+        let protect = |index: u8, out: Out| Call::Protect {
+            tx: Some(index),
+            codec,
+            fallback: ffi_target::REJECT,
+            frame: bytes(&sample.frames[1]),
+            out,
+            len_null: false,
+        };
+        let sender = || Call::SenderNew {
+            suite: 4,
+            kid: 7,
+            key: key(),
+            out_null: false,
+        };
         write(
             corpus,
             &format!("media-{}", sample.name),
             vec![
-                Call::SenderNew {
-                    suite: 4,
-                    kid: 7,
-                    key: key(),
-                    out_null: false,
-                },
+                sender(),
                 Call::ReceiverNew { out_null: false },
                 Call::AddKey {
                     rx: Some(0),
@@ -1044,28 +1068,49 @@ fn ffi_seeds(corpus: &mut Corpus, sframe: &[VectorFrame], media: &[Sample]) {
                     kid: 7,
                     key: key(),
                 },
-                Call::Protect {
-                    tx: Some(0),
-                    codec,
-                    fallback: 0,
-                    frame: bytes(&sample.frames[1]),
-                    out: needed,
-                    len_null: false,
-                },
+                protect(0, needed),
                 Call::Inspect {
                     codec,
                     payload: frame(0, None),
                     out_null: false,
+                    short_struct: false,
                 },
                 Call::Unprotect {
                     rx: Some(0),
                     now_ms: 0,
                     codec,
-                    fallback: 0,
+                    fallback: ffi_target::REJECT,
                     frame: frame(0, None),
                     out: needed,
                     len_null: false,
                 },
+                // The next frame, restored in place.
+                protect(0, needed),
+                Call::UnprotectInPlace {
+                    rx: Some(0),
+                    now_ms: 0,
+                    codec,
+                    fallback: ffi_target::REJECT,
+                    frame: frame(1, None),
+                    len_null: false,
+                },
+            ],
+        );
+        // Exact sizes: a second and a third sender with the same key and
+        // KID (only a test may) make the first frame again, into exactly
+        // its length, then one byte short.
+        let exact = protected_len(sample);
+        let len = |n: usize| Out::Bytes {
+            len: u16::try_from(n).expect("a small frame"),
+        };
+        write(
+            corpus,
+            &format!("exact-{}", sample.name),
+            vec![
+                sender(),
+                protect(0, len(exact)),
+                sender(),
+                protect(1, len(exact - 1)),
             ],
         );
     }
@@ -1132,6 +1177,67 @@ fn ffi_seeds(corpus: &mut Corpus, sframe: &[VectorFrame], media: &[Sample]) {
             },
             Call::Ratchet { tx: Some(0) },
             encrypt(b"", b"counter 0 is still unused", needed),
+        ],
+    );
+    write(
+        corpus,
+        "handles",
+        vec![
+            Call::SenderNew {
+                suite: 4,
+                kid: 1,
+                key: key(),
+                out_null: false,
+            },
+            Call::ReceiverNew { out_null: false },
+            // rx 1 is the sender, passed as a receiver.
+            decrypt(1, b"", bytes(&[0x10, 1, 2, 3])),
+            Call::ReceiverFree { rx: Some(0) },
+            // rx 0 is now the freed receiver.
+            decrypt(0, b"", bytes(&[0x10, 1, 2, 3])),
+            Call::SenderFree { tx: Some(0) },
+            // tx 0 is the freed sender.
+            Call::Ratchet { tx: Some(0) },
+            encrypt(b"", b"x", needed),
+        ],
+    );
+    let opus = ffi_target::codec_number(Codec::OPUS);
+    let protect = |codec: u32, fallback: u32| Call::Protect {
+        tx: Some(0),
+        codec,
+        fallback,
+        frame: bytes(&[0x78, 1, 2, 3, 4, 5]),
+        out: needed,
+        len_null: false,
+    };
+    write(
+        corpus,
+        "swapped",
+        vec![
+            Call::SenderNew {
+                suite: 4,
+                kid: 1,
+                key: key(),
+                out_null: false,
+            },
+            // Codec and fallback swapped; a suite where a codec goes.
+            protect(ffi_target::REJECT, opus),
+            protect(4, ffi_target::REJECT),
+            Call::Inspect {
+                codec: ffi_target::REJECT,
+                payload: bytes(&[0x78, 0x10, 1, 2]),
+                out_null: false,
+                short_struct: false,
+            },
+            // A codec where a suite goes.
+            Call::SenderNew {
+                suite: u16::try_from(opus).expect("small"),
+                kid: 2,
+                key: key(),
+                out_null: false,
+            },
+            // The right way round, at counter 0.
+            protect(opus, ffi_target::REJECT),
         ],
     );
 }

@@ -1,25 +1,31 @@
 //! The `ffi` target: the C entry points of `framecrypt-ffi`, called as C
 //! would call them, with NULLs, arbitrary lengths, output buffers that
-//! overlap their inputs, and objects of the wrong kind.
+//! overlap their inputs, values of the wrong enum, and handles that are
+//! NULL, freed, or of the other type (a sender passed as a receiver).
 //!
 //! The oracle is differential. Every C object has a mirror built through
 //! the safe Rust API with the same arguments. A call whose arguments keep
 //! the C contract must return exactly what the mirror returns (result code
-//! from `framecrypt::Error`, output bytes, lengths, headers). A call that
-//! breaks it (a NULL with a length, a NULL out-pointer, a length above
-//! `isize::MAX`, overlapping buffers) must be refused with a boundary code
-//! and change nothing: the mirror is not run, so any state the C side
-//! changed anyway (a counter used, a key installed) shows up as a mismatch
-//! later. No call may return `FRAMECRYPT_ERR_PANIC` or
-//! `FRAMECRYPT_ERR_OTHER`, and a failed call must not write its
-//! out-pointers. Non-NULL pointers always point into live buffers of at
-//! least the length passed, except for the "huge" lengths, which the C side
-//! must refuse before touching memory; the sanitizer checks the rest.
+//! from `framecrypt::Error`, output bytes, lengths, headers, the length
+//! needed after `FRAMECRYPT_ERR_BUFFER_TOO_SMALL`); a bad handle must be
+//! refused with its own code (after the checks of the other arguments) and
+//! change nothing. A call that breaks the contract (a NULL with a length, a
+//! NULL out-pointer, a length above `isize::MAX`, overlapping buffers) must
+//! be refused and change nothing: the mirror is not run, so any state the C
+//! side changed anyway (a counter used, a key installed) shows up as a
+//! mismatch later. No call may return `FRAMECRYPT_ERR_INTERNAL`, and a
+//! failed call writes no out-pointer but the needed length. Non-NULL
+//! buffer pointers always point into live buffers of at least the length
+//! passed, except for the "huge" lengths, which the C side must refuse
+//! before touching memory; the sanitizer checks the rest. Handles are
+//! never dereferenced unless live (the C side checks them against its
+//! table), so a freed handle is safe to pass.
 
 use core::ptr::{null, null_mut};
+use std::collections::BTreeMap;
 
 use arbitrary::Arbitrary;
-use framecrypt::codec::{Codec, Fallback, Protection};
+use framecrypt::codec::{self, Codec, Fallback, Protection};
 use framecrypt::prelude::*;
 use framecrypt::{
     BaseKey, CipherSuite, Counter, Error, Header, KeyId, RatchetBits, RatchetingReceiver,
@@ -100,9 +106,12 @@ pub enum Out {
 }
 seed_enum!(Out[Bytes { len }, Needed { short }, Null { len }, Overlapping { at }]);
 
-/// One C call. Object indices are taken modulo the live objects; `None`
-/// (or no live object) passes NULL. `*_null` flags pass NULL for an
-/// out-pointer.
+/// One C call. `tx` and `rx` name a handle: `None` passes NULL; otherwise
+/// the index is taken modulo the live objects of the type, then the freed
+/// ones, then the live objects of the other type (passed through a cast),
+/// in that order (NULL if there is none). `*_null` flags pass NULL for an
+/// out-pointer. Suites, codecs and fallbacks are the raw 32-bit values C
+/// passes.
 #[allow(missing_docs)]
 #[derive(Arbitrary, Clone, Debug, PartialEq, Eq)]
 pub enum Call {
@@ -129,7 +138,7 @@ pub enum Call {
         bits: u32,
         out_null: bool,
     },
-    /// `framecrypt_sender_free` (the sender leaves the pool).
+    /// `framecrypt_sender_free` (a live sender becomes a freed one).
     SenderFree { tx: Option<u8> },
     /// `framecrypt_receiver_free`.
     ReceiverFree { rx: Option<u8> },
@@ -158,7 +167,7 @@ pub enum Call {
     Ratchet { tx: Option<u8> },
     /// `framecrypt_sender_rekey`.
     Rekey { tx: Option<u8>, key: In },
-    /// `framecrypt_sender_kid` and `framecrypt_sender_ciphertext_len`.
+    /// `framecrypt_sender_kid` and `framecrypt_sender_encrypted_len`.
     Query {
         tx: Option<u8>,
         plaintext_len: u64,
@@ -183,7 +192,7 @@ pub enum Call {
         len_null: bool,
         header_null: bool,
     },
-    /// `framecrypt_protect`.
+    /// `framecrypt_sender_protect`.
     Protect {
         tx: Option<u8>,
         codec: u32,
@@ -192,7 +201,7 @@ pub enum Call {
         out: Out,
         len_null: bool,
     },
-    /// `framecrypt_unprotect`.
+    /// `framecrypt_receiver_unprotect`.
     Unprotect {
         rx: Option<u8>,
         now_ms: u64,
@@ -230,11 +239,13 @@ pub enum Call {
         generation_null: bool,
         step_null: bool,
     },
-    /// `framecrypt_sfu_inspect`.
+    /// `framecrypt_sfu_inspect`, with `view.struct_size` one byte short
+    /// when `short_struct`.
     Inspect {
         codec: u32,
         payload: In,
         out_null: bool,
+        short_struct: bool,
     },
     /// `framecrypt_header_parse`.
     ParseHeader {
@@ -242,14 +253,31 @@ pub enum Call {
         header_null: bool,
         len_null: bool,
     },
-    /// `framecrypt_max_protected_len`, `framecrypt_max_overhead` and
+    /// `framecrypt_sender_max_protected_len` and
     /// `framecrypt_result_message`.
     Sizes {
+        tx: Option<u8>,
         codec: u32,
-        suite: u16,
         frame_len: u64,
         out_null: bool,
         code: u32,
+    },
+    /// `framecrypt_receiver_decrypt_in_place`.
+    DecryptInPlace {
+        rx: Option<u8>,
+        now_ms: u64,
+        metadata: In,
+        frame: In,
+        len_null: bool,
+    },
+    /// `framecrypt_receiver_unprotect_in_place`.
+    UnprotectInPlace {
+        rx: Option<u8>,
+        now_ms: u64,
+        codec: u32,
+        fallback: u32,
+        frame: In,
+        len_null: bool,
     },
 }
 seed_enum!(Call[
@@ -273,17 +301,58 @@ seed_enum!(Call[
     ResumeRatcheting { suite, bits, generation, step, key, next_ctr, out_null },
     NextCounter { tx, out_null },
     CurrentKey { tx, out, len_null, generation_null, step_null },
-    Inspect { codec, payload, out_null },
+    Inspect { codec, payload, out_null, short_struct },
     ParseHeader { frame, header_null, len_null },
-    Sizes { codec, suite, frame_len, out_null, code },
+    Sizes { tx, codec, frame_len, out_null, code },
+    DecryptInPlace { rx, now_ms, metadata, frame, len_null },
+    UnprotectInPlace { rx, now_ms, codec, fallback, frame, len_null },
 ]);
 
-/// The number `framecrypt-ffi` gives `codec` (`FRAMECRYPT_CODEC_*`).
+/// The codecs by their C values (`framecrypt_codec`), written out here
+/// rather than taken from the C API, which is under test.
+const CODECS: [(u32, Codec); 8] = [
+    (0x100, Codec::Unknown),
+    (0x101, Codec::OPUS),
+    (0x102, Codec::Opus { clear_toc: false }),
+    (0x103, Codec::Vp8),
+    (0x104, Codec::Vp9),
+    (0x105, Codec::H264),
+    (0x106, Codec::H265),
+    (0x107, Codec::Av1),
+];
+
+/// `FRAMECRYPT_FALLBACK_REJECT`.
+pub const REJECT: u32 = 0x200;
+/// `FRAMECRYPT_FALLBACK_WHOLE_FRAME`.
+pub const WHOLE_FRAME: u32 = 0x201;
+
+/// The C value of `codec` (`FRAMECRYPT_CODEC_*`).
 #[must_use]
 pub fn codec_number(codec: Codec) -> u32 {
-    (0..8)
-        .find(|&n| codec_of(n) == Some(codec))
+    CODECS
+        .iter()
+        .find(|(_, c)| *c == codec)
+        .map(|(n, _)| *n)
         .expect("every codec has a number")
+}
+
+fn codec_of(id: u32) -> Option<Codec> {
+    CODECS.iter().find(|(n, _)| *n == id).map(|(_, c)| *c)
+}
+
+fn protection_of(codec: u32, fallback: u32) -> Option<Protection> {
+    let fallback = match fallback {
+        REJECT => Fallback::Reject,
+        WHOLE_FRAME => Fallback::WholeFrame,
+        _ => return None,
+    };
+    Some(Protection::new(codec_of(codec)?, fallback))
+}
+
+/// The suite `id` names, as the C API must read it (a `u16` registry
+/// value passed as a 32-bit enum).
+fn suite_of(id: u16) -> Result<CipherSuite, Error> {
+    CipherSuite::from_id(id)
 }
 
 enum TxMirror {
@@ -291,16 +360,128 @@ enum TxMirror {
     Ratcheting(RatchetingSender),
 }
 
+impl Seal for TxMirror {
+    fn current_sender(&mut self) -> Result<&mut Sender, Error> {
+        match self {
+            Self::Plain(s) => s.current_sender(),
+            Self::Ratcheting(s) => s.current_sender(),
+        }
+    }
+}
+
 enum RxMirror {
-    Plain(Receiver<VecKeyStore>),
+    /// The receiver, and the suite of each KID it holds.
+    Plain(Receiver<VecKeyStore>, BTreeMap<u64, CipherSuite>),
     Ratcheting(Box<RatchetingReceiver>),
+}
+
+impl RxMirror {
+    /// The plaintext length of the plain SFrame frame `frame` under the
+    /// key its KID names (what a C call reports for a buffer too small).
+    fn plaintext_len(&self, frame: &[u8]) -> usize {
+        let Ok(parsed) = Header::parse(frame) else {
+            return frame.len();
+        };
+        let tag = match self {
+            Self::Plain(_, suites) => suites.get(&parsed.header().kid().0).map(|s| s.tag_len()),
+            Self::Ratcheting(r) => Some(r.suite().tag_len()),
+        };
+        tag.and_then(|t| frame.len().checked_sub(parsed.len() + t))
+            .unwrap_or(frame.len())
+    }
+
+    /// Opens `frame` (in a buffer or in place) at `now_ms`.
+    fn open(
+        &mut self,
+        now_ms: u64,
+        metadata: &[u8],
+        frame: &[u8],
+        out: &mut [u8],
+    ) -> Result<framecrypt::Opened, Error> {
+        match self {
+            Self::Plain(r, _) => r.open(metadata, frame, out),
+            Self::Ratcheting(r) => r.at(now_ms).open(metadata, frame, out),
+        }
+    }
+
+    fn open_in_place(
+        &mut self,
+        now_ms: u64,
+        metadata: &[u8],
+        buf: &mut [u8],
+    ) -> Result<framecrypt::Opened, Error> {
+        match self {
+            Self::Plain(r, _) => r.open_in_place(metadata, buf),
+            Self::Ratcheting(r) => r.at(now_ms).open_in_place(metadata, buf),
+        }
+    }
 }
 
 struct State {
     senders: Vec<(*mut framecrypt_sender, TxMirror)>,
     receivers: Vec<(*mut framecrypt_receiver, RxMirror)>,
+    /// Handles freed in this run (never reused: a new object at one of
+    /// these addresses takes it off the list).
+    freed_senders: Vec<*mut framecrypt_sender>,
+    freed_receivers: Vec<*mut framecrypt_receiver>,
     /// Frames the calls produced, for `In::Frame`.
     frames: Vec<Vec<u8>>,
+}
+
+/// A handle a call passes, and what the C side must make of it.
+struct Target<T> {
+    ptr: *mut T,
+    /// The live object's index, if it is one.
+    live: Option<usize>,
+    /// The code a handle that is not live must be refused with.
+    refusal: framecrypt_result,
+}
+
+impl<T> Target<T> {
+    fn null() -> Self {
+        Self {
+            ptr: null_mut(),
+            live: None,
+            refusal: framecrypt_result::FRAMECRYPT_ERR_NULL_POINTER,
+        }
+    }
+}
+
+/// Resolves a handle index over (live objects, freed handles, objects of
+/// the other type).
+fn target<T, U, M, N>(
+    index: Option<u8>,
+    live: &[(*mut T, M)],
+    freed: &[*mut T],
+    others: &[(*mut U, N)],
+) -> Target<T> {
+    let Some(i) = index else {
+        return Target::null();
+    };
+    let pool = live.len() + freed.len() + others.len();
+    if pool == 0 {
+        return Target::null();
+    }
+    let k = usize::from(i) % pool;
+    if k < live.len() {
+        Target {
+            ptr: live[k].0,
+            live: Some(k),
+            refusal: framecrypt_result::FRAMECRYPT_OK,
+        }
+    } else if k < live.len() + freed.len() {
+        Target {
+            ptr: freed[k - live.len()],
+            live: None,
+            refusal: framecrypt_result::FRAMECRYPT_ERR_INVALID_HANDLE,
+        }
+    } else {
+        Target {
+            ptr: others[k - live.len() - freed.len()].0.cast(),
+            live: None,
+            refusal: framecrypt_result::FRAMECRYPT_ERR_WRONG_OBJECT,
+        }
+    }
 }
 
 /// An input buffer made concrete: where its bytes live and what is passed.
@@ -378,8 +559,7 @@ thread_local! {
 /// for a broken contract; otherwise exactly the mirror's result.
 fn check(got: framecrypt_result, contract_kept: bool, mirror: impl FnOnce() -> framecrypt_result) {
     RESULTS.with_borrow_mut(|results| results.push(got));
-    assert_ne!(got, framecrypt_result::FRAMECRYPT_ERR_PANIC);
-    assert_ne!(got, framecrypt_result::FRAMECRYPT_ERR_OTHER);
+    assert_ne!(got, framecrypt_result::FRAMECRYPT_ERR_INTERNAL);
     if contract_kept {
         assert_eq!(got, mirror(), "C and Rust disagree");
     } else {
@@ -468,22 +648,12 @@ impl Output {
 }
 
 impl State {
-    fn tx(&self, index: Option<u8>) -> Option<usize> {
-        let i = usize::from(index?);
-        (!self.senders.is_empty()).then(|| i % self.senders.len())
+    fn tx(&self, index: Option<u8>) -> Target<framecrypt_sender> {
+        target(index, &self.senders, &self.freed_senders, &self.receivers)
     }
 
-    fn rx(&self, index: Option<u8>) -> Option<usize> {
-        let i = usize::from(index?);
-        (!self.receivers.is_empty()).then(|| i % self.receivers.len())
-    }
-
-    fn tx_ptr(&self, i: Option<usize>) -> *mut framecrypt_sender {
-        i.map_or(null_mut(), |i| self.senders[i].0)
-    }
-
-    fn rx_ptr(&self, i: Option<usize>) -> *mut framecrypt_receiver {
-        i.map_or(null_mut(), |i| self.receivers[i].0)
+    fn rx(&self, index: Option<u8>) -> Target<framecrypt_receiver> {
+        target(index, &self.receivers, &self.freed_receivers, &self.senders)
     }
 
     fn input(&self, spec: &In) -> Input {
@@ -494,6 +664,13 @@ impl State {
         if self.frames.len() < 16 {
             self.frames.push(frame.to_vec());
         }
+    }
+
+    /// A new object lives at `addr`: a freed handle with that address now
+    /// names it (and is no longer a freed handle).
+    fn reused(&mut self, addr: usize) {
+        self.freed_senders.retain(|p| *p as usize != addr);
+        self.freed_receivers.retain(|p| *p as usize != addr);
     }
 }
 
@@ -517,35 +694,28 @@ fn code<T>(r: Result<T, Error>) -> framecrypt_result {
     })
 }
 
-fn codec_of(id: u32) -> Option<Codec> {
-    Some(match id {
-        0 => Codec::Unknown,
-        1 => Codec::OPUS,
-        2 => Codec::Opus { clear_toc: false },
-        3 => Codec::Vp8,
-        4 => Codec::Vp9,
-        5 => Codec::H264,
-        6 => Codec::H265,
-        7 => Codec::Av1,
-        _ => return None,
-    })
-}
-
-fn protection_of(codec: u32, fallback: u32) -> Option<Protection> {
-    let fallback = match fallback {
-        0 => Fallback::Reject,
-        1 => Fallback::WholeFrame,
-        _ => return None,
-    };
-    Some(Protection::new(codec_of(codec)?, fallback))
-}
-
 /// The pointer an optional out-parameter passes.
 fn out_ptr<T>(null: bool, value: &mut T) -> *mut T {
     if null { null_mut() } else { value }
 }
 
 const SENTINEL: usize = 0x5EA1_5EA1;
+
+/// A receiver mirror at a time, as an [`Open`].
+struct At<'a>(&'a mut RxMirror, u64);
+
+impl Open for At<'_> {
+    fn open_frame(
+        &mut self,
+        metadata: &[u8],
+        frame: framecrypt::Ciphertext<'_>,
+    ) -> Result<framecrypt::Opened, Error> {
+        match self.0 {
+            RxMirror::Plain(r, _) => r.open_frame(metadata, frame),
+            RxMirror::Ratcheting(r) => r.at(self.1).open_frame(metadata, frame),
+        }
+    }
+}
 
 /// `framecrypt_sender_new` (no `next_ctr`) or `framecrypt_sender_resume`.
 ///
@@ -562,14 +732,15 @@ unsafe fn plain_sender(
     let key = state.input(key);
     let mut ptr = null_mut();
     let out = out_ptr(out_null, &mut ptr);
+    let id = SuiteId(u32::from(suite));
     let got = unsafe {
         match next_ctr {
-            None => framecrypt_sender_new(suite, kid, key.ptr(), key.len, out),
-            Some(ctr) => framecrypt_sender_resume(suite, kid, key.ptr(), key.len, ctr, out),
+            None => framecrypt_sender_new(id, kid, key.ptr(), key.len, out),
+            Some(ctr) => framecrypt_sender_resume(id, kid, key.ptr(), key.len, ctr, out),
         }
     };
     let made = (key.valid() && !out_null).then(|| {
-        let suite = CipherSuite::from_id(suite)?;
+        let suite = suite_of(suite)?;
         let ctr = Counter(next_ctr.unwrap_or(0));
         Ok(TxMirror::Plain(Sender::resume(
             suite,
@@ -578,7 +749,10 @@ unsafe fn plain_sender(
             ctr,
         )))
     });
-    constructed(got, made, ptr, &mut state.senders);
+    if let Some(mirror) = constructed(got, made, ptr) {
+        state.reused(ptr as usize);
+        state.senders.push((ptr, mirror));
+    }
 }
 
 /// `framecrypt_sender_new_ratcheting` at `generation` (no step and
@@ -599,78 +773,102 @@ unsafe fn ratcheting_sender(
     let mut ptr = null_mut();
     let out = out_ptr(out_null, &mut ptr);
     let (k, n) = (key.ptr(), key.len);
+    let id = SuiteId(u32::from(suite));
     let got = unsafe {
         match resume {
-            None => framecrypt_sender_new_ratcheting(suite, bits, generation, k, n, out),
+            None => framecrypt_sender_new_ratcheting(id, bits, generation, k, n, out),
             Some((step, ctr)) => {
-                framecrypt_sender_resume_ratcheting(suite, bits, generation, step, k, n, ctr, out)
+                framecrypt_sender_resume_ratcheting(id, bits, generation, step, k, n, ctr, out)
             }
         }
     };
     let made = (key.valid() && !out_null).then(|| {
-        let suite = CipherSuite::from_id(suite)?;
+        let suite = suite_of(suite)?;
         let bits = RatchetBits::new(bits)?;
         let (step, ctr) = resume.unwrap_or((0, 0));
         let sender =
             RatchetingSender::resume(suite, bits, generation, step, key_of(&key)?, Counter(ctr))?;
         Ok(TxMirror::Ratcheting(sender))
     });
-    constructed(got, made, ptr, &mut state.senders);
+    if let Some(mirror) = constructed(got, made, ptr) {
+        state.reused(ptr as usize);
+        state.senders.push((ptr, mirror));
+    }
 }
 
 /// Checks a constructor against its mirror (`made` is `None` when the
-/// call broke its contract) and keeps the object it made with its mirror.
+/// call broke its contract); returns the mirror of the object it made.
 fn constructed<T, M>(
     got: framecrypt_result,
     made: Option<Result<M, Error>>,
     ptr: *mut T,
-    objects: &mut Vec<(*mut T, M)>,
-) {
+) -> Option<M> {
     check(got, made.is_some(), || {
         made.as_ref().map_or(framecrypt_result::FRAMECRYPT_OK, |m| {
             code(m.as_ref().map_err(|e| *e))
         })
     });
     match made {
-        Some(Ok(mirror)) if got == framecrypt_result::FRAMECRYPT_OK => objects.push((ptr, mirror)),
-        _ => assert!(ptr.is_null(), "a refused call handed out an object"),
+        Some(Ok(mirror)) if got == framecrypt_result::FRAMECRYPT_OK => {
+            assert!(!ptr.is_null(), "success without an object");
+            Some(mirror)
+        }
+        _ => {
+            assert!(ptr.is_null(), "a refused call handed out an object");
+            None
+        }
+    }
+}
+
+/// What the mirror says a call that writes an output does.
+enum Outcome {
+    /// Success, with this length.
+    Done(usize),
+    /// `FRAMECRYPT_ERR_BUFFER_TOO_SMALL`, with this length needed.
+    Needed(usize),
+    /// This failure, with nothing written.
+    Failed(framecrypt_result),
+}
+
+impl From<Error> for Outcome {
+    fn from(e: Error) -> Self {
+        Self::Failed(e.into())
     }
 }
 
 /// Checks a call that writes into `output` and stores a length: the mirror
 /// writes into a buffer of the same size and fill and must agree on the
-/// result, the length and every byte (on failure too: what a failed
-/// decrypt leaves behind is compared as well). Returns the bytes written
-/// when the call succeeded.
+/// result, the length (the needed one after a buffer too small) and every
+/// byte (on failure too: what a failed decrypt leaves behind is compared
+/// as well). Returns the bytes written when the call succeeded.
 fn check_output(
     got: framecrypt_result,
     kept: bool,
     output: &Output,
     len: usize,
-    mirror: impl FnOnce(&mut [u8]) -> Result<usize, Error>,
+    mirror: impl FnOnce(&mut [u8]) -> Outcome,
 ) -> Option<Vec<u8>> {
     let mut mirror_out = vec![0xA5; if kept { output.cap } else { 0 }];
-    let mut mirror_len = SENTINEL;
-    check(got, kept, || {
-        let r = mirror(&mut mirror_out);
-        if let Ok(n) = r {
-            mirror_len = n;
+    let mut expected_len = SENTINEL;
+    check(got, kept, || match mirror(&mut mirror_out) {
+        Outcome::Done(n) => {
+            expected_len = n;
+            framecrypt_result::FRAMECRYPT_OK
         }
-        code(r)
+        Outcome::Needed(n) => {
+            expected_len = n;
+            framecrypt_result::FRAMECRYPT_ERR_BUFFER_TOO_SMALL
+        }
+        Outcome::Failed(code) => code,
     });
-    let ok = kept && got == framecrypt_result::FRAMECRYPT_OK;
-    assert_eq!(
-        len,
-        if ok { mirror_len } else { SENTINEL },
-        "lengths disagree"
-    );
+    assert_eq!(len, expected_len, "lengths disagree");
     if kept {
         assert!(
             output.bytes() == mirror_out.as_slice(),
             "output bytes disagree"
         );
     }
-    ok.then(|| mirror_out[..len].to_vec())
+    (kept && got == framecrypt_result::FRAMECRYPT_OK).then(|| mirror_out[..len].to_vec())
 }
 
 /// Runs the calls; returns the result code of every checked call, in
@@ -681,24 +879,35 @@ pub fn run(input: &FfiInput) -> Vec<framecrypt_result> {
     let mut state = State {
         senders: Vec::new(),
         receivers: Vec::new(),
+        freed_senders: Vec::new(),
+        freed_receivers: Vec::new(),
         frames: Vec::new(),
     };
     for call in input.calls.iter().take(MAX_CALLS) {
-        // SAFETY: every pointer passed is NULL, a live object of `state`,
-        // or points into a live buffer at least as long as the length
-        // passed, except for `In::Huge` lengths, which the C side refuses
-        // before making a slice.
+        // SAFETY: every buffer pointer passed is NULL or points into a live
+        // buffer at least as long as the length passed, except for
+        // `In::Huge` lengths, which the C side refuses before making a
+        // slice; handles are checked by the C side before any use.
         unsafe { step(&mut state, call) };
     }
     for (tx, _) in state.senders {
-        // SAFETY: live and freed once.
-        unsafe { framecrypt_sender_free(tx) };
+        framecrypt_sender_free(tx);
     }
     for (rx, _) in state.receivers {
-        // SAFETY: live and freed once.
-        unsafe { framecrypt_receiver_free(rx) };
+        framecrypt_receiver_free(rx);
     }
     RESULTS.with_borrow_mut(core::mem::take)
+}
+
+/// A buffer for an in-place call: the input's bytes, mutable.
+fn in_place_buffer(input: &Input) -> (Vec<u8>, *mut u8) {
+    let mut buf = input.bytes.clone();
+    let ptr = if input.null {
+        null_mut()
+    } else {
+        buf.as_mut_ptr()
+    };
+    (buf, ptr)
 }
 
 /// One call and its check.
@@ -728,11 +937,10 @@ unsafe fn step(state: &mut State, call: &Call) {
         Call::ReceiverNew { out_null } => {
             let mut ptr = null_mut();
             let got = unsafe { framecrypt_receiver_new(out_ptr(*out_null, &mut ptr)) };
-            check(got, !*out_null, || OK);
-            if got == OK {
-                state
-                    .receivers
-                    .push((ptr, RxMirror::Plain(Receiver::new())));
+            let made = (!*out_null).then(|| Ok(RxMirror::Plain(Receiver::new(), BTreeMap::new())));
+            if let Some(mirror) = constructed(got, made, ptr) {
+                state.reused(ptr as usize);
+                state.receivers.push((ptr, mirror));
             }
         }
         Call::ReceiverNewRatcheting {
@@ -742,27 +950,35 @@ unsafe fn step(state: &mut State, call: &Call) {
         } => {
             let mut ptr = null_mut();
             let got = unsafe {
-                framecrypt_receiver_new_ratcheting(*suite, *bits, out_ptr(*out_null, &mut ptr))
+                framecrypt_receiver_new_ratcheting(
+                    SuiteId(u32::from(*suite)),
+                    *bits,
+                    out_ptr(*out_null, &mut ptr),
+                )
             };
             let made = (!*out_null).then(|| -> Result<_, Error> {
-                let suite = CipherSuite::from_id(*suite)?;
-                let rx = RatchetingReceiver::new(suite, RatchetBits::new(*bits)?);
+                let rx = RatchetingReceiver::new(suite_of(*suite)?, RatchetBits::new(*bits)?);
                 Ok(RxMirror::Ratcheting(Box::new(rx)))
             });
-            constructed(got, made, ptr, &mut state.receivers);
+            if let Some(mirror) = constructed(got, made, ptr) {
+                state.reused(ptr as usize);
+                state.receivers.push((ptr, mirror));
+            }
         }
         Call::SenderFree { tx } => {
-            let i = state.tx(*tx);
-            unsafe { framecrypt_sender_free(state.tx_ptr(i)) };
-            if let Some(i) = i {
-                state.senders.swap_remove(i);
+            let t = state.tx(*tx);
+            framecrypt_sender_free(t.ptr);
+            if let Some(i) = t.live {
+                let (ptr, _) = state.senders.swap_remove(i);
+                state.freed_senders.push(ptr);
             }
         }
         Call::ReceiverFree { rx } => {
-            let i = state.rx(*rx);
-            unsafe { framecrypt_receiver_free(state.rx_ptr(i)) };
-            if let Some(i) = i {
-                state.receivers.swap_remove(i);
+            let t = state.rx(*rx);
+            framecrypt_receiver_free(t.ptr);
+            if let Some(i) = t.live {
+                let (ptr, _) = state.receivers.swap_remove(i);
+                state.freed_receivers.push(ptr);
             }
         }
         Call::AddKey {
@@ -772,32 +988,38 @@ unsafe fn step(state: &mut State, call: &Call) {
             key,
         } => {
             let key = state.input(key);
-            let i = state.rx(*rx);
-            let got = unsafe {
-                framecrypt_receiver_add_key(state.rx_ptr(i), *suite, *kid, key.ptr(), key.len)
-            };
-            check(got, i.is_some() && key.valid(), || {
-                match &mut state.receivers[i.unwrap_or_default()].1 {
-                    RxMirror::Plain(r) => code((|| {
-                        r.add_key(CipherSuite::from_id(*suite)?, KeyId(*kid), key_of(&key)?)
-                    })()),
+            let t = state.rx(*rx);
+            let id = SuiteId(u32::from(*suite));
+            let got = unsafe { framecrypt_receiver_add_key(t.ptr, id, *kid, key.ptr(), key.len) };
+            check(got, key.valid(), || {
+                let Some(i) = t.live else { return t.refusal };
+                match &mut state.receivers[i].1 {
+                    RxMirror::Plain(r, suites) => {
+                        let added = (|| {
+                            let suite = suite_of(*suite)?;
+                            r.add_key(suite, KeyId(*kid), key_of(&key)?)?;
+                            Ok(suite)
+                        })();
+                        if let Ok(suite) = added {
+                            suites.insert(*kid, suite);
+                        }
+                        code(added)
+                    }
                     RxMirror::Ratcheting(_) => WRONG_KIND,
                 }
             });
         }
         Call::RemoveKey { rx, kid, out_null } => {
-            let i = state.rx(*rx);
+            let t = state.rx(*rx);
             let mut removed = false;
             let got = unsafe {
-                framecrypt_receiver_remove_key(
-                    state.rx_ptr(i),
-                    *kid,
-                    out_ptr(*out_null, &mut removed),
-                )
+                framecrypt_receiver_remove_key(t.ptr, *kid, out_ptr(*out_null, &mut removed))
             };
-            check(got, i.is_some(), || {
-                match &mut state.receivers[i.unwrap_or_default()].1 {
-                    RxMirror::Plain(r) => {
+            check(got, true, || {
+                let Some(i) = t.live else { return t.refusal };
+                match &mut state.receivers[i].1 {
+                    RxMirror::Plain(r, suites) => {
+                        suites.remove(kid);
                         let expected = r.remove_key(KeyId(*kid));
                         assert!(*out_null || removed == expected, "remove_key disagrees");
                         OK
@@ -814,10 +1036,10 @@ unsafe fn step(state: &mut State, call: &Call) {
             key,
         } => {
             let key = state.input(key);
-            let i = state.rx(*rx);
+            let t = state.rx(*rx);
             let got = unsafe {
                 framecrypt_receiver_install_key(
-                    state.rx_ptr(i),
+                    t.ptr,
                     *now_ms,
                     *generation,
                     *step,
@@ -825,20 +1047,22 @@ unsafe fn step(state: &mut State, call: &Call) {
                     key.len,
                 )
             };
-            check(got, i.is_some() && key.valid(), || {
-                match &mut state.receivers[i.unwrap_or_default()].1 {
+            check(got, key.valid(), || {
+                let Some(i) = t.live else { return t.refusal };
+                match &mut state.receivers[i].1 {
                     RxMirror::Ratcheting(r) => code((|| {
                         r.install_key(*generation, *step, key_of(&key)?, *now_ms)
                     })()),
-                    RxMirror::Plain(_) => WRONG_KIND,
+                    RxMirror::Plain(..) => WRONG_KIND,
                 }
             });
         }
         Call::Ratchet { tx } => {
-            let i = state.tx(*tx);
-            let got = unsafe { framecrypt_sender_ratchet(state.tx_ptr(i)) };
-            check(got, i.is_some(), || {
-                match &mut state.senders[i.unwrap_or_default()].1 {
+            let t = state.tx(*tx);
+            let got = framecrypt_sender_ratchet(t.ptr);
+            check(got, true, || {
+                let Some(i) = t.live else { return t.refusal };
+                match &mut state.senders[i].1 {
                     TxMirror::Ratcheting(s) => {
                         s.ratchet();
                         OK
@@ -849,10 +1073,11 @@ unsafe fn step(state: &mut State, call: &Call) {
         }
         Call::Rekey { tx, key } => {
             let key = state.input(key);
-            let i = state.tx(*tx);
-            let got = unsafe { framecrypt_sender_rekey(state.tx_ptr(i), key.ptr(), key.len) };
-            check(got, i.is_some() && key.valid(), || {
-                match &mut state.senders[i.unwrap_or_default()].1 {
+            let t = state.tx(*tx);
+            let got = unsafe { framecrypt_sender_rekey(t.ptr, key.ptr(), key.len) };
+            check(got, key.valid(), || {
+                let Some(i) = t.live else { return t.refusal };
+                match &mut state.senders[i].1 {
                     TxMirror::Ratcheting(s) => code((|| s.rekey(key_of(&key)?))()),
                     TxMirror::Plain(_) => WRONG_KIND,
                 }
@@ -864,35 +1089,36 @@ unsafe fn step(state: &mut State, call: &Call) {
             kid_null,
             len_null,
         } => {
-            let i = state.tx(*tx);
-            let (mut kid, mut len) = (u64::MAX, SENTINEL);
-            let plaintext_len = usize_of(*plaintext_len);
-            let got_kid =
-                unsafe { framecrypt_sender_kid(state.tx_ptr(i), out_ptr(*kid_null, &mut kid)) };
-            let got_len = unsafe {
-                framecrypt_sender_ciphertext_len(
-                    state.tx_ptr(i),
-                    plaintext_len,
-                    out_ptr(*len_null, &mut len),
-                )
-            };
-            let mirror = i.map(|i| match &state.senders[i].1 {
-                TxMirror::Plain(s) => (s.kid(), s.next_ciphertext_len(plaintext_len)),
-                TxMirror::Ratcheting(s) => (s.kid(), s.next_ciphertext_len(plaintext_len)),
+            let t = state.tx(*tx);
+            let mut kid = u64::MAX - 3;
+            let got = unsafe { framecrypt_sender_kid(t.ptr, out_ptr(*kid_null, &mut kid)) };
+            check(got, !*kid_null, || {
+                let Some(i) = t.live else { return t.refusal };
+                let expected = state.senders[i].1.current_sender().map(|s| s.kid());
+                if let Ok(expected) = expected {
+                    assert_eq!(kid, expected.0, "kid disagrees");
+                }
+                code(expected)
             });
-            check(got_kid, i.is_some() && !*kid_null, || OK);
-            check(got_len, i.is_some() && !*len_null, || OK);
-            if let Some((expected_kid, expected_len)) = mirror {
-                assert!(got_kid != OK || kid == expected_kid.0, "kid disagrees");
-                assert!(
-                    got_len != OK || len == expected_len,
-                    "ciphertext_len disagrees"
-                );
+            if got != OK {
+                assert_eq!(kid, u64::MAX - 3, "a failed call wrote its KID");
             }
-            assert!(
-                got_len == OK || len == SENTINEL,
-                "a failed call wrote its length"
-            );
+            let plaintext_len = usize_of(*plaintext_len);
+            let mut len = SENTINEL;
+            let got = unsafe {
+                framecrypt_sender_encrypted_len(t.ptr, plaintext_len, out_ptr(*len_null, &mut len))
+            };
+            check(got, !*len_null, || {
+                let Some(i) = t.live else { return t.refusal };
+                let expected = state.senders[i].1.next_frame_len(plaintext_len);
+                if let Ok(expected) = expected {
+                    assert_eq!(len, expected, "length disagrees");
+                }
+                code(expected)
+            });
+            if got != OK {
+                assert_eq!(len, SENTINEL, "a failed call wrote its length");
+            }
         }
         Call::Encrypt {
             tx,
@@ -903,16 +1129,21 @@ unsafe fn step(state: &mut State, call: &Call) {
         } => {
             let metadata = state.input(metadata);
             let plaintext = state.input(plaintext);
-            let i = state.tx(*tx);
-            let needed = i.map_or(64, |i| match &state.senders[i].1 {
-                TxMirror::Plain(s) => s.next_ciphertext_len(plaintext.len.min(1 << 16)),
-                TxMirror::Ratcheting(s) => s.next_ciphertext_len(plaintext.len.min(1 << 16)),
-            });
+            let t = state.tx(*tx);
+            let needed = t
+                .live
+                .and_then(|i| {
+                    state.senders[i]
+                        .1
+                        .next_frame_len(plaintext.len.min(1 << 16))
+                        .ok()
+                })
+                .unwrap_or(64);
             let mut output = Output::new(*out, &plaintext, needed);
             let mut len = SENTINEL;
             let got = unsafe {
                 framecrypt_sender_encrypt(
-                    state.tx_ptr(i),
+                    t.ptr,
                     metadata.ptr(),
                     metadata.len,
                     output.input_ptr(&plaintext),
@@ -922,13 +1153,20 @@ unsafe fn step(state: &mut State, call: &Call) {
                     out_ptr(*len_null, &mut len),
                 )
             };
-            let kept = i.is_some() && metadata.valid() && output.kept(&plaintext, *len_null);
+            let kept = metadata.valid() && output.kept(&plaintext, *len_null);
             let frame = check_output(got, kept, &output, len, |out| {
-                match &mut state.senders[i.unwrap_or_default()].1 {
-                    TxMirror::Plain(s) => s.seal(metadata.slice(), plaintext.slice(), out),
-                    TxMirror::Ratcheting(s) => s.seal(metadata.slice(), plaintext.slice(), out),
+                let Some(i) = t.live else {
+                    return Outcome::Failed(t.refusal);
+                };
+                let s = &mut state.senders[i].1;
+                match s.seal(metadata.slice(), plaintext.slice(), out) {
+                    Ok(sealed) => Outcome::Done(sealed.len()),
+                    Err(Error::BufferTooSmall) => match s.next_frame_len(plaintext.len) {
+                        Ok(n) => Outcome::Needed(n),
+                        Err(e) => e.into(),
+                    },
+                    Err(e) => e.into(),
                 }
-                .map(|sealed| sealed.len())
             });
             if let Some(frame) = frame {
                 state.keep_frame(&frame);
@@ -945,13 +1183,13 @@ unsafe fn step(state: &mut State, call: &Call) {
         } => {
             let metadata = state.input(metadata);
             let frame = state.input(frame);
-            let i = state.rx(*rx);
+            let t = state.rx(*rx);
             let mut output = Output::new(*out, &frame, frame.len.min(1 << 16));
             let untouched = framecrypt_header { kid: 1, ctr: 2 };
             let (mut len, mut header) = (SENTINEL, untouched);
             let got = unsafe {
                 framecrypt_receiver_decrypt(
-                    state.rx_ptr(i),
+                    t.ptr,
                     *now_ms,
                     metadata.ptr(),
                     metadata.len,
@@ -963,17 +1201,21 @@ unsafe fn step(state: &mut State, call: &Call) {
                     out_ptr(*header_null, &mut header),
                 )
             };
-            let kept = i.is_some() && metadata.valid() && output.kept(&frame, *len_null);
+            let kept = metadata.valid() && output.kept(&frame, *len_null);
             let mut expected = untouched;
             let done = check_output(got, kept, &output, len, |out| {
-                let r = match &mut state.receivers[i.unwrap_or_default()].1 {
-                    RxMirror::Plain(r) => r.open(metadata.slice(), frame.slice(), out),
-                    RxMirror::Ratcheting(r) => {
-                        r.at(*now_ms).open(metadata.slice(), frame.slice(), out)
+                let Some(i) = t.live else {
+                    return Outcome::Failed(t.refusal);
+                };
+                let rx = &mut state.receivers[i].1;
+                match rx.open(*now_ms, metadata.slice(), frame.slice(), out) {
+                    Ok(opened) => {
+                        expected = opened.header().into();
+                        Outcome::Done(opened.plaintext().end)
                     }
-                }?;
-                expected = r.header().into();
-                Ok(r.plaintext().end)
+                    Err(Error::BufferTooSmall) => Outcome::Needed(rx.plaintext_len(frame.slice())),
+                    Err(e) => e.into(),
+                }
             });
             if done.is_none() || *header_null {
                 expected = untouched;
@@ -989,25 +1231,24 @@ unsafe fn step(state: &mut State, call: &Call) {
             len_null,
         } => {
             let frame = state.input(frame);
-            let i = state.tx(*tx);
+            let t = state.tx(*tx);
             let protection = protection_of(*codec, *fallback);
-            let suite = i.map(|i| match &state.senders[i].1 {
-                TxMirror::Plain(s) => s.suite(),
-                TxMirror::Ratcheting(s) => s.suite(),
-            });
+            let suite = t
+                .live
+                .and_then(|i| state.senders[i].1.current_sender().ok().map(|s| s.suite()));
             let needed = match (protection, suite) {
                 (Some(p), Some(suite)) => {
-                    framecrypt::codec::max_protected_len(p.codec(), suite, frame.len.min(1 << 16))
+                    codec::max_protected_len(p.codec(), suite, frame.len.min(1 << 16))
                 }
                 _ => 64,
             };
             let mut output = Output::new(*out, &frame, needed);
             let mut len = SENTINEL;
             let got = unsafe {
-                framecrypt_protect(
-                    state.tx_ptr(i),
-                    *codec,
-                    *fallback,
+                framecrypt_sender_protect(
+                    t.ptr,
+                    CodecId(*codec),
+                    FallbackId(*fallback),
                     output.input_ptr(&frame),
                     frame.len,
                     output.ptr(),
@@ -1016,16 +1257,15 @@ unsafe fn step(state: &mut State, call: &Call) {
                     null_mut(),
                 )
             };
-            let kept = i.is_some() && protection.is_some() && output.kept(&frame, *len_null);
+            let kept = output.kept(&frame, *len_null);
             let protected = check_output(got, kept, &output, len, |out| {
                 let Some(p) = protection else {
-                    unreachable!("kept")
+                    return Outcome::Failed(framecrypt_result::FRAMECRYPT_ERR_INVALID_PARAMETER);
                 };
-                let done = match &mut state.senders[i.unwrap_or_default()].1 {
-                    TxMirror::Plain(s) => p.protect(s, frame.slice(), out),
-                    TxMirror::Ratcheting(s) => p.protect(s, frame.slice(), out),
-                }?;
-                Ok(done.len())
+                let Some(i) = t.live else {
+                    return Outcome::Failed(t.refusal);
+                };
+                protect(&mut state.senders[i].1, p, frame.slice(), out)
             });
             if let Some(protected) = protected {
                 state.keep_frame(&protected);
@@ -1041,16 +1281,16 @@ unsafe fn step(state: &mut State, call: &Call) {
             len_null,
         } => {
             let frame = state.input(frame);
-            let i = state.rx(*rx);
+            let t = state.rx(*rx);
             let protection = protection_of(*codec, *fallback);
             let mut output = Output::new(*out, &frame, frame.len.min(1 << 16));
             let mut len = SENTINEL;
             let got = unsafe {
-                framecrypt_unprotect(
-                    state.rx_ptr(i),
+                framecrypt_receiver_unprotect(
+                    t.ptr,
                     *now_ms,
-                    *codec,
-                    *fallback,
+                    CodecId(*codec),
+                    FallbackId(*fallback),
                     output.input_ptr(&frame),
                     frame.len,
                     output.ptr(),
@@ -1059,16 +1299,22 @@ unsafe fn step(state: &mut State, call: &Call) {
                     null_mut(),
                 )
             };
-            let kept = i.is_some() && protection.is_some() && output.kept(&frame, *len_null);
+            let kept = output.kept(&frame, *len_null);
             check_output(got, kept, &output, len, |out| {
                 let Some(p) = protection else {
-                    unreachable!("kept")
+                    return Outcome::Failed(framecrypt_result::FRAMECRYPT_ERR_INVALID_PARAMETER);
                 };
-                let done = match &mut state.receivers[i.unwrap_or_default()].1 {
-                    RxMirror::Plain(r) => p.unprotect(r, frame.slice(), out),
-                    RxMirror::Ratcheting(r) => p.unprotect(&mut r.at(*now_ms), frame.slice(), out),
-                }?;
-                Ok(done.len())
+                let Some(i) = t.live else {
+                    return Outcome::Failed(t.refusal);
+                };
+                if out.len() < frame.len {
+                    return Outcome::Needed(frame.len);
+                }
+                let rx = &mut At(&mut state.receivers[i].1, *now_ms);
+                match p.unprotect(rx, frame.slice(), out) {
+                    Ok(done) => Outcome::Done(done.len()),
+                    Err(e) => e.into(),
+                }
             });
         }
         Call::Resume {
@@ -1091,13 +1337,13 @@ unsafe fn step(state: &mut State, call: &Call) {
             unsafe { ratcheting_sender(state, *suite, *bits, at, key, *out_null) }
         }
         Call::NextCounter { tx, out_null } => {
-            let i = state.tx(*tx);
+            let t = state.tx(*tx);
             let mut ctr = u64::MAX - 1;
-            let got = unsafe {
-                framecrypt_sender_next_counter(state.tx_ptr(i), out_ptr(*out_null, &mut ctr))
-            };
-            check(got, i.is_some() && !*out_null, || {
-                let next = match &state.senders[i.unwrap_or_default()].1 {
+            let got =
+                unsafe { framecrypt_sender_next_counter(t.ptr, out_ptr(*out_null, &mut ctr)) };
+            check(got, !*out_null, || {
+                let Some(i) = t.live else { return t.refusal };
+                let next = match &state.senders[i].1 {
                     TxMirror::Plain(s) => s.next_counter(),
                     TxMirror::Ratcheting(s) => s.next_counter(),
                 };
@@ -1120,7 +1366,7 @@ unsafe fn step(state: &mut State, call: &Call) {
             generation_null,
             step_null,
         } => {
-            let i = state.tx(*tx);
+            let t = state.tx(*tx);
             let none = Input {
                 bytes: Vec::new(),
                 len: 0,
@@ -1130,7 +1376,7 @@ unsafe fn step(state: &mut State, call: &Call) {
             let (mut len, mut generation, mut step) = (SENTINEL, 7, 7);
             let got = unsafe {
                 framecrypt_sender_current_key(
-                    state.tx_ptr(i),
+                    t.ptr,
                     output.ptr(),
                     output.cap,
                     out_ptr(*len_null, &mut len),
@@ -1138,32 +1384,28 @@ unsafe fn step(state: &mut State, call: &Call) {
                     out_ptr(*step_null, &mut step),
                 )
             };
-            let kept =
-                i.is_some() && output.valid() && !*len_null && !*generation_null && !*step_null;
+            let kept = output.valid() && !*len_null && !*generation_null && !*step_null;
+            let mut expected_len = SENTINEL;
             check(got, kept, || {
-                match &state.senders[i.unwrap_or_default()].1 {
+                let Some(i) = t.live else { return t.refusal };
+                match &state.senders[i].1 {
                     TxMirror::Plain(_) => WRONG_KIND,
                     TxMirror::Ratcheting(s) => {
                         let share = s.share();
                         let key = share.expose_secret();
+                        expected_len = key.len();
                         if output.cap < key.len() {
                             return framecrypt_result::FRAMECRYPT_ERR_BUFFER_TOO_SMALL;
                         }
                         assert!(output.bytes()[..key.len()] == *key, "key disagrees");
-                        assert_eq!(
-                            (len, generation, step),
-                            (key.len(), s.generation(), s.step())
-                        );
+                        assert_eq!((generation, step), (s.generation(), s.step()));
                         OK
                     }
                 }
             });
+            assert_eq!(len, expected_len, "lengths disagree");
             if got != OK {
-                assert_eq!(
-                    (len, generation, step),
-                    (SENTINEL, 7, 7),
-                    "a failed call wrote"
-                );
+                assert_eq!((generation, step), (7, 7), "a failed call wrote");
                 assert!(
                     output.bytes().iter().all(|&b| b == 0xA5),
                     "a failed call wrote the key"
@@ -1174,21 +1416,30 @@ unsafe fn step(state: &mut State, call: &Call) {
             codec,
             payload,
             out_null,
+            short_struct,
         } => {
             let payload = state.input(payload);
             let mut view = framecrypt_sfu_view::default();
+            if *short_struct {
+                view.struct_size -= 1;
+            }
+            let before = view;
             let got = unsafe {
                 framecrypt_sfu_inspect(
-                    *codec,
+                    CodecId(*codec),
                     payload.ptr(),
                     payload.len,
                     out_ptr(*out_null, &mut view),
                 )
             };
             let c = codec_of(*codec);
-            check(got, payload.valid() && !*out_null && c.is_some(), || {
-                let r = sfu::inspect_codec(c.unwrap_or(Codec::Unknown), payload.slice());
+            check(got, payload.valid() && !*out_null, || {
+                let Some(c) = c.filter(|_| !*short_struct) else {
+                    return framecrypt_result::FRAMECRYPT_ERR_INVALID_PARAMETER;
+                };
+                let r = sfu::inspect_codec(c, payload.slice());
                 if let Ok(v) = &r {
+                    assert_eq!(view.struct_size, before.struct_size, "struct_size written");
                     assert_eq!(view.header.kid, v.header().kid().0, "kid disagrees");
                     assert_eq!(view.header.ctr, v.header().ctr().0, "ctr disagrees");
                     assert_eq!(
@@ -1217,11 +1468,7 @@ unsafe fn step(state: &mut State, call: &Call) {
                 code(r)
             });
             if got != OK {
-                assert_eq!(
-                    view,
-                    framecrypt_sfu_view::default(),
-                    "a failed call wrote its view"
-                );
+                assert_eq!(view, before, "a failed call wrote its view");
             }
         }
         Call::ParseHeader {
@@ -1256,43 +1503,176 @@ unsafe fn step(state: &mut State, call: &Call) {
             }
         }
         Call::Sizes {
+            tx,
             codec,
-            suite,
             frame_len,
             out_null,
             code: result_code,
         } => {
+            let t = state.tx(*tx);
             let frame_len = usize_of(*frame_len);
             let mut len = SENTINEL;
             let got = unsafe {
-                framecrypt_max_protected_len(
-                    *codec,
-                    *suite,
+                framecrypt_sender_max_protected_len(
+                    t.ptr,
+                    CodecId(*codec),
                     frame_len,
                     out_ptr(*out_null, &mut len),
                 )
             };
-            let s = CipherSuite::from_id(*suite);
-            check(got, !*out_null, || match (codec_of(*codec), s) {
-                (None, _) => framecrypt_result::FRAMECRYPT_ERR_INVALID_PARAMETER,
-                (Some(_), Err(e)) => e.into(),
-                (Some(c), Ok(s)) => {
+            check(got, !*out_null, || {
+                let Some(c) = codec_of(*codec) else {
+                    return framecrypt_result::FRAMECRYPT_ERR_INVALID_PARAMETER;
+                };
+                let Some(i) = t.live else { return t.refusal };
+                let suite = state.senders[i].1.current_sender().map(|s| s.suite());
+                if let Ok(suite) = suite {
                     assert_eq!(
                         len,
-                        framecrypt::codec::max_protected_len(c, s, frame_len),
+                        codec::max_protected_len(c, suite, frame_len),
                         "bound disagrees"
                     );
-                    OK
                 }
+                code(suite)
             });
-            assert_eq!(
-                framecrypt_max_overhead(*suite),
-                s.map_or(0, framecrypt::max_overhead)
-            );
+            if got != OK {
+                assert_eq!(len, SENTINEL, "a failed call wrote its length");
+            }
             // SAFETY: a static NUL-terminated string for every code.
-            let message =
-                unsafe { core::ffi::CStr::from_ptr(framecrypt_result_message(*result_code)) };
+            let message = unsafe {
+                core::ffi::CStr::from_ptr(framecrypt_result_message(ResultCode(*result_code)))
+            };
             assert!(!message.to_bytes().is_empty());
         }
+        Call::DecryptInPlace {
+            rx,
+            now_ms,
+            metadata,
+            frame,
+            len_null,
+        } => {
+            let metadata = state.input(metadata);
+            let frame = state.input(frame);
+            let t = state.rx(*rx);
+            let (mut buf, ptr) = in_place_buffer(&frame);
+            let mut len = SENTINEL;
+            let got = unsafe {
+                framecrypt_receiver_decrypt_in_place(
+                    t.ptr,
+                    *now_ms,
+                    metadata.ptr(),
+                    metadata.len,
+                    ptr,
+                    frame.len,
+                    out_ptr(*len_null, &mut len),
+                    null_mut(),
+                )
+            };
+            let kept = metadata.valid() && frame.valid() && !*len_null;
+            let mut expected = frame.bytes.clone();
+            let mut expected_len = SENTINEL;
+            check(got, kept, || {
+                let Some(i) = t.live else { return t.refusal };
+                let rx = &mut state.receivers[i].1;
+                let opened = rx.open_in_place(*now_ms, metadata.slice(), &mut expected);
+                if let Ok(opened) = &opened {
+                    let plaintext = opened.plaintext();
+                    expected.copy_within(plaintext.clone(), 0);
+                    expected_len = plaintext.len();
+                }
+                code(opened)
+            });
+            assert_eq!(len, expected_len, "lengths disagree");
+            if kept {
+                assert!(buf == expected, "buffers disagree");
+            }
+            buf.clear();
+        }
+        Call::UnprotectInPlace {
+            rx,
+            now_ms,
+            codec,
+            fallback,
+            frame,
+            len_null,
+        } => {
+            let frame = state.input(frame);
+            let t = state.rx(*rx);
+            let protection = protection_of(*codec, *fallback);
+            let (mut buf, ptr) = in_place_buffer(&frame);
+            let mut len = SENTINEL;
+            let got = unsafe {
+                framecrypt_receiver_unprotect_in_place(
+                    t.ptr,
+                    *now_ms,
+                    CodecId(*codec),
+                    FallbackId(*fallback),
+                    ptr,
+                    frame.len,
+                    out_ptr(*len_null, &mut len),
+                    null_mut(),
+                )
+            };
+            let kept = frame.valid() && !*len_null;
+            let mut expected = frame.bytes.clone();
+            let mut expected_len = SENTINEL;
+            check(got, kept, || {
+                let Some(p) = protection else {
+                    return framecrypt_result::FRAMECRYPT_ERR_INVALID_PARAMETER;
+                };
+                let Some(i) = t.live else { return t.refusal };
+                let rx = &mut At(&mut state.receivers[i].1, *now_ms);
+                let n = expected.len();
+                let done = if codec::max_unprotect_in_place_len(p.codec(), n) <= n {
+                    p.unprotect_in_place(rx, &mut expected, n)
+                } else {
+                    let src = expected.clone();
+                    p.unprotect(rx, &src, &mut expected)
+                };
+                if let Ok(done) = &done {
+                    expected_len = done.len();
+                }
+                code(done)
+            });
+            assert_eq!(len, expected_len, "lengths disagree");
+            if kept {
+                assert!(buf == expected, "buffers disagree");
+            }
+            buf.clear();
+        }
+    }
+}
+
+/// What `framecrypt_sender_protect` does, through the safe API: protect
+/// into `out` if it holds the worst case; refuse a buffer below the least
+/// any frame needs; otherwise protect aside and copy the result if it
+/// fits.
+fn protect(sender: &mut TxMirror, p: Protection, frame: &[u8], out: &mut [u8]) -> Outcome {
+    let least = match sender.next_frame_len(frame.len()) {
+        Ok(n) => n,
+        Err(e) => return e.into(),
+    };
+    let suite = match sender.current_sender() {
+        Ok(s) => s.suite(),
+        Err(e) => return e.into(),
+    };
+    let worst = codec::max_protected_len(p.codec(), suite, frame.len());
+    if out.len() >= worst {
+        return match p.protect(sender, frame, out) {
+            Ok(sealed) => Outcome::Done(sealed.len()),
+            Err(e) => e.into(),
+        };
+    }
+    if out.len() < least {
+        return Outcome::Needed(least);
+    }
+    let mut aside = vec![0; worst];
+    match p.protect(sender, frame, &mut aside) {
+        Ok(sealed) if sealed.len() <= out.len() => {
+            out[..sealed.len()].copy_from_slice(&aside[..sealed.len()]);
+            Outcome::Done(sealed.len())
+        }
+        Ok(sealed) => Outcome::Needed(sealed.len()),
+        Err(e) => e.into(),
     }
 }

@@ -258,8 +258,16 @@ fn ffi_seeds_reach_each_success_and_each_refusal() {
         assert_eq!(run(&bytes), expected, "{name}");
     }
     for (name, bytes) in seeds("ffi", "media-") {
-        // New sender and receiver, add key, protect, inspect, unprotect.
-        assert_eq!(run(&bytes), ok(6), "{name}");
+        // New sender and receiver, add key, protect, inspect, unprotect;
+        // protect, unprotect in place.
+        assert_eq!(run(&bytes), ok(8), "{name}");
+    }
+    for (name, bytes) in seeds("ffi", "exact-") {
+        // Exactly the protected length is accepted; a byte less is
+        // refused (the harness checks the length it reports).
+        let mut expected = ok(3);
+        expected.push(FRAMECRYPT_ERR_BUFFER_TOO_SMALL);
+        assert_eq!(run(&bytes), expected, "{name}");
     }
     let [(_, ratchet)] = seeds("ffi", "ratchet")
         .try_into()
@@ -296,4 +304,33 @@ fn ffi_seeds_reach_each_success_and_each_refusal() {
         FRAMECRYPT_OK,
     ];
     assert_eq!(run(&boundary), expected, "boundary");
+
+    let [(_, handles)] = seeds("ffi", "handles")
+        .try_into()
+        .expect("one handles seed");
+    // A sender passed as a receiver; a freed receiver; a freed sender,
+    // twice.
+    let mut expected = ok(2);
+    expected.extend([
+        FRAMECRYPT_ERR_WRONG_OBJECT,
+        FRAMECRYPT_ERR_INVALID_HANDLE,
+        FRAMECRYPT_ERR_INVALID_HANDLE,
+        FRAMECRYPT_ERR_INVALID_HANDLE,
+    ]);
+    assert_eq!(run(&handles), expected, "handles");
+
+    let [(_, swapped)] = seeds("ffi", "swapped")
+        .try_into()
+        .expect("one swapped seed");
+    // Codec and fallback swapped, a suite as a codec, a fallback as a
+    // codec, a codec as a suite; then the right call, at counter 0.
+    let expected = vec![
+        FRAMECRYPT_OK,
+        FRAMECRYPT_ERR_INVALID_PARAMETER,
+        FRAMECRYPT_ERR_INVALID_PARAMETER,
+        FRAMECRYPT_ERR_INVALID_PARAMETER,
+        FRAMECRYPT_ERR_UNSUPPORTED_CIPHER_SUITE,
+        FRAMECRYPT_OK,
+    ];
+    assert_eq!(run(&swapped), expected, "swapped");
 }
