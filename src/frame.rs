@@ -10,8 +10,8 @@ use crate::crypto::{Aad, Cipher, Data, FrameCipher};
 use crate::error::Error;
 use crate::header::{Header, ParsedHeader};
 use crate::ids::{Counter, KeyId};
-use crate::key_schedule::derive_key_and_salt;
-use crate::secret::BaseKey;
+use crate::key_schedule::ExtractedSecret;
+use crate::secret::{BaseKey, KeyAndSalt};
 use crate::suite::CipherSuite;
 
 /// The most bytes SFrame adds to a frame of `suite`: the longest header (17
@@ -211,7 +211,18 @@ impl FrameKey {
     /// cipher. The intermediate key bytes are zeroized before returning.
     #[must_use]
     pub fn derive(suite: CipherSuite, kid: KeyId, base_key: &BaseKey) -> Self {
-        let derived = derive_key_and_salt(suite, kid, base_key);
+        Self::from_secret(suite, kid, &ExtractedSecret::extract(suite, base_key))
+    }
+
+    /// As [`Self::derive`], from the base key's extracted secret (for the
+    /// holders that derive many KIDs' keys from one base key).
+    pub(crate) fn from_secret(suite: CipherSuite, kid: KeyId, secret: &ExtractedSecret) -> Self {
+        Self::from_key_and_salt(suite, kid, &secret.key_and_salt(suite, kid))
+    }
+
+    /// The key for `kid` from its derived key and salt: only the cipher is
+    /// built here.
+    pub(crate) fn from_key_and_salt(suite: CipherSuite, kid: KeyId, derived: &KeyAndSalt) -> Self {
         Self {
             kid,
             suite,

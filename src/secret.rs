@@ -195,6 +195,15 @@ pub(crate) struct KeyAndSalt {
 }
 
 impl KeyAndSalt {
+    /// All zero, of no length: a slot to be filled.
+    pub(crate) const fn zeroed() -> Self {
+        Self {
+            key: [0; CipherSuite::MAX_KEY_LEN],
+            key_len: 0,
+            salt: [0; CipherSuite::NONCE_LEN],
+        }
+    }
+
     pub(crate) fn key(&self) -> &[u8] {
         &self.key[..self.key_len]
     }
