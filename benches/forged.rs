@@ -27,9 +27,11 @@
 #![allow(clippy::cast_possible_truncation)] // test data: byte patterns from indices
 
 use core::hint::black_box;
-use std::time::Duration;
+use core::time::Duration;
 
-use criterion::{BatchSize, BenchmarkGroup, Criterion, criterion_group, criterion_main, measurement::WallTime};
+use criterion::{
+    BatchSize, BenchmarkGroup, Criterion, criterion_group, criterion_main, measurement::WallTime,
+};
 use framecrypt::codec::{Codec, Fallback, Protection};
 use framecrypt::prelude::*;
 use framecrypt::{
@@ -117,7 +119,13 @@ fn ratcheting_receiver(group: &mut BenchmarkGroup<'_, WallTime>, suite: CipherSu
     group.bench_function("RatchetingReceiver genuine", |b| {
         b.iter_batched_ref(
             || sender.seal_to_vec(b"", &pt).expect("seal"),
-            |frame| black_box(rx.at(0).open(b"", black_box(frame), &mut out).expect("open")),
+            |frame| {
+                black_box(
+                    rx.at(0)
+                        .open(b"", black_box(frame), &mut out)
+                        .expect("open"),
+                )
+            },
             genuine_batch(),
         );
     });
@@ -142,9 +150,12 @@ fn ratcheting_receiver(group: &mut BenchmarkGroup<'_, WallTime>, suite: CipherSu
     rx.at(0).open_to_vec(b"", &frame).expect("open");
     assert_eq!((rx.step(), rx.previous_count()), (Some(3), 3));
     let forged = with_kid(&sender.seal_to_vec(b"", &pt).expect("seal"), 0);
-    group.bench_function("RatchetingReceiver forged, retained and ahead (R = 2)", |b| {
-        b.iter(|| assert!(rx.at(0).open(b"", black_box(&forged), &mut out).is_err()));
-    });
+    group.bench_function(
+        "RatchetingReceiver forged, retained and ahead (R = 2)",
+        |b| {
+            b.iter(|| assert!(rx.at(0).open(b"", black_box(&forged), &mut out).is_err()));
+        },
+    );
 }
 
 fn epoch_manager(group: &mut BenchmarkGroup<'_, WallTime>, suite: CipherSuite, size: usize) {
@@ -157,7 +168,14 @@ fn epoch_manager(group: &mut BenchmarkGroup<'_, WallTime>, suite: CipherSuite, s
     group.bench_function("EpochManager genuine", |b| {
         b.iter_batched_ref(
             || sender.seal_to_vec(b"", &pt).expect("seal"),
-            |frame| black_box(manager.at(0).open(b"", black_box(frame), &mut out).expect("open")),
+            |frame| {
+                black_box(
+                    manager
+                        .at(0)
+                        .open(b"", black_box(frame), &mut out)
+                        .expect("open"),
+                )
+            },
             genuine_batch(),
         );
     });
@@ -170,7 +188,12 @@ fn epoch_manager(group: &mut BenchmarkGroup<'_, WallTime>, suite: CipherSuite, s
     group.bench_function("EpochManager forged, new member KID", |b| {
         b.iter(|| {
             i = (i + 1) % forged.len();
-            assert!(manager.at(0).open(b"", black_box(&forged[i]), &mut out).is_err());
+            assert!(
+                manager
+                    .at(0)
+                    .open(b"", black_box(&forged[i]), &mut out)
+                    .is_err()
+            );
         });
     });
 }
@@ -187,7 +210,12 @@ fn codec_fallback(group: &mut BenchmarkGroup<'_, WallTime>, suite: CipherSuite, 
     let mut out = vec![0u8; size + 64];
     group.bench_function("codec VP8 fallback genuine", |b| {
         b.iter_batched_ref(
-            || protection.protect_to_vec(&mut sender, &frame).expect("protect").1,
+            || {
+                protection
+                    .protect_to_vec(&mut sender, &frame)
+                    .expect("protect")
+                    .1
+            },
             |protected| {
                 black_box(
                     protection
@@ -204,7 +232,12 @@ fn codec_fallback(group: &mut BenchmarkGroup<'_, WallTime>, suite: CipherSuite, 
     for _ in 0..64 {
         ahead.ratchet();
     }
-    let forged = tampered(&protection.protect_to_vec(&mut ahead, &frame).expect("protect").1);
+    let forged = tampered(
+        &protection
+            .protect_to_vec(&mut ahead, &frame)
+            .expect("protect")
+            .1,
+    );
     group.bench_function("codec VP8 fallback forged, two steps ahead", |b| {
         b.iter(|| {
             assert!(

@@ -8,7 +8,8 @@
 //! ([`ExtractedSecret`], [`SframeSecret`]) and pay only the expansions per
 //! key.
 
-use hkdf::Hkdf;
+use hmac::HmacReset;
+use hmac::digest::{FixedOutputReset, KeyInit, Update};
 use sha2::{Sha256, Sha512};
 
 use zeroize::{Zeroize, ZeroizeOnDrop};
@@ -34,8 +35,9 @@ pub(crate) fn derive_key_and_salt(
     suite: CipherSuite,
     kid: KeyId,
     base_key: &BaseKey,
-) -> KeyAndSalt {
-    ExtractedSecret::extract(suite, base_key).key_and_salt(suite, kid)
+    out: &mut KeyAndSalt,
+) {
+    ExtractedSecret::extract(suite, base_key).key_and_salt_into(suite, kid, out);
 }
 
 /// `sframe_secret = HKDF-Extract("", base_key)` (RFC 9605 §4.4.2), ready to
@@ -43,23 +45,30 @@ pub(crate) fn derive_key_and_salt(
 /// key are expanded from it, and so is the next base key of a §5.1
 /// ratchet step (which expands the same extracted secret).
 ///
+/// HKDF (RFC 5869) is written out here over `hmac` rather than taken from
+/// the `hkdf` crate so that no secret is left behind in memory a key
+/// holder later copies (a move leaves the old bytes where they were, and a
+/// key holder's unused bytes are whatever was in that memory before):
+/// every output block passes through a buffer this module zeroizes, goes
+/// straight into the caller's zeroizing type and is never returned by
+/// value, and an HMAC that has absorbed secret input (the base key, a
+/// previous output block) is finished through a reference
+/// (`finalize_into_reset`) and dropped, so wiped, where it lies, instead
+/// of being moved into a by-value `finalize`.
+///
 /// Zeroized on drop: all it holds is an HMAC's two keyed hash states and
 /// an empty block buffer, each of which wipes itself (the RustCrypto
 /// `zeroize` features).
 pub(crate) enum ExtractedSecret {
-    Sha256(Hkdf<Sha256>),
-    Sha512(Hkdf<Sha512>),
+    Sha256(HmacReset<Sha256>),
+    Sha512(HmacReset<Sha512>),
 }
 
 impl ExtractedSecret {
     /// HKDF-Extract of `base_key` with the suite's hash.
     pub(crate) fn extract(suite: CipherSuite, base_key: &BaseKey) -> Self {
-        #[cfg(feature = "test-hooks")]
-        crate::test_hooks::count_secret_extraction();
-        match suite.hash() {
-            Hash::Sha256 => Self::Sha256(extract::<Sha256>(base_key, None)),
-            Hash::Sha512 => Self::Sha512(extract::<Sha512>(base_key, None)),
-        }
+        let mut prk = SframeSecret::zeroed(0);
+        Self::extract_into(suite, base_key, &mut prk)
     }
 
     /// As [`Self::extract`], also writing the pseudorandom key to `prk`.
@@ -71,70 +80,63 @@ impl ExtractedSecret {
         #[cfg(feature = "test-hooks")]
         crate::test_hooks::count_secret_extraction();
         prk.len = suite.hash_len();
-        let out = Some(prk.expose_secret_mut());
         match suite.hash() {
-            Hash::Sha256 => Self::Sha256(extract::<Sha256>(base_key, out)),
-            Hash::Sha512 => Self::Sha512(extract::<Sha512>(base_key, out)),
+            Hash::Sha256 => {
+                extract::<Sha256>(base_key, prk.expose_secret_mut());
+                Self::Sha256(keyed(prk.expose_secret()))
+            }
+            Hash::Sha512 => {
+                extract::<Sha512>(base_key, prk.expose_secret_mut());
+                Self::Sha512(keyed(prk.expose_secret()))
+            }
         }
     }
 
     /// The keyed HMAC of a pseudorandom key kept as a [`SframeSecret`]
     /// (HKDF's `from_prk`: no extraction, only the HMAC key set-up).
     pub(crate) fn from_prk(suite: CipherSuite, prk: &SframeSecret) -> Self {
-        // A `SframeSecret` is `Nh` bytes, exactly what `from_prk` needs;
-        // were it not, the fallback gives a key no frame authenticates under.
-        debug_assert_eq!(prk.len, suite.hash_len());
         match suite.hash() {
-            Hash::Sha256 => Self::Sha256(
-                Hkdf::<Sha256>::from_prk(prk.expose_secret())
-                    .unwrap_or_else(|_| Hkdf::<Sha256>::new(None, prk.expose_secret())),
-            ),
-            Hash::Sha512 => Self::Sha512(
-                Hkdf::<Sha512>::from_prk(prk.expose_secret())
-                    .unwrap_or_else(|_| Hkdf::<Sha512>::new(None, prk.expose_secret())),
-            ),
+            Hash::Sha256 => Self::Sha256(keyed(prk.expose_secret())),
+            Hash::Sha512 => Self::Sha512(keyed(prk.expose_secret())),
         }
     }
 
-    /// `sframe_key` and `sframe_salt` for `kid` (the two expansions of
-    /// RFC 9605 §4.4.2).
-    pub(crate) fn key_and_salt(&self, suite: CipherSuite, kid: KeyId) -> KeyAndSalt {
+    /// Writes `sframe_key` and `sframe_salt` for `kid` (the two expansions
+    /// of RFC 9605 §4.4.2) into `out`.
+    pub(crate) fn key_and_salt_into(&self, suite: CipherSuite, kid: KeyId, out: &mut KeyAndSalt) {
         #[cfg(feature = "test-hooks")]
         crate::test_hooks::count_key_derivation();
-        let mut out = KeyAndSalt {
-            key: [0; CipherSuite::MAX_KEY_LEN],
-            key_len: suite.key_len(),
-            salt: [0; CipherSuite::NONCE_LEN],
-        };
         let context = context(suite, kid);
+        out.key_len = suite.key_len();
+        let key = &mut out.key[..out.key_len];
         match self {
-            Self::Sha256(hkdf) => expand(hkdf, &context, &mut out),
-            Self::Sha512(hkdf) => expand(hkdf, &context, &mut out),
+            Self::Sha256(hmac) => {
+                expand(hmac, &[KEY_LABEL, &context], key);
+                expand(hmac, &[SALT_LABEL, &context], &mut out.salt);
+            }
+            Self::Sha512(hmac) => {
+                expand(hmac, &[KEY_LABEL, &context], key);
+                expand(hmac, &[SALT_LABEL, &context], &mut out.salt);
+            }
         }
-        out
     }
 
-    /// `HKDF-Expand(sframe_secret, label, Nh)` into a new base key: with
-    /// the RFC 9605 §5.1 label, the next ratchet step's base key.
-    pub(crate) fn expand_base_key(&self, label: &[u8]) -> BaseKey {
+    /// Writes `HKDF-Expand(sframe_secret, label, Nh)` into `next`, which
+    /// becomes an `Nh`-byte base key: with the RFC 9605 §5.1 label, the
+    /// next ratchet step's base key.
+    pub(crate) fn expand_base_key_into(&self, label: &[u8], next: &mut BaseKey) {
         #[cfg(feature = "test-hooks")]
         crate::test_hooks::count_ratchet_step();
-        let (next, ok) = match self {
-            Self::Sha256(hkdf) => {
-                let mut next = BaseKey::zeroed(32);
-                let ok = hkdf.expand(label, next.expose_secret_mut()).is_ok();
-                (next, ok)
+        match self {
+            Self::Sha256(hmac) => {
+                next.set_len(32);
+                expand(hmac, &[label], next.expose_secret_mut());
             }
-            Self::Sha512(hkdf) => {
-                let mut next = BaseKey::zeroed(64);
-                let ok = hkdf.expand(label, next.expose_secret_mut()).is_ok();
-                (next, ok)
+            Self::Sha512(hmac) => {
+                next.set_len(64);
+                expand(hmac, &[label], next.expose_secret_mut());
             }
-        };
-        // Nh bytes are far below HKDF's 255·Nh limit, so expansion cannot
-        // fail.
-        debug_assert!(ok);
-        next
+        }
     }
 }
 
@@ -180,26 +182,61 @@ impl core::fmt::Debug for SframeSecret {
 /// `sframe_secret = HKDF-Extract("", base_key)` (RFC 9605 §4.4.2), `Nh`
 /// bytes, for checking against the RFC 9605 vectors.
 #[cfg(feature = "hazmat")]
-pub(crate) fn sframe_secret(suite: CipherSuite, base_key: &BaseKey) -> SframeSecret {
-    let mut secret = SframeSecret::zeroed(suite.hash_len());
-    ExtractedSecret::extract_into(suite, base_key, &mut secret);
-    secret
+pub(crate) fn sframe_secret(suite: CipherSuite, base_key: &BaseKey, out: &mut SframeSecret) {
+    ExtractedSecret::extract_into(suite, base_key, out);
 }
 
-/// HKDF-Extract with an empty salt; the pseudorandom key is copied to
-/// `secret` when one is asked for (it is `Nh` bytes long) and zeroized.
-fn extract<H>(base_key: &BaseKey, secret: Option<&mut [u8]>) -> Hkdf<H>
+/// HKDF-Extract with an empty salt (RFC 5869 §2.2): `HMAC(salt, ikm)`
+/// into `prk` (`Nh` bytes). An empty HMAC key and HKDF's default salt (Nh
+/// zero bytes) are the same key, so this is RFC 9605's
+/// `HKDF-Extract("", ...)`.
+fn extract<H>(base_key: &BaseKey, prk: &mut [u8])
 where
     H: hmac::EagerHash,
 {
-    // An empty salt and HKDF's default salt (Nh zero bytes) give the same
-    // HMAC key, so `None` is RFC 9605's `HKDF-Extract("", ...)`.
-    let (mut prk, hkdf) = Hkdf::<H>::extract(None, base_key.expose_secret());
-    if let Some(secret) = secret {
-        secret.copy_from_slice(&prk);
+    let mut mac = keyed::<H>(&[]);
+    mac.update(base_key.expose_secret());
+    let mut block = hmac::digest::Output::<HmacReset<H>>::default();
+    mac.finalize_into_reset(&mut block);
+    let n = prk.len().min(block.len());
+    prk[..n].copy_from_slice(&block[..n]);
+    block.as_mut_slice().zeroize();
+}
+
+/// The HMAC keyed with `key`.
+fn keyed<H>(key: &[u8]) -> HmacReset<H>
+where
+    H: hmac::EagerHash,
+{
+    // HMAC takes keys of any length, so this cannot fail.
+    #[allow(clippy::expect_used)]
+    <HmacReset<H> as KeyInit>::new_from_slice(key).expect("HMAC takes keys of any length")
+}
+
+/// HKDF-Expand (RFC 5869 §2.3) of the keyed `prk` with `info` (the
+/// concatenation of its parts) into `okm`, at most 255 blocks; each
+/// block `T(i)` passes through a buffer that is zeroized.
+fn expand<H>(prk: &HmacReset<H>, info: &[&[u8]], okm: &mut [u8])
+where
+    H: hmac::EagerHash,
+{
+    let mut block = hmac::digest::Output::<HmacReset<H>>::default();
+    let block_len = block.len();
+    let mut mac = prk.clone();
+    for (i, chunk) in okm.chunks_mut(block_len).enumerate() {
+        if i > 0 {
+            // `T(i)` starts from `T(i-1)`; the reset left `mac` keyed.
+            mac.update(&block);
+        }
+        for part in info {
+            mac.update(part);
+        }
+        // Nk ≤ 96, Nn = 12 and Nh ≤ 64 bytes need at most 3 blocks.
+        mac.update(&[u8::try_from(i + 1).unwrap_or(u8::MAX)]);
+        mac.finalize_into_reset(&mut block);
+        chunk.copy_from_slice(&block[..chunk.len()]);
     }
-    prk.as_mut_slice().zeroize();
-    hkdf
+    block.as_mut_slice().zeroize();
 }
 
 /// `KID || cipher_suite`, the label suffix.
@@ -208,20 +245,4 @@ fn context(suite: CipherSuite, kid: KeyId) -> [u8; 10] {
     context[..8].copy_from_slice(&kid.0.to_be_bytes());
     context[8..].copy_from_slice(&suite.id().to_be_bytes());
     context
-}
-
-fn expand<H>(hkdf: &Hkdf<H>, context: &[u8], out: &mut KeyAndSalt)
-where
-    H: hmac::EagerHash,
-{
-    let key_len = out.key_len;
-    // Nk ≤ 96 and Nn = 12 are far below HKDF's 255·Nh limit, so the
-    // expansions cannot fail.
-    let key_ok = hkdf
-        .expand_multi_info(&[KEY_LABEL, context], &mut out.key[..key_len])
-        .is_ok();
-    let salt_ok = hkdf
-        .expand_multi_info(&[SALT_LABEL, context], &mut out.salt)
-        .is_ok();
-    debug_assert!(key_ok && salt_ok);
 }

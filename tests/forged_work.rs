@@ -73,7 +73,11 @@ fn ratchet_forgeries_cost_no_ratchet_step(suite: CipherSuite) {
             );
         }
     }
-    assert_eq!(since(start), (0, 0, 0), "{suite}: forged frames derive nothing");
+    assert_eq!(
+        since(start),
+        (0, 0, 0),
+        "{suite}: forged frames derive nothing"
+    );
     // Nothing moved: the step, the keys, the window (CTR 0 is still new).
     assert_eq!(receiver.step(), Some(0), "{suite}");
     assert_eq!(receiver.key_count(), 1, "{suite}");
@@ -152,7 +156,11 @@ fn epoch_forgeries_cost_one_expansion_per_new_kid(suite: CipherSuite) {
         );
     }
     assert_eq!(since(start), (0, 1, 0), "{suite}: a repeated forged KID");
-    assert_eq!((manager.key_count(), manager.stats(5)), (0, None), "{suite}");
+    assert_eq!(
+        (manager.key_count(), manager.stats(5)),
+        (0, None),
+        "{suite}"
+    );
     // Bob's own first frame finds the key ready.
     let start = counts();
     assert_eq!(

@@ -14,6 +14,8 @@
 
 use core::fmt;
 
+use zeroize::Zeroize;
+
 use super::{DecryptStats, Retention};
 use crate::error::Error;
 use crate::frame::{FrameKey, Opened};
@@ -22,7 +24,7 @@ use crate::key_schedule::ExtractedSecret;
 use crate::key_store::{ReceiveKey, fresh_window};
 use crate::replay::ReplayWindow;
 use crate::roles::{Ciphertext, OpenAt, Seal};
-use crate::secret::BaseKey;
+use crate::secret::{BaseKey, wiped};
 use crate::sender::Sender;
 use crate::suite::CipherSuite;
 
@@ -431,7 +433,7 @@ impl<const EPOCHS: usize, const KEYS: usize, const W: usize> EpochManager<EPOCHS
         &mut self,
         epoch: u64,
         group_size: u64,
-        base_key: BaseKey,
+        mut base_key: BaseKey,
         now_ms: u64,
     ) -> Result<(), Error> {
         let layout = MlsKidLayout::for_group_size(self.epoch_bits, group_size)?;
@@ -459,8 +461,10 @@ impl<const EPOCHS: usize, const KEYS: usize, const W: usize> EpochManager<EPOCHS
             };
             self.remove_at(oldest);
         }
-        let secret = ExtractedSecret::extract(self.suite, &base_key);
-        drop(base_key);
+        let suite = self.suite;
+        let secret = wiped(|| ExtractedSecret::extract(suite, &base_key));
+        // Wiped where it lies (a `drop` call would move it first).
+        base_key.zeroize();
         if let Some(slot) = self.epochs.iter_mut().find(|slot| slot.is_none()) {
             *slot = Some(Epoch {
                 epoch,

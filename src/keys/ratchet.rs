@@ -20,7 +20,7 @@ use crate::key_schedule::{ExtractedSecret, SframeSecret};
 use crate::key_store::{ReceiveKey, fresh_window};
 use crate::replay::ReplayWindow;
 use crate::roles::{Ciphertext, OpenAt, Seal};
-use crate::secret::{BaseKey, KeyAndSalt};
+use crate::secret::{BaseKey, KeyAndSalt, wiped};
 use crate::sender::Sender;
 use crate::suite::CipherSuite;
 
@@ -102,13 +102,19 @@ pub fn ratchet_forward(suite: CipherSuite, base_key: BaseKey) -> BaseKey {
 
 /// `HKDF-Expand(HKDF-Extract("", base_key), "SFrame 1.0 Ratchet", Nh)`.
 pub(crate) fn next_base_key(suite: CipherSuite, base_key: &BaseKey) -> BaseKey {
-    ExtractedSecret::extract(suite, base_key).expand_base_key(RATCHET_LABEL)
+    wiped(|| {
+        let mut next = BaseKey::zeroed(suite.hash_len());
+        ExtractedSecret::extract(suite, base_key).expand_base_key_into(RATCHET_LABEL, &mut next);
+        next
+    })
 }
 
 /// The most ratchet steps a [`RatchetingReceiver`] looks ahead
 /// ([`RatchetingReceiver::MAX_FORWARD`]).
-const MAX_FORWARD: u64 = 64;
+const MAX_FORWARD: u64 = FORWARD_KEYS as u64;
 
+/// [`MAX_FORWARD`] as a length: the keys a [`Chain`] holds at most.
+const FORWARD_KEYS: usize = 64;
 
 /// The keys of the steps after a ratcheting receiver's current one, ready
 /// to build a cipher from, and the secret to derive more.
@@ -123,7 +129,7 @@ const MAX_FORWARD: u64 = 64;
 /// forward zeroizes the entries left behind and writes new ones in their
 /// place.
 struct Chain {
-    keys: [KeyAndSalt; MAX_FORWARD as usize],
+    keys: [KeyAndSalt; FORWARD_KEYS],
     head: usize,
     len: usize,
     tail: SframeSecret,
@@ -149,9 +155,14 @@ impl Chain {
     /// Starts over from the current step's base key and derives the keys
     /// of the `forward` steps after it; returns the current step's
     /// secret, ready to expand its own key.
-    fn restart(&mut self, suite: CipherSuite, base_key: &BaseKey, forward: Steps) -> ExtractedSecret {
+    fn restart(
+        &mut self,
+        suite: CipherSuite,
+        base_key: &BaseKey,
+        forward: Steps,
+    ) -> ExtractedSecret {
         self.clear();
-        let secret = ExtractedSecret::extract_into(suite, base_key, &mut self.tail);
+        let secret = wiped(|| ExtractedSecret::extract_into(suite, base_key, &mut self.tail));
         self.extend(suite, forward);
         secret
     }
@@ -162,19 +173,23 @@ impl Chain {
         if self.tail.expose_secret().is_empty() {
             return;
         }
-        let want = usize::try_from(forward.count).map_or(self.keys.len(), |f| f.min(self.keys.len()));
+        let want =
+            usize::try_from(forward.count).map_or(self.keys.len(), |f| f.min(self.keys.len()));
         if self.len >= want {
             return;
         }
-        let mut last = ExtractedSecret::from_prk(suite, &self.tail);
-        while self.len < want {
-            let base_key = last.expand_base_key(RATCHET_LABEL);
-            last = ExtractedSecret::extract_into(suite, &base_key, &mut self.tail);
-            self.len += 1;
-            let kid = forward.kid(self.len as u64);
-            let slot = (self.head + self.len - 1) % self.keys.len();
-            self.keys[slot] = last.key_and_salt(suite, kid);
-        }
+        wiped(|| {
+            let mut last = ExtractedSecret::from_prk(suite, &self.tail);
+            let mut base_key = BaseKey::zeroed(suite.hash_len());
+            while self.len < want {
+                last.expand_base_key_into(RATCHET_LABEL, &mut base_key);
+                last = ExtractedSecret::extract_into(suite, &base_key, &mut self.tail);
+                self.len += 1;
+                let kid = forward.kid(self.len as u64);
+                let slot = (self.head + self.len - 1) % self.keys.len();
+                last.key_and_salt_into(suite, kid, &mut self.keys[slot]);
+            }
+        });
     }
 
     /// Moves the current step `ahead` steps forward (the caller has just
@@ -721,7 +736,7 @@ impl<const N: usize, const W: usize> RatchetingReceiver<N, W> {
         &mut self,
         generation: u64,
         step: u64,
-        base_key: BaseKey,
+        mut base_key: BaseKey,
         now_ms: u64,
     ) -> Result<(), Error> {
         let kid = self.bits.kid(generation, step)?;
@@ -733,7 +748,8 @@ impl<const N: usize, const W: usize> RatchetingReceiver<N, W> {
         self.expire(now_ms);
         let forward = self.steps(generation, step);
         let secret = self.chain.restart(self.suite, &base_key, forward);
-        drop(base_key);
+        // Wiped where it lies (a `drop` call would move it first).
+        base_key.zeroize();
         let rx = ReceiveKey::new(
             FrameKey::from_secret(self.suite, kid, &secret),
             fresh_window(self.window_width),

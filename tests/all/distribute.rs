@@ -293,7 +293,7 @@ fn join_ratchets_and_seals_the_current_step_to_the_joiner_only() {
     let mut eager = m
         .session
         .receiver::<4, 2>()
-        .with_max_forward(framecrypt::RatchetingReceiver::<4, 2>::MAX_FORWARD)
+        .with_max_forward(RatchetingReceiver::<4, 2>::MAX_FORWARD)
         .expect("R = 8");
     let key = m
         .session
