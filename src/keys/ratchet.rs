@@ -567,7 +567,9 @@ struct PreviousKey<const W: usize> {
 /// when the receiver moves past its step, all of them when a key is
 /// installed, and on drop. The price is paid by authentic events:
 /// [`Self::install_key`] runs `max_forward` ratchet steps and key
-/// derivations, and moving forward `k` steps runs `k` more.
+/// derivations, and moving forward `k` steps runs `k` more; and in size:
+/// the receiver holds room for [`Self::MAX_FORWARD`] keys of 120 bytes
+/// (7.5 KB), next to `N + 1` expanded ciphers.
 ///
 /// Choose `R` so that `2^R` comfortably exceeds the retained steps plus
 /// `max_forward`, otherwise a KID's low bits cannot say whether it is a
