@@ -10,8 +10,8 @@ use crate::crypto::{Aad, Cipher, Data, FrameCipher};
 use crate::error::Error;
 use crate::header::{Header, ParsedHeader};
 use crate::ids::{Counter, KeyId};
-use crate::key_schedule::derive_key_and_salt;
-use crate::secret::BaseKey;
+use crate::key_schedule::ExtractedSecret;
+use crate::secret::{BaseKey, KeyAndSalt, wiped};
 use crate::suite::CipherSuite;
 
 /// The most bytes SFrame adds to a frame of `suite`: the longest header (17
@@ -233,13 +233,31 @@ impl FrameKey {
     /// cipher. The intermediate key bytes are zeroized before returning.
     #[must_use]
     pub fn derive(suite: CipherSuite, kid: KeyId, base_key: &BaseKey) -> Self {
-        let derived = derive_key_and_salt(suite, kid, base_key);
-        Self {
+        wiped(|| Self::from_secret(suite, kid, &ExtractedSecret::extract(suite, base_key)))
+    }
+
+    /// As [`Self::derive`], from the base key's extracted secret (for the
+    /// holders that derive many KIDs' keys from one base key).
+    pub(crate) fn from_secret(suite: CipherSuite, kid: KeyId, secret: &ExtractedSecret) -> Self {
+        // Filled in place and zeroized here: never moved, so no copy is
+        // left behind.
+        wiped(|| {
+            let mut derived = KeyAndSalt::zeroed();
+            secret.key_and_salt_into(suite, kid, &mut derived);
+            Self::from_key_and_salt(suite, kid, &derived)
+        })
+    }
+
+    /// The key for `kid` from its derived key and salt: only the cipher is
+    /// built here.
+    pub(crate) fn from_key_and_salt(suite: CipherSuite, kid: KeyId, derived: &KeyAndSalt) -> Self {
+        // The cipher crate leaves copies of the key on the stack.
+        wiped(|| Self {
             kid,
             suite,
             salt: Salt::new(&derived.salt),
             cipher: Cipher::new(suite, derived.key()),
-        }
+        })
     }
 
     /// The key ID this key is for.

@@ -166,14 +166,16 @@ impl fmt::Debug for DerivedKey {
 /// RFC 9605 §4.4.2 `derive_key_salt(KID, base_key)` for `suite`.
 #[must_use]
 pub fn derive_key_and_salt(suite: CipherSuite, kid: KeyId, base_key: &BaseKey) -> DerivedKey {
-    DerivedKey(crate::key_schedule::derive_key_and_salt(
-        suite, kid, base_key,
-    ))
+    let mut derived = DerivedKey(KeyAndSalt::zeroed());
+    crate::key_schedule::derive_key_and_salt(suite, kid, base_key, &mut derived.0);
+    derived
 }
 
 /// RFC 9605 §4.4.2 `sframe_secret` of `base_key` for `suite` (it depends
 /// on the suite's hash only).
 #[must_use]
 pub fn sframe_secret(suite: CipherSuite, base_key: &BaseKey) -> SframeSecret {
-    crate::key_schedule::sframe_secret(suite, base_key)
+    let mut secret = SframeSecret::zeroed(0);
+    crate::key_schedule::sframe_secret(suite, base_key, &mut secret);
+    secret
 }

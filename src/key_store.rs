@@ -288,3 +288,51 @@ impl core::fmt::Debug for VecKeyStore {
             .finish()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::secret::BaseKey;
+    use crate::suite::CipherSuite;
+
+    fn entry(kid: u64) -> ReceiveKey {
+        let base_key = BaseKey::new(&[7; 16]).expect("key");
+        let key = FrameKey::derive(CipherSuite::Aes128GcmSha256_128, KeyId(kid), &base_key);
+        ReceiveKey::new(key, ReplayWindow::new())
+    }
+
+    /// `is_empty` and `len` follow what is installed, in both stores.
+    fn empty_follows_the_keys<S: KeyStore>(mut store: S) {
+        assert!(store.is_empty());
+        assert_eq!(store.len(), 0);
+        store.insert(entry(5)).expect("room");
+        assert!(!store.is_empty());
+        assert_eq!(store.len(), 1);
+        store.insert(entry(5)).expect("replaces");
+        assert_eq!(store.len(), 1);
+        store.insert(entry(3)).expect("room");
+        assert_eq!(store.len(), 2);
+        assert!(store.remove(KeyId(5)));
+        assert!(!store.remove(KeyId(5)));
+        assert!(!store.is_empty());
+        assert!(store.remove(KeyId(3)));
+        assert!(store.is_empty());
+    }
+
+    #[cfg(feature = "alloc")]
+    #[test]
+    fn a_receive_key_prints_its_kid_and_window_only() {
+        let debug = alloc::format!("{:?}", entry(0x77));
+        assert!(debug.starts_with("ReceiveKey"), "{debug}");
+        assert!(debug.contains("kid: KeyId(119)"), "{debug}");
+        assert!(debug.contains("<redacted>"), "{debug}");
+        assert!(debug.contains("ReplayWindow"), "{debug}");
+    }
+
+    #[test]
+    fn stores_say_whether_they_are_empty() {
+        empty_follows_the_keys(FixedKeyStore::<2>::new());
+        #[cfg(feature = "alloc")]
+        empty_follows_the_keys(VecKeyStore::new());
+    }
+}

@@ -64,6 +64,12 @@ impl BaseKey {
         }
     }
 
+    /// Sets the length (at most [`Self::MAX_LEN`]) of a key to be filled
+    /// in place.
+    pub(crate) fn set_len(&mut self, len: usize) {
+        self.len = len.clamp(1, Self::MAX_LEN);
+    }
+
     /// The key bytes, writable; for filling a key made by [`Self::zeroed`].
     pub(crate) fn expose_secret_mut(&mut self) -> &mut [u8] {
         &mut self.bytes[..self.len]
@@ -195,7 +201,70 @@ pub(crate) struct KeyAndSalt {
 }
 
 impl KeyAndSalt {
+    /// All zero, of no length: a slot to be filled.
+    pub(crate) const fn zeroed() -> Self {
+        Self {
+            key: [0; CipherSuite::MAX_KEY_LEN],
+            key_len: 0,
+            salt: [0; CipherSuite::NONCE_LEN],
+        }
+    }
+
     pub(crate) fn key(&self) -> &[u8] {
         &self.key[..self.key_len]
     }
+}
+
+/// The stack overwritten by [`wiped`], in bytes.
+#[cfg(feature = "alloc")]
+const STACK_WIPE_LEN: usize = 4096;
+
+/// Runs `f` (a key derivation, a cipher set-up) in a stack frame of its
+/// own, with the stack below the caller overwritten with zeros before and
+/// after: after, to wipe what `f` left there (the key schedule's
+/// intermediate blocks, a cipher crate's copy of its key, a value moved
+/// away from); before, so that what `f` builds does not pick up what
+/// earlier calls left.
+///
+/// Why: a key holder built later in that memory (a frame key is built in
+/// a callee and then moved into place) keeps, in the bytes no field of it
+/// writes (a union's other half, an enum's longer variant, padding),
+/// whatever was there before, and carries it into the store it is moved
+/// to; dropping it wipes its fields, not those bytes. With a heap, that is
+/// how a key ends up in freed memory (`tests/freed_keys.rs` finds it).
+/// Without `alloc` key holders live where the application put them and
+/// nothing is freed, so no stack is spent on this.
+#[cfg(feature = "alloc")]
+#[inline(always)]
+pub(crate) fn wiped<T>(f: impl FnOnce() -> T) -> T {
+    // Before, so that what `f` builds is not built over what earlier
+    // calls left; after, so that what `f` left is gone.
+    wipe_stack();
+    let result = apart(f);
+    wipe_stack();
+    result
+}
+
+/// Without `alloc`, `f()`: see the `alloc` version.
+#[cfg(not(feature = "alloc"))]
+#[inline(always)]
+pub(crate) fn wiped<T>(f: impl FnOnce() -> T) -> T {
+    f()
+}
+
+/// `f()` in a frame of its own, below the caller's.
+#[cfg(feature = "alloc")]
+#[inline(never)]
+fn apart<T>(f: impl FnOnce() -> T) -> T {
+    f()
+}
+
+/// Overwrites with zeros the [`STACK_WIPE_LEN`] bytes of stack below the
+/// caller's frame.
+#[cfg(feature = "alloc")]
+#[inline(never)]
+fn wipe_stack() {
+    let mut below = [0u128; STACK_WIPE_LEN / 16];
+    below.zeroize();
+    core::hint::black_box(&below);
 }

@@ -45,6 +45,41 @@ use crate::suite::CipherSuite;
 /// assert_eq!(&frame[opened.plaintext()], b"hello");
 /// # Ok::<(), framecrypt::Error>(())
 /// ```
+///
+/// Two senders from one key cannot be written in one process without
+/// building the key twice: the first constructor consumes it,
+///
+/// ```compile_fail,E0382
+/// use framecrypt::{BaseKey, CipherSuite, KeyId, Sender};
+///
+/// let suite = CipherSuite::Aes128GcmSha256_128;
+/// let key = BaseKey::new(&[9; 16])?;
+/// let first = Sender::new(suite, KeyId(9), key);
+/// let second = Sender::new(suite, KeyId(9), key); // `key` was moved
+/// # Ok::<(), framecrypt::Error>(())
+/// ```
+///
+/// a [`BaseKey`] cannot be copied,
+///
+/// ```compile_fail,E0599
+/// use framecrypt::{BaseKey, CipherSuite, KeyId, Sender};
+///
+/// let suite = CipherSuite::Aes128GcmSha256_128;
+/// let key = BaseKey::new(&[9; 16])?;
+/// let first = Sender::new(suite, KeyId(9), key.clone()); // no `clone`
+/// # Ok::<(), framecrypt::Error>(())
+/// ```
+///
+/// and the share a sender hands to its receivers makes no sender:
+///
+/// ```compile_fail,E0308
+/// use framecrypt::{BaseKey, CipherSuite, KeyId, Sender};
+///
+/// let suite = CipherSuite::Aes128GcmSha256_128;
+/// let (sender, share) = Sender::with_share(suite, KeyId(9), BaseKey::new(&[9; 16])?);
+/// let second = Sender::new(suite, KeyId(9), share); // a `KeyShare` is no `BaseKey`
+/// # Ok::<(), framecrypt::Error>(())
+/// ```
 #[derive(Debug)]
 pub struct Sender {
     key: FrameKey,

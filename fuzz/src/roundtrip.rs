@@ -226,7 +226,9 @@ impl Harness {
         let suite = crate::suite(input.suite);
         let bits = RatchetBits::new(1 + u32::from(input.ratchet_bits) % 63).expect("1..=63");
         let generation = input.generation % (bits.max_generation() + 1);
-        let max_forward = u64::from(input.max_forward).min(bits.step_mask());
+        let max_forward = u64::from(input.max_forward)
+            .min(bits.step_mask())
+            .min(RatchetingReceiver::<N, W>::MAX_FORWARD);
         let retention = Retention {
             max_previous: usize::from(input.max_previous) % (N + 1),
             max_age_ms: match input.max_age_ms {

@@ -14,14 +14,17 @@
 
 use core::fmt;
 
+use zeroize::Zeroize;
+
 use super::{DecryptStats, Retention};
 use crate::error::Error;
 use crate::frame::{FrameKey, Opened};
 use crate::ids::{Counter, KeyId};
+use crate::key_schedule::ExtractedSecret;
 use crate::key_store::{ReceiveKey, fresh_window};
 use crate::replay::ReplayWindow;
 use crate::roles::{Ciphertext, OpenAt, Seal};
-use crate::secret::BaseKey;
+use crate::secret::{BaseKey, wiped};
 use crate::sender::Sender;
 use crate::suite::CipherSuite;
 
@@ -194,11 +197,12 @@ const fn shr(value: u64, bits: u32) -> u64 {
 }
 
 /// One retained epoch: its KID layout (S may change with the group size)
-/// and its base key.
+/// and its base key, extracted once (`sframe_secret`, RFC 9605 §4.4.2:
+/// every sender's key of the epoch is expanded from it).
 struct Epoch {
     epoch: u64,
     layout: MlsKidLayout,
-    base_key: BaseKey,
+    secret: ExtractedSecret,
     /// When a newer epoch superseded this one.
     retired_at: Option<u64>,
 }
@@ -208,6 +212,10 @@ struct EpochKey<const W: usize> {
     epoch: u64,
     kid: KeyId,
     rx: ReceiveKey<W>,
+    /// Whether a frame has authenticated under it. A key that has not is
+    /// a speculative entry (see [`EpochManager`]): it never counts as
+    /// cached, and any sender's first authentic frame may take its slot.
+    authenticated: bool,
 }
 
 /// The receiving side of an MLS-keyed SFrame session (RFC 9605 §5.2): the
@@ -226,6 +234,26 @@ struct EpochKey<const W: usize> {
 ///   sender's frames are refused with [`Error::StoreFull`] rather than
 ///   evicting a window (which would reopen replays).
 /// - [`Self::stats`] counts outcomes per sender index.
+///
+/// **What a forged frame costs, and the keys kept for it.** The KID of a
+/// frame is not authenticated until the frame opens, so a forger can name
+/// any member and context, and the key for such a KID must be derived to
+/// find out. Each epoch's base key is extracted once, when the epoch is
+/// added, so a KID with no cached key costs one key-and-salt expansion
+/// (two HKDF-Expands and a cipher set-up) and one tag check, and a cached
+/// KID only the tag check. A key derived for a frame that then fails is
+/// kept as the one *speculative* entry, in a slot no authentic key uses:
+/// the same forged KID again costs only a tag check, and a genuine
+/// sender's first frame that was damaged in transit finds its key ready.
+/// This entry is a cache of a derived key, not state a forger can use:
+/// it is not counted in [`Self::key_count`], records no counter (its
+/// replay window starts fresh when a frame first authenticates under it),
+/// changes no outcome (the same frame gives the same result with or
+/// without it), can never evict an authentic key (it only ever takes a
+/// free slot, and the next speculative key or any sender's first
+/// authentic frame takes its slot), and holds nothing that the epoch's
+/// base key, which the manager holds anyway, does not give; it is zeroized
+/// when replaced, and with its epoch.
 ///
 /// Needs no allocator; the struct is large (`KEYS` expanded ciphers), so
 /// keep it in a `Box` or a `static` when it is big.
@@ -333,10 +361,15 @@ impl<const EPOCHS: usize, const KEYS: usize, const W: usize> EpochManager<EPOCHS
         self.epochs.iter().flatten().count()
     }
 
-    /// How many per-sender keys are cached, over all retained epochs.
+    /// How many per-sender keys are cached, over all retained epochs: keys
+    /// under which a frame has authenticated.
     #[must_use]
     pub fn key_count(&self) -> usize {
-        self.keys.iter().flatten().count()
+        self.keys
+            .iter()
+            .flatten()
+            .filter(|k| k.authenticated)
+            .count()
     }
 
     /// The KID layout of a retained epoch.
@@ -400,7 +433,7 @@ impl<const EPOCHS: usize, const KEYS: usize, const W: usize> EpochManager<EPOCHS
         &mut self,
         epoch: u64,
         group_size: u64,
-        base_key: BaseKey,
+        mut base_key: BaseKey,
         now_ms: u64,
     ) -> Result<(), Error> {
         let layout = MlsKidLayout::for_group_size(self.epoch_bits, group_size)?;
@@ -428,11 +461,15 @@ impl<const EPOCHS: usize, const KEYS: usize, const W: usize> EpochManager<EPOCHS
             };
             self.remove_at(oldest);
         }
+        let suite = self.suite;
+        let secret = wiped(|| ExtractedSecret::extract(suite, &base_key));
+        // Wiped where it lies (a `drop` call would move it first).
+        base_key.zeroize();
         if let Some(slot) = self.epochs.iter_mut().find(|slot| slot.is_none()) {
             *slot = Some(Epoch {
                 epoch,
                 layout,
-                base_key,
+                secret,
                 retired_at: None,
             });
         }
@@ -549,25 +586,51 @@ impl<const EPOCHS: usize, const KEYS: usize, const W: usize> EpochManager<EPOCHS
             .flatten()
             .find(|k| k.epoch == epoch_number && k.kid == kid)
         {
-            return (Some(sender), cached.rx.open(header, io, metadata));
+            // The window records the counter only if the frame
+            // authenticates; so does a speculative entry become a key.
+            let result = cached.rx.open(header, io, metadata);
+            if result.is_ok() {
+                cached.authenticated = true;
+            }
+            return (Some(sender), result);
         }
         // First frame under this KID: derive, authenticate, then cache.
-        let Some(free) = self.keys.iter().position(Option::is_none) else {
+        // Room is a free slot or the speculative entry's.
+        let Some(slot) = self
+            .keys
+            .iter()
+            .position(Option::is_none)
+            .or_else(|| self.speculative_slot())
+        else {
             return (Some(sender), Err(Error::StoreFull));
         };
-        let key = FrameKey::derive(self.suite, kid, &epoch.base_key);
-        let opened = match io.open(&key, metadata) {
-            Ok(opened) => opened,
-            Err(e) => return (Some(sender), Err(e)),
-        };
+        let key = FrameKey::from_secret(self.suite, kid, &epoch.secret);
         let mut window = fresh_window::<W>(self.window_width);
-        window.record(header.ctr());
-        self.keys[free] = Some(EpochKey {
+        let result = io.open(&key, metadata);
+        let authenticated = result.is_ok();
+        if authenticated {
+            window.record(header.ctr());
+        }
+        // Failed: keep the key as the one speculative entry, replacing the
+        // previous one (dropped, and so zeroized, where it lies).
+        let slot = match (authenticated, self.speculative_slot()) {
+            (false, Some(previous)) => previous,
+            _ => slot,
+        };
+        self.keys[slot] = Some(EpochKey {
             epoch: epoch_number,
             kid,
             rx: ReceiveKey::new(key, window),
+            authenticated,
         });
-        (Some(sender), Ok(opened))
+        (Some(sender), result)
+    }
+
+    /// The slot of the speculative entry, if there is one.
+    fn speculative_slot(&self) -> Option<usize> {
+        self.keys
+            .iter()
+            .position(|k| k.as_ref().is_some_and(|k| !k.authenticated))
     }
 
     /// Why a KID whose low epoch bits match no held epoch fails.
@@ -689,10 +752,10 @@ impl MlsSender {
         let kid = newest
             .layout
             .kid(self.context, self.sender_index, newest.epoch)?;
-        self.sender = Some(Sender::from_frame_key(FrameKey::derive(
+        self.sender = Some(Sender::from_frame_key(FrameKey::from_secret(
             epochs.suite(),
             kid,
-            &newest.base_key,
+            &newest.secret,
         )));
         self.epoch = Some(newest.epoch);
         Ok(())

@@ -9,8 +9,6 @@
 
 use core::fmt;
 
-use hkdf::Hkdf;
-use sha2::{Sha256, Sha512};
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
 use super::{DecryptStats, Retention};
@@ -18,12 +16,13 @@ use crate::error::Error;
 use crate::frame::{FrameKey, Opened};
 use crate::header::Header;
 use crate::ids::{Counter, KeyId};
+use crate::key_schedule::{ExtractedSecret, SframeSecret};
 use crate::key_store::{ReceiveKey, fresh_window};
 use crate::replay::ReplayWindow;
 use crate::roles::{Ciphertext, OpenAt, Seal};
-use crate::secret::BaseKey;
+use crate::secret::{BaseKey, KeyAndSalt, wiped};
 use crate::sender::Sender;
-use crate::suite::{CipherSuite, Hash};
+use crate::suite::CipherSuite;
 
 /// The HKDF-Expand label of RFC 9605 §5.1: exactly these 18 bytes.
 const RATCHET_LABEL: &[u8] = b"SFrame 1.0 Ratchet";
@@ -103,20 +102,137 @@ pub fn ratchet_forward(suite: CipherSuite, base_key: BaseKey) -> BaseKey {
 
 /// `HKDF-Expand(HKDF-Extract("", base_key), "SFrame 1.0 Ratchet", Nh)`.
 pub(crate) fn next_base_key(suite: CipherSuite, base_key: &BaseKey) -> BaseKey {
-    let mut next = BaseKey::zeroed(suite.hash_len());
-    // An empty salt and HKDF's default salt (Nh zero bytes) give the same
-    // HMAC key, so `None` is RFC 9605's `HKDF-Extract("", ...)`. Nh bytes
-    // are far below HKDF's 255·Nh limit, so expansion cannot fail.
-    let ok = match suite.hash() {
-        Hash::Sha256 => Hkdf::<Sha256>::new(None, base_key.expose_secret())
-            .expand(RATCHET_LABEL, next.expose_secret_mut())
-            .is_ok(),
-        Hash::Sha512 => Hkdf::<Sha512>::new(None, base_key.expose_secret())
-            .expand(RATCHET_LABEL, next.expose_secret_mut())
-            .is_ok(),
-    };
-    debug_assert!(ok);
-    next
+    wiped(|| {
+        let mut next = BaseKey::zeroed(suite.hash_len());
+        ExtractedSecret::extract(suite, base_key).expand_base_key_into(RATCHET_LABEL, &mut next);
+        next
+    })
+}
+
+/// The most ratchet steps a [`RatchetingReceiver`] looks ahead
+/// ([`RatchetingReceiver::MAX_FORWARD`]).
+const MAX_FORWARD: u64 = FORWARD_KEYS as u64;
+
+/// [`MAX_FORWARD`] as a length: the keys a [`Chain`] holds at most.
+const FORWARD_KEYS: usize = 64;
+
+/// The keys of the steps after a ratcheting receiver's current one, ready
+/// to build a cipher from, and the secret to derive more.
+///
+/// Entry `i` (counted from `head`, 0-based) is `sframe_key || sframe_salt`
+/// (RFC 9605 §4.4.2) of step `current + 1 + i`, for `len` steps; `tail` is
+/// `sframe_secret` (the HKDF-Extract output) of step `current + len`, from
+/// which the next step's base key, and so the next entry, is expanded
+/// (§5.1). The chain is computed from the current key alone, when a key is
+/// installed or the receiver moves forward after an authentic frame, and
+/// only ever read while frames are opened. Entries never move: moving
+/// forward zeroizes the entries left behind and writes new ones in their
+/// place.
+struct Chain {
+    keys: [KeyAndSalt; FORWARD_KEYS],
+    head: usize,
+    len: usize,
+    tail: SframeSecret,
+}
+
+impl Chain {
+    fn new() -> Self {
+        Self {
+            keys: core::array::from_fn(|_| KeyAndSalt::zeroed()),
+            head: 0,
+            len: 0,
+            tail: SframeSecret::zeroed(0),
+        }
+    }
+
+    /// The key and salt of the step `ahead` (at least 1) steps past the
+    /// current one.
+    fn get(&self, ahead: u64) -> Option<&KeyAndSalt> {
+        let i = usize::try_from(ahead.checked_sub(1)?).ok()?;
+        (i < self.len).then(|| &self.keys[(self.head + i) % self.keys.len()])
+    }
+
+    /// Starts over from the current step's base key and derives the keys
+    /// of the `forward` steps after it; returns the current step's
+    /// secret, ready to expand its own key.
+    fn restart(
+        &mut self,
+        suite: CipherSuite,
+        base_key: &BaseKey,
+        forward: Steps,
+    ) -> ExtractedSecret {
+        self.clear();
+        let secret = wiped(|| ExtractedSecret::extract_into(suite, base_key, &mut self.tail));
+        self.extend(suite, forward);
+        secret
+    }
+
+    /// Derives entries until the chain reaches `forward.count` steps past
+    /// the current one.
+    fn extend(&mut self, suite: CipherSuite, forward: Steps) {
+        if self.tail.expose_secret().is_empty() {
+            return;
+        }
+        let want =
+            usize::try_from(forward.count).map_or(self.keys.len(), |f| f.min(self.keys.len()));
+        if self.len >= want {
+            return;
+        }
+        wiped(|| {
+            let mut last = ExtractedSecret::from_prk(suite, &self.tail);
+            let mut base_key = BaseKey::zeroed(suite.hash_len());
+            while self.len < want {
+                last.expand_base_key_into(RATCHET_LABEL, &mut base_key);
+                last = ExtractedSecret::extract_into(suite, &base_key, &mut self.tail);
+                self.len += 1;
+                let kid = forward.kid(self.len as u64);
+                let slot = (self.head + self.len - 1) % self.keys.len();
+                last.key_and_salt_into(suite, kid, &mut self.keys[slot]);
+            }
+        });
+    }
+
+    /// Moves the current step `ahead` steps forward (the caller has just
+    /// taken that step's key from [`Self::get`]): the entries of the steps
+    /// reached are zeroized, and the chain extended to `forward`, counted
+    /// from the new current step.
+    fn advance(&mut self, suite: CipherSuite, ahead: u64, forward: Steps) {
+        let ahead = usize::try_from(ahead).map_or(self.len, |a| a.min(self.len));
+        for i in 0..ahead {
+            self.keys[(self.head + i) % self.keys.len()].zeroize();
+        }
+        self.head = (self.head + ahead) % self.keys.len();
+        self.len -= ahead;
+        self.extend(suite, forward);
+    }
+
+    /// Zeroizes everything.
+    fn clear(&mut self) {
+        for key in &mut self.keys {
+            key.zeroize();
+        }
+        self.tail.zeroize();
+        self.head = 0;
+        self.len = 0;
+    }
+}
+
+/// How far a [`Chain`] reaches, and whose steps they are: `count` steps
+/// past `step` of `generation`, with `R = bits`.
+#[derive(Clone, Copy)]
+struct Steps {
+    bits: RatchetBits,
+    generation: u64,
+    step: u64,
+    count: u64,
+}
+
+impl Steps {
+    /// The KID of the step `ahead` steps past `step`.
+    const fn kid(self, ahead: u64) -> KeyId {
+        let step = self.step.wrapping_add(ahead);
+        KeyId((self.generation << self.bits.get()) | (step & self.bits.step_mask()))
+    }
 }
 
 /// A sender under RFC 9605 §5.1 sender keys: encrypts under its current
@@ -399,12 +515,11 @@ impl fmt::Debug for RatchetShare {
     }
 }
 
-/// The key a receiver decrypts the sender's newest frames with; its base
-/// key is kept so that the receiver can ratchet forward.
+/// The key a receiver decrypts the sender's newest frames with. What it
+/// needs to move forward is in the receiver's [`Chain`].
 struct CurrentKey<const W: usize> {
     generation: u64,
     step: u64,
-    base_key: BaseKey,
     rx: ReceiveKey<W>,
 }
 
@@ -425,12 +540,36 @@ struct PreviousKey<const W: usize> {
 /// §5.1), so an application keeps one receiver per sender and its
 /// [`Self::stats`] say how that sender fares.
 ///
-/// On a frame whose KID names the current generation at a later step, the
-/// receiver ratchets a copy of its base key forward — at most
-/// [`Self::max_forward`] steps — and commits the new step only once the
-/// frame has authenticated: a forged KID costs some hashing but changes
-/// nothing. Frames of earlier steps and generations keep decrypting within
-/// the [`Retention`] bounds; then their keys are erased.
+/// On a frame whose KID names the current generation at a later step — at
+/// most [`Self::max_forward`] steps later — the receiver tries that step's
+/// key and moves to it only once the frame has authenticated: a forged KID
+/// changes nothing. Frames of earlier steps and generations keep
+/// decrypting within the [`Retention`] bounds; then their keys are erased.
+///
+/// **What a forged frame costs, and the keys kept for it.** Checking a
+/// frame of a later step needs that step's key, and the key of the step
+/// `k` ahead is `k` HKDF ratchet steps and a key derivation away from the
+/// current one: derived on demand, a forged KID could make every frame pay
+/// up to `max_forward` of them. So the receiver keeps, ready, the
+/// `sframe_key` and `sframe_salt` (RFC 9605 §4.4.2) of each of the next
+/// `max_forward` steps (at most [`Self::MAX_FORWARD`], `Nk + 12` bytes
+/// each), and the HKDF-Extract output of the last of them, to derive the
+/// next. They are computed when a key is installed and, after an authentic
+/// frame of a later step, for the steps that come into reach. Any frame
+/// then costs at most a cipher set-up and one tag check, two when a
+/// retained step shares its KID; no frame derives anything. These keys are
+/// a cache of derived keys, not state a forger can use: they are computed
+/// from the current key alone and only read while frames are opened, so
+/// no frame, forged or authentic, can add, replace or evict one, and no
+/// outcome depends on them being there; they hold nothing that the
+/// current key does not already give whoever reads memory (each is a
+/// function of it), so they cost no forward secrecy; and each is zeroized
+/// when the receiver moves past its step, all of them when a key is
+/// installed, and on drop. The price is paid by authentic events:
+/// [`Self::install_key`] runs `max_forward` ratchet steps and key
+/// derivations, and moving forward `k` steps runs `k` more; and in size:
+/// the receiver holds room for [`Self::MAX_FORWARD`] keys of 120 bytes
+/// (7.5 KB), next to `N + 1` expanded ciphers.
 ///
 /// Choose `R` so that `2^R` comfortably exceeds the retained steps plus
 /// `max_forward`, otherwise a KID's low bits cannot say whether it is a
@@ -442,16 +581,20 @@ pub struct RatchetingReceiver<const N: usize = 4, const W: usize = 2> {
     retention: Retention,
     window_width: usize,
     current: Option<CurrentKey<W>>,
+    chain: Chain,
     previous: [Option<PreviousKey<W>>; N],
     stats: DecryptStats,
 }
 
 impl<const N: usize, const W: usize> RatchetingReceiver<N, W> {
+    /// The most steps a receiver looks ahead: [`Self::with_max_forward`]
+    /// refuses more. It bounds the secrets kept for later steps (see the
+    /// type's documentation) to `MAX_FORWARD + 1` of `Nh` bytes.
+    pub const MAX_FORWARD: u64 = MAX_FORWARD;
+
     /// The default [`Self::max_forward`] is `2^R − 1`, but at most this
-    /// many steps: each step costs an HKDF (two or three HMACs) before the
-    /// frame can be checked, so the limit bounds the work a forged KID can
-    /// cause.
-    pub const DEFAULT_MAX_FORWARD_CAP: u64 = 64;
+    /// many steps ([`Self::MAX_FORWARD`]).
+    pub const DEFAULT_MAX_FORWARD_CAP: u64 = MAX_FORWARD;
 
     /// A receiver with no key yet, for a sender using `bits`, with the
     /// default forward limit, [`Retention::DEFAULT`] (capped at `N`) and a
@@ -472,22 +615,30 @@ impl<const N: usize, const W: usize> RatchetingReceiver<N, W> {
             retention,
             window_width: ReplayWindow::<W>::CAPACITY,
             current: None,
+            chain: Chain::new(),
             previous: core::array::from_fn(|_| None),
             stats: DecryptStats::default(),
         }
     }
 
     /// Sets how many ratchet steps ahead of the current one a frame may be
-    /// (0 disables receiver-side ratcheting).
+    /// (0 disables receiver-side ratcheting). With a key installed, the
+    /// secrets of the steps now in reach are derived here (or those out of
+    /// reach zeroized).
     ///
     /// # Errors
     /// [`Error::InvalidParameter`] if `max_forward >= 2^R` (the step bits
-    /// could not tell such a step apart).
+    /// could not tell such a step apart) or `max_forward >`
+    /// [`Self::MAX_FORWARD`].
     pub fn with_max_forward(mut self, max_forward: u64) -> Result<Self, Error> {
-        if max_forward > self.bits.step_mask() {
+        if max_forward > self.bits.step_mask() || max_forward > Self::MAX_FORWARD {
             return Err(Error::InvalidParameter);
         }
         self.max_forward = max_forward;
+        if let Some(current) = &self.current {
+            let forward = self.steps(current.generation, current.step);
+            self.chain.extend(self.suite, forward);
+        }
         Ok(self)
     }
 
@@ -574,7 +725,9 @@ impl<const N: usize, const W: usize> RatchetingReceiver<N, W> {
     /// Installs the sender's base key for `(generation, step)`, received
     /// out of band: the first key, a new generation after a rekey, or a
     /// later step announced to a joiner. The key in use until now is kept
-    /// as a superseded key within the retention bounds.
+    /// as a superseded key within the retention bounds. The base key is
+    /// consumed and zeroized; the secrets of the next
+    /// [`Self::max_forward`] steps are derived from it here.
     ///
     /// # Errors
     /// - [`Error::StaleKey`] if `(generation, step)` is not newer than the
@@ -585,7 +738,7 @@ impl<const N: usize, const W: usize> RatchetingReceiver<N, W> {
         &mut self,
         generation: u64,
         step: u64,
-        base_key: BaseKey,
+        mut base_key: BaseKey,
         now_ms: u64,
     ) -> Result<(), Error> {
         let kid = self.bits.kid(generation, step)?;
@@ -595,8 +748,12 @@ impl<const N: usize, const W: usize> RatchetingReceiver<N, W> {
             return Err(Error::StaleKey);
         }
         self.expire(now_ms);
+        let forward = self.steps(generation, step);
+        let secret = self.chain.restart(self.suite, &base_key, forward);
+        // Wiped where it lies (a `drop` call would move it first).
+        base_key.zeroize();
         let rx = ReceiveKey::new(
-            FrameKey::derive(self.suite, kid, &base_key),
+            FrameKey::from_secret(self.suite, kid, &secret),
             fresh_window(self.window_width),
         );
         if let Some(old) = self.current.take() {
@@ -606,7 +763,6 @@ impl<const N: usize, const W: usize> RatchetingReceiver<N, W> {
         self.current = Some(CurrentKey {
             generation,
             step,
-            base_key,
             rx,
         });
         Ok(())
@@ -708,6 +864,23 @@ impl<const N: usize, const W: usize> RatchetingReceiver<N, W> {
         self.ratchet_to(ahead, header, io, metadata, now_ms)
     }
 
+    /// The frame key of the step `ahead` steps past the current one, built
+    /// from its kept key and salt: no derivation at all.
+    fn key_ahead(&self, ahead: u64, kid: KeyId) -> Option<FrameKey> {
+        let key_and_salt = self.chain.get(ahead)?;
+        Some(FrameKey::from_key_and_salt(self.suite, kid, key_and_salt))
+    }
+
+    /// The chain's reach from `step` of `generation`: the forward limit.
+    const fn steps(&self, generation: u64, step: u64) -> Steps {
+        Steps {
+            bits: self.bits,
+            generation,
+            step,
+            count: self.max_forward,
+        }
+    }
+
     /// Tries the key `ahead` steps past the current one; commits it (and
     /// retains the skipped steps' keys) only if the frame authenticates.
     fn ratchet_to(
@@ -718,16 +891,9 @@ impl<const N: usize, const W: usize> RatchetingReceiver<N, W> {
         metadata: &[u8],
         now_ms: u64,
     ) -> Result<Opened, Error> {
-        let suite = self.suite;
-        let current = self
-            .current
-            .as_ref()
-            .ok_or(Error::UnknownKeyId(header.kid()))?;
-        let mut base_key = next_base_key(suite, &current.base_key);
-        for _ in 1..ahead {
-            base_key = next_base_key(suite, &base_key);
-        }
-        let key = FrameKey::derive(suite, header.kid(), &base_key);
+        let key = self
+            .key_ahead(ahead, header.kid())
+            .ok_or(Error::TooFarAhead)?;
         let opened = io.open(&key, metadata)?;
 
         // Authenticated: commit.
@@ -740,7 +906,6 @@ impl<const N: usize, const W: usize> RatchetingReceiver<N, W> {
         let CurrentKey {
             generation,
             step: old_step,
-            base_key: old_base_key,
             rx: old_rx,
         } = old;
         self.retire(generation, old_step, old_rx, now_ms);
@@ -748,31 +913,21 @@ impl<const N: usize, const W: usize> RatchetingReceiver<N, W> {
         // newest ones that the retention count allows.
         let skipped = ahead - 1;
         let keep = skipped.min(self.retention.max_previous as u64);
-        if keep > 0 {
-            let mut skipped_key = next_base_key(suite, &old_base_key);
-            for i in 1..=skipped {
-                if i > skipped - keep {
-                    let step = old_step.wrapping_add(i);
-                    let kid =
-                        KeyId((generation << self.bits.get()) | (step & self.bits.step_mask()));
-                    let rx = ReceiveKey::new(
-                        FrameKey::derive(suite, kid, &skipped_key),
-                        fresh_window(self.window_width),
-                    );
-                    self.retire(generation, step, rx, now_ms);
-                }
-                if i < skipped {
-                    skipped_key = next_base_key(suite, &skipped_key);
-                }
+        for i in skipped - keep + 1..=skipped {
+            let step = old_step.wrapping_add(i);
+            let kid = KeyId((generation << self.bits.get()) | (step & self.bits.step_mask()));
+            if let Some(key) = self.key_ahead(i, kid) {
+                let rx = ReceiveKey::new(key, fresh_window(self.window_width));
+                self.retire(generation, step, rx, now_ms);
             }
         }
-        drop(old_base_key);
         let step = old_step.wrapping_add(ahead);
+        let forward = self.steps(generation, step);
+        self.chain.advance(self.suite, ahead, forward);
         self.drop_shadowed(generation, step);
         self.current = Some(CurrentKey {
             generation,
             step,
-            base_key,
             rx,
         });
         Ok(opened)

@@ -289,12 +289,12 @@ fn join_ratchets_and_seals_the_current_step_to_the_joiner_only() {
         Err(Error::KeyExpired)
     );
     let frank = m.members.iter().find(|x| x.name == "frank").expect("frank");
-    // Nor with a receiver that ratchets as far as it likes: the ratchet is
+    // Nor with a receiver that ratchets as far as it may: the ratchet is
     // one-way, so no step it can reach is step 0.
     let mut eager = m
         .session
         .receiver::<4, 2>()
-        .with_max_forward(255)
+        .with_max_forward(RatchetingReceiver::<4, 2>::MAX_FORWARD)
         .expect("R = 8");
     let key = m
         .session

@@ -20,6 +20,7 @@ mod codec;
 mod distribute;
 mod fuzz_regressions;
 mod mls;
+mod mutants;
 mod negative;
 mod properties;
 mod ratchet;
