@@ -1,7 +1,13 @@
-//! H.264 / H.265 Annex B byte streams (ITU-T H.264 Annex B, H.265 Annex B):
-//! NAL unit boundaries and the clear prefix of each NAL unit.
+//! H.264 / H.265 Annex B byte streams (ITU-T H.264 Annex B, H.265 Annex
+//! B): NAL unit boundaries and the clear prefix of each NAL unit.
+//!
+//! Start codes, NAL unit headers and the first slice header fields stay
+//! clear; non-VCL NAL units stay clear and authenticated, except access
+//! unit delimiters and filler data (left as they are, not authenticated).
 
-use super::walk::{Bound, Unit};
+use memchr::memmem;
+
+use super::format::{Bound, Format, Hints, Unit};
 use crate::error::Error;
 
 /// Which of the two Annex B codecs.
@@ -13,22 +19,22 @@ pub(crate) enum Nal {
 
 /// What the clear prefix of a NAL unit is, by NAL unit type.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum NalRule {
-    /// Not authenticated, left as is: access unit delimiters and filler
-    /// data, which RTP packetizers drop (RFC 6184 §5.1, RFC 7798 §4.4).
+enum NalRule {
+    /// Left as it is and not authenticated: access unit delimiters and
+    /// filler data, which RTP packetizers drop.
     PassThrough,
     /// Kept clear and authenticated: parameter sets, SEI and every other
     /// non-VCL type.
     Clear,
-    /// A slice: header and first slice header fields clear, rest encrypted.
+    /// A slice: header and first slice header fields clear.
     Slice,
-    /// H.264 SVC/MVC slice (types 20, 21): 4 header bytes clear.
-    ExtendedSlice,
+    /// Header and its extension (this many bytes in all) clear.
+    Extended(usize),
 }
 
 impl Nal {
     /// The NAL unit header length.
-    pub(crate) const fn header_len(self) -> usize {
+    const fn header_len(self) -> usize {
         match self {
             Self::H264 => 1,
             Self::H265 => 2,
@@ -36,7 +42,7 @@ impl Nal {
     }
 
     /// The NAL unit type from the first header byte.
-    pub(crate) const fn nal_type(self, first: u8) -> u8 {
+    const fn nal_type(self, first: u8) -> u8 {
         match self {
             Self::H264 => first & 0x1f,
             Self::H265 => (first >> 1) & 0x3f,
@@ -44,11 +50,11 @@ impl Nal {
     }
 
     /// H.264 Table 7-1 / H.265 Table 7-1 classification.
-    pub(crate) const fn rule(self, nal_type: u8) -> NalRule {
+    fn rule(self, nal_type: u8, _nal: &[u8]) -> NalRule {
         match self {
             Self::H264 => match nal_type {
                 1..=5 => NalRule::Slice,
-                20 | 21 => NalRule::ExtendedSlice,
+                20 | 21 => NalRule::Extended(4),
                 9 | 12 => NalRule::PassThrough,
                 _ => NalRule::Clear,
             },
@@ -60,9 +66,18 @@ impl Nal {
         }
     }
 
+    /// Whether a NAL unit type holds picture data (VCL): H.264 1–5, 19–21;
+    /// H.265 0–31.
+    const fn is_picture(self, nal_type: u8) -> bool {
+        match self {
+            Self::H264 => matches!(nal_type, 1..=5 | 19..=21),
+            Self::H265 => nal_type < 32,
+        }
+    }
+
     /// Whether a NAL unit type marks a keyframe: H.264 IDR (5); H.265 IRAP
     /// (16–23).
-    pub(crate) const fn is_keyframe(self, nal_type: u8) -> bool {
+    const fn is_keyframe(self, nal_type: u8) -> bool {
         match self {
             Self::H264 => nal_type == 5,
             Self::H265 => matches!(nal_type, 16..=23),
@@ -71,7 +86,7 @@ impl Nal {
 
     /// Whether a NAL unit type is a parameter set (H.264 SPS/PPS; H.265
     /// VPS/SPS/PPS).
-    pub(crate) const fn is_parameter_set(self, nal_type: u8) -> bool {
+    const fn is_parameter_set(self, nal_type: u8) -> bool {
         match self {
             Self::H264 => matches!(nal_type, 7 | 8),
             Self::H265 => matches!(nal_type, 32..=34),
@@ -106,70 +121,162 @@ impl Nal {
         Ok(bits.bytes_used())
     }
 
-    /// The unit starting at `pos`: zeros and a start code, then a NAL unit
-    /// up to the next start code; or the zeros that end the stream.
-    pub(crate) fn next_unit(self, frame: &[u8], pos: usize) -> Result<Option<Unit>, Error> {
-        let rest = frame.get(pos..).ok_or(Error::MalformedFrame)?;
-        if rest.is_empty() {
-            return Ok(None);
-        }
-        let zeros = rest.iter().take_while(|&&b| b == 0).count();
-        if zeros == rest.len() {
-            return Ok(Some(Unit::clear(pos, frame.len())));
-        }
-        // B.2: a start code is at least two zeros then 0x01.
-        if zeros < 2 || rest[zeros] != 1 {
-            return Err(Error::MalformedFrame);
-        }
-        let nal_start = pos + zeros + 1;
-        let nal_end = nal_start + nal_len(&frame[nal_start..]);
+    /// The unit at `pos` with its NAL unit ending at `nal_end` (or at the
+    /// end of the frame for [`Format::unit_head`]).
+    fn unit(
+        self,
+        frame: &[u8],
+        pos: usize,
+        nal_start: usize,
+        nal_end: usize,
+        zero_pairs: bool,
+    ) -> Result<Unit, Error> {
         let nal = &frame[nal_start..nal_end];
         if nal.len() < self.header_len() {
             return Err(Error::MalformedFrame);
         }
         let nal_type = self.nal_type(nal[0]);
-        let (prefix, protected) = match self.rule(nal_type) {
-            NalRule::PassThrough => return Ok(Some(Unit::clear(pos, nal_end))),
-            NalRule::Clear => (nal.len(), false),
-            NalRule::Slice => (self.slice_prefix(nal, nal_type)?, true),
-            NalRule::ExtendedSlice => (4, true),
+        let prefix = match self.rule(nal_type, nal) {
+            NalRule::PassThrough => return Ok(Unit::pass_through(pos, nal_end)),
+            NalRule::Clear => nal.len(),
+            NalRule::Slice => self.slice_prefix(nal, nal_type)?,
+            NalRule::Extended(len) => len,
         };
         if prefix > nal.len() {
             return Err(Error::MalformedFrame);
         }
-        Ok(Some(Unit {
+        Ok(Unit {
             start: pos,
             clear_end: nal_start + prefix,
             end: nal_end,
-            bound: Bound::Range(nal_start..nal_start + prefix),
-            protected,
+            bound: Bound::From(nal_start),
+            protected: !matches!(self.rule(nal_type, nal), NalRule::Clear),
             escaped: true,
+            zero_pairs,
             size_field: None,
             kind: nal_type,
-        }))
+        })
+    }
+
+    /// The zeros and start code at `pos`: where the NAL unit starts, or
+    /// `None` if only zeros are left (they end the stream).
+    fn start_code(frame: &[u8], pos: usize) -> Result<Option<usize>, Error> {
+        let rest = frame.get(pos..).ok_or(Error::MalformedFrame)?;
+        let zeros = rest.iter().take_while(|&&b| b == 0).count();
+        if zeros == rest.len() {
+            return Ok(None);
+        }
+        // B.2: a start code is at least two zeros then 0x01.
+        if zeros < 2 || rest[zeros] != 1 {
+            return Err(Error::MalformedFrame);
+        }
+        Ok(Some(pos + zeros + 1))
     }
 }
 
-/// The length of the NAL unit at the start of `bytes`: up to the first
-/// `00 00 00` or `00 00 01` (B.2), without trailing zeros at the end of the
-/// stream. The last byte of the result is never zero.
-fn nal_len(bytes: &[u8]) -> usize {
-    let mut i = 0;
-    while i + 2 < bytes.len() {
-        if bytes[i + 2] > 1 {
-            // Neither window containing this byte as its third can match.
-            i += 3;
-        } else if bytes[i] == 0 && bytes[i + 1] == 0 {
-            return i;
-        } else {
-            i += 1;
+impl Format for Nal {
+    fn id(self) -> u8 {
+        match self {
+            Self::H264 => 5,
+            Self::H265 => 6,
         }
     }
-    let mut end = bytes.len();
-    while end > 0 && bytes[end - 1] == 0 {
-        end -= 1;
+
+    /// The unit starting at `pos`: zeros and a start code, then a NAL unit
+    /// up to the next start code; or the zeros that end the stream.
+    fn next_unit(self, frame: &[u8], pos: usize) -> Result<Option<Unit>, Error> {
+        if pos >= frame.len() {
+            return if pos == frame.len() {
+                Ok(None)
+            } else {
+                Err(Error::MalformedFrame)
+            };
+        }
+        let Some(nal_start) = Self::start_code(frame, pos)? else {
+            return Ok(Some(Unit::pass_through(pos, frame.len())));
+        };
+        let (len, zero_pairs) = nal_extent(&frame[nal_start..]);
+        self.unit(frame, pos, nal_start, nal_start + len, zero_pairs)
+            .map(Some)
     }
-    end
+
+    /// The unit at `pos` without looking for the next start code: `end` is
+    /// the end of the frame (trailing zeros aside), so the unit's clear
+    /// bytes and type are right but its region may run over later units.
+    fn unit_head(self, frame: &[u8], pos: usize) -> Result<Option<Unit>, Error> {
+        if pos >= frame.len() {
+            return Ok(None);
+        }
+        let Some(nal_start) = Self::start_code(frame, pos)? else {
+            return Ok(Some(Unit::pass_through(pos, frame.len())));
+        };
+        let trailing = frame.iter().rev().take_while(|&&b| b == 0).count();
+        let end = (frame.len() - trailing).max(nal_start);
+        let unit = self.unit(frame, pos, nal_start, end, true)?;
+        // A region is never empty in a protected frame; an empty one ends
+        // where a start code or the stream's last zeros begin (escaping
+        // keeps both out of a region).
+        let after = &frame[unit.clear_end.min(frame.len())..];
+        let start_code = matches!(after, [0, 0, b, ..] if *b <= 1);
+        if unit.protected && (start_code || after.iter().all(|&b| b == 0)) {
+            return self
+                .unit(frame, pos, nal_start, unit.clear_end, false)
+                .map(Some);
+        }
+        Ok(Some(unit))
+    }
+
+    /// Keyframes and parameter sets from NAL unit types, the H.265
+    /// temporal ID from the first slice's header.
+    fn hints(self, frame: &[u8], unit: &Unit, hints: &mut Hints) {
+        if unit.bound == Bound::None {
+            return;
+        }
+        if hints.keyframe.is_none() {
+            hints.keyframe = Some(false);
+        }
+        if self.is_keyframe(unit.kind) {
+            hints.keyframe = Some(true);
+        }
+        hints.parameter_sets |= self.is_parameter_set(unit.kind);
+        if self == Self::H265
+            && self.is_picture(unit.kind)
+            && hints.temporal_id.is_none()
+            && let Some(&b) = unit.bound_bytes(frame).and_then(|bytes| bytes.get(1))
+        {
+            hints.temporal_id = (b & 0x07).checked_sub(1);
+        }
+    }
+
+    /// Parameter sets precede the first picture NAL unit of an access unit,
+    /// and all slices of a picture share its type (H.264 §7.4.1.2.3–4,
+    /// H.265 §7.4.2.4.4).
+    fn hints_final(self, unit: &Unit) -> bool {
+        unit.bound != Bound::None && self.is_picture(unit.kind)
+    }
+}
+
+/// The length of the NAL unit at the start of `bytes`, up to the first
+/// `00 00 00` or `00 00 01` (B.2) and without the trailing zeros that end
+/// the stream, so its last byte is never zero; and whether a `00 00` pair
+/// occurs before that end.
+///
+/// Searches for `00 00` pairs at memory speed ([`memmem`]); a NAL unit
+/// holds a pair only at an emulation prevention byte, so the search rarely
+/// stops.
+fn nal_extent(bytes: &[u8]) -> (usize, bool) {
+    let mut pairs = false;
+    for i in memmem::find_iter(bytes, &[0, 0]) {
+        match bytes.get(i + 2) {
+            Some(&b) if b <= 1 => return (i, pairs),
+            Some(_) => pairs = true,
+            None => break,
+        }
+    }
+    // Non-overlapping matches suffice: a match continues the search only
+    // if its third byte is above 1, so no pair starts at its second byte.
+    let trailing = bytes.iter().rev().take_while(|&&b| b == 0).count();
+    (bytes.len() - trailing, pairs)
 }
 
 /// Reads bits of a NAL unit's payload, skipping emulation prevention bytes
@@ -186,7 +293,7 @@ struct BitReader<'a> {
 }
 
 impl<'a> BitReader<'a> {
-    fn new(nal: &'a [u8], start: usize) -> Self {
+    const fn new(nal: &'a [u8], start: usize) -> Self {
         Self {
             nal,
             pos: start,
@@ -243,13 +350,42 @@ impl<'a> BitReader<'a> {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    /// The NAL unit length the byte-at-a-time way (the first version).
+    fn nal_len_reference(bytes: &[u8]) -> usize {
+        let mut i = 0;
+        while i + 2 < bytes.len() {
+            if bytes[i] == 0 && bytes[i + 1] == 0 && bytes[i + 2] <= 1 {
+                return i;
+            }
+            i += 1;
+        }
+        let mut end = bytes.len();
+        while end > 0 && bytes[end - 1] == 0 {
+            end -= 1;
+        }
+        end
+    }
 
     #[test]
     fn nal_ends_before_the_next_start_code() {
-        assert_eq!(nal_len(&[0x65, 7, 0, 0, 1, 5]), 2);
-        assert_eq!(nal_len(&[0x65, 7, 0, 0, 0, 1]), 2);
-        assert_eq!(nal_len(&[0x65, 0, 0, 2, 9]), 5);
-        assert_eq!(nal_len(&[0x65, 9, 0, 0]), 2);
+        assert_eq!(nal_extent(&[0x65, 7, 0, 0, 1, 5]), (2, false));
+        assert_eq!(nal_extent(&[0x65, 7, 0, 0, 0, 1]), (2, false));
+        assert_eq!(nal_extent(&[0x65, 0, 0, 2, 9]), (5, true));
+        assert_eq!(nal_extent(&[0x65, 9, 0, 0]), (2, false));
+        assert_eq!(nal_extent(&[0x65, 0, 0, 3, 0, 0, 1]), (4, true));
+    }
+
+    proptest! {
+        #[test]
+        fn nal_extent_matches_the_byte_at_a_time_search(
+            bytes in proptest::collection::vec(prop_oneof![Just(0u8), Just(1u8), Just(3u8), any::<u8>()], 0..100),
+        ) {
+            let (len, pairs) = nal_extent(&bytes);
+            prop_assert_eq!(len, nal_len_reference(&bytes));
+            prop_assert_eq!(pairs, bytes[..len].windows(2).any(|w| w == [0, 0]));
+        }
     }
 
     #[test]
