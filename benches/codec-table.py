@@ -32,8 +32,9 @@ for root in roots:
     runs.append(run)
 
 keys = set().union(*runs)
+ORDER = ["opus", "vp8", "vp9", "h264", "h265", "av1", "h264 00 00 in the header"]
 frames = sorted({(c, f) for c, f, _ in keys}, key=lambda k: (
-    ["opus", "vp8", "vp9", "h264", "h265", "av1"].index(k[0]), int(k[1].split()[0])))
+    ORDER.index(k[0]) if k[0] in ORDER else len(ORDER), int(k[1].split()[0])))
 
 
 def best(codec, frame, row):
@@ -59,7 +60,7 @@ def fmt(ns):
 
 def target(codec, frame):
     size = int(frame.split()[0])
-    if codec in ("h264", "h265"):
+    if codec.startswith(("h264", "h265")):
         return 2.5 if size < 10_000 else 2.0
     return 1.2
 

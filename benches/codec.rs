@@ -47,8 +47,13 @@ const BACKEND: &str = "aws-lc";
 
 const SUITE: CipherSuite = CipherSuite::Aes128GcmSha256_128;
 const KID: KeyId = KeyId(1);
-/// A counter with a 5-byte encoding: the header is 6 bytes for the run.
-const FIRST_CTR: u64 = 1 << 32;
+/// A KID whose encoding holds `00 00`: every header needs emulation
+/// prevention in H.26x (the row "… 00 00 in the header").
+const KID_WITH_ZEROS: KeyId = KeyId(0x1_0000);
+/// A counter with a 3-byte encoding and no two zero bytes in a row for
+/// the whole run (about 11 hours into a 30 fps call): the header is 4
+/// bytes.
+const FIRST_CTR: u64 = 0x12_3456;
 const BASE_KEY: &[u8] = b"framecrypt benchmark base key";
 const PAGE: usize = 4096;
 
@@ -215,27 +220,28 @@ fn placed(bytes: &[u8], page_offset: usize) -> (Vec<u8>, usize) {
     (mem, at)
 }
 
-fn sender() -> Sender {
+fn sender(kid: KeyId) -> Sender {
     Sender::resume(
         SUITE,
-        KID,
+        kid,
         BaseKey::new(BASE_KEY).expect("key"),
         Counter(FIRST_CTR),
     )
 }
 
 /// Opens the same frame on every iteration: replay protection off.
-fn receiver() -> Receiver<VecKeyStore> {
+fn receiver(kid: KeyId) -> Receiver<VecKeyStore> {
     let mut receiver = Receiver::new().without_replay_protection();
     receiver
-        .add_key(SUITE, KID, BaseKey::new(BASE_KEY).expect("key"))
+        .add_key(SUITE, kid, BaseKey::new(BASE_KEY).expect("key"))
         .expect("growable store");
     receiver
 }
 
-/// The codecs and sizes of the table: (row name, codec, size, keyframe).
-fn cases() -> Vec<(&'static str, Codec, usize, bool)> {
-    let mut cases = vec![("opus", Codec::OPUS, 100, false)];
+/// The codecs and sizes of the table: (row name, codec, size, keyframe,
+/// KID).
+fn cases() -> Vec<(&'static str, Codec, usize, bool, KeyId)> {
+    let mut cases = vec![("opus", Codec::OPUS, 100, false, KID)];
     for (name, codec) in [
         ("vp8", Codec::Vp8),
         ("vp9", Codec::Vp9),
@@ -243,18 +249,27 @@ fn cases() -> Vec<(&'static str, Codec, usize, bool)> {
         ("h265", Codec::H265),
         ("av1", Codec::Av1),
     ] {
-        cases.push((name, codec, 1_200, false));
-        cases.push((name, codec, 30_000, false));
-        cases.push((name, codec, 300_000, true));
+        cases.push((name, codec, 1_200, false, KID));
+        cases.push((name, codec, 30_000, false, KID));
+        cases.push((name, codec, 300_000, true, KID));
     }
+    cases.push((
+        "h264 00 00 in the header",
+        Codec::H264,
+        30_000,
+        false,
+        KID_WITH_ZEROS,
+    ));
     cases
 }
 
 fn bench_codecs(c: &mut Criterion) {
-    for (name, codec, size, key) in cases() {
+    for (name, codec, size, key, kid) in cases() {
         let frame = frame(codec, size, key);
         let p = Protection::new(codec, Fallback::Reject);
         let kind = if key { "key" } else { "delta" };
+        let sender = || sender(kid);
+        let receiver = || receiver(kid);
         let mut group = c.benchmark_group(format!("codec/{BACKEND}/{name}/{size} {kind}"));
         group.throughput(Throughput::Bytes(frame.len() as u64));
 

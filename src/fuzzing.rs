@@ -45,6 +45,7 @@ pub fn h26x_unescape(clear: &[u8], region: &[u8], out: &mut [u8]) -> Result<usiz
         region,
         escape::trailing_zeros(clear),
         clear.last().copied(),
+        region.len(),
         out,
     )
 }

@@ -5,8 +5,7 @@
 //! clear; non-VCL NAL units stay clear and authenticated, except access
 //! unit delimiters and filler data (left as they are, not authenticated).
 
-use memchr::memmem;
-
+use super::escape::Pairs;
 use super::format::{Bound, Format, Hints, Unit};
 use crate::error::Error;
 
@@ -129,7 +128,7 @@ impl Nal {
         pos: usize,
         nal_start: usize,
         nal_end: usize,
-        zero_pairs: bool,
+        escape_end: usize,
     ) -> Result<Unit, Error> {
         let nal = &frame[nal_start..nal_end];
         if nal.len() < self.header_len() {
@@ -152,7 +151,7 @@ impl Nal {
             bound: Bound::From(nal_start),
             protected: !matches!(self.rule(nal_type, nal), NalRule::Clear),
             escaped: true,
-            zero_pairs,
+            escape_end,
             size_field: None,
             kind: nal_type,
         })
@@ -195,8 +194,9 @@ impl Format for Nal {
         let Some(nal_start) = Self::start_code(frame, pos)? else {
             return Ok(Some(Unit::pass_through(pos, frame.len())));
         };
-        let (len, zero_pairs) = nal_extent(&frame[nal_start..]);
-        self.unit(frame, pos, nal_start, nal_start + len, zero_pairs)
+        let (len, escapes) = nal_extent(&frame[nal_start..]);
+        let escape_end = if escapes == 0 { 0 } else { nal_start + escapes };
+        self.unit(frame, pos, nal_start, nal_start + len, escape_end)
             .map(Some)
     }
 
@@ -212,7 +212,8 @@ impl Format for Nal {
         };
         let trailing = frame.iter().rev().take_while(|&&b| b == 0).count();
         let end = (frame.len() - trailing).max(nal_start);
-        let unit = self.unit(frame, pos, nal_start, end, true)?;
+        // Escapes are not looked for: assume them anywhere.
+        let unit = self.unit(frame, pos, nal_start, end, end)?;
         // A region is never empty in a protected frame; an empty one ends
         // where a start code or the stream's last zeros begin (escaping
         // keeps both out of a region).
@@ -220,7 +221,7 @@ impl Format for Nal {
         let start_code = matches!(after, [0, 0, b, ..] if *b <= 1);
         if unit.protected && (start_code || after.iter().all(|&b| b == 0)) {
             return self
-                .unit(frame, pos, nal_start, unit.clear_end, false)
+                .unit(frame, pos, nal_start, unit.clear_end, 0)
                 .map(Some);
         }
         Ok(Some(unit))
@@ -258,25 +259,32 @@ impl Format for Nal {
 
 /// The length of the NAL unit at the start of `bytes`, up to the first
 /// `00 00 00` or `00 00 01` (B.2) and without the trailing zeros that end
-/// the stream, so its last byte is never zero; and whether a `00 00` pair
-/// occurs before that end.
+/// the stream, so its last byte is never zero; and where the last
+/// `00 00 02` or `00 00 03` before that end (an emulation prevention byte,
+/// or bytes no escaping makes) ends, with the byte after it: 0 if none.
 ///
-/// Searches for `00 00` pairs at memory speed ([`memmem`]); a NAL unit
-/// holds a pair only at an emulation prevention byte, so the search rarely
-/// stops.
-fn nal_extent(bytes: &[u8]) -> (usize, bool) {
-    let mut pairs = false;
-    for i in memmem::find_iter(bytes, &[0, 0]) {
+/// Searches for `00 00` pairs at memory speed ([`Pairs`]); a NAL unit
+/// holds a pair only before an emulation prevention byte or a byte above
+/// 3, so the search rarely stops.
+fn nal_extent(bytes: &[u8]) -> (usize, usize) {
+    let mut pairs = Pairs::new();
+    let mut escapes = 0;
+    let mut from = 0;
+    while let Some(at) = pairs.find(&bytes[from..]) {
+        let i = from + at;
         match bytes.get(i + 2) {
-            Some(&b) if b <= 1 => return (i, pairs),
-            Some(_) => pairs = true,
+            Some(&b) if b <= 1 => return (i, escapes.min(i)),
+            Some(&b) if b <= 3 => escapes = i + 4,
+            Some(_) => {}
             None => break,
         }
+        // The search goes on after the pair: it continues only if the
+        // pair's third byte is above 1, so no pair starts at its second.
+        from = i + 2;
     }
-    // Non-overlapping matches suffice: a match continues the search only
-    // if its third byte is above 1, so no pair starts at its second byte.
     let trailing = bytes.iter().rev().take_while(|&&b| b == 0).count();
-    (bytes.len() - trailing, pairs)
+    let len = bytes.len() - trailing;
+    (len, escapes.min(len))
 }
 
 /// Reads bits of a NAL unit's payload, skipping emulation prevention bytes
@@ -370,11 +378,13 @@ mod tests {
 
     #[test]
     fn nal_ends_before_the_next_start_code() {
-        assert_eq!(nal_extent(&[0x65, 7, 0, 0, 1, 5]), (2, false));
-        assert_eq!(nal_extent(&[0x65, 7, 0, 0, 0, 1]), (2, false));
-        assert_eq!(nal_extent(&[0x65, 0, 0, 2, 9]), (5, true));
-        assert_eq!(nal_extent(&[0x65, 9, 0, 0]), (2, false));
-        assert_eq!(nal_extent(&[0x65, 0, 0, 3, 0, 0, 1]), (4, true));
+        assert_eq!(nal_extent(&[0x65, 7, 0, 0, 1, 5]), (2, 0));
+        assert_eq!(nal_extent(&[0x65, 7, 0, 0, 0, 1]), (2, 0));
+        assert_eq!(nal_extent(&[0x65, 0, 0, 2, 9]), (5, 5));
+        assert_eq!(nal_extent(&[0x65, 0, 0, 4, 9]), (5, 0));
+        assert_eq!(nal_extent(&[0x65, 9, 0, 0]), (2, 0));
+        assert_eq!(nal_extent(&[0x65, 0, 0, 3, 0, 0, 1]), (4, 4));
+        assert_eq!(nal_extent(&[0x65, 0, 0, 3, 1, 7, 7, 0, 0, 9]), (10, 5));
     }
 
     proptest! {
@@ -382,9 +392,13 @@ mod tests {
         fn nal_extent_matches_the_byte_at_a_time_search(
             bytes in proptest::collection::vec(prop_oneof![Just(0u8), Just(1u8), Just(3u8), any::<u8>()], 0..100),
         ) {
-            let (len, pairs) = nal_extent(&bytes);
+            let (len, escapes) = nal_extent(&bytes);
             prop_assert_eq!(len, nal_len_reference(&bytes));
-            prop_assert_eq!(pairs, bytes[..len].windows(2).any(|w| w == [0, 0]));
+            let last = bytes[..len]
+                .windows(3)
+                .rposition(|w| w[0] == 0 && w[1] == 0 && matches!(w[2], 2 | 3))
+                .map_or(0, |i| (i + 4).min(len));
+            prop_assert_eq!(escapes, last);
         }
     }
 

@@ -88,7 +88,7 @@ impl Format for Av1 {
             bound: Bound::Inline(bound, header_len as u8),
             protected: true,
             escaped: false,
-            zero_pairs: false,
+            escape_end: 0,
             size_field,
             kind: obu_type,
         }))

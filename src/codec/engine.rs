@@ -46,8 +46,8 @@
 
 use core::ops::Range;
 
-use super::binding::Binding;
-use super::escape::{self, Needs};
+use super::binding::{self, Binding};
+use super::escape::{self, Escaping};
 use super::format::{Format, Unit, Units};
 use super::leb128;
 use crate::error::Error;
@@ -68,33 +68,61 @@ pub(crate) fn next_frame(sealer: &mut impl Seal) -> Result<(Header, usize), Erro
     Ok((Sender::next_header(sender)?, sender.suite().tag_len()))
 }
 
-/// The units of a frame, walked once and kept.
-struct Walked {
-    units: [Unit; MAX_UNITS],
-    len: usize,
+/// Units kept for most frames (up to 4: AV1 with a sequence header, H.26x
+/// keyframes with parameter sets) without making the larger store.
+const FEW_UNITS: usize = 4;
+
+/// Where a frame's units are kept: `few` on the stack, `many` made only
+/// for frames with more.
+struct Kept {
+    few: [Unit; FEW_UNITS],
+    many: Option<[Unit; MAX_UNITS]>,
 }
 
-impl Walked {
-    /// Walks `frame`; `None` if it has more than [`MAX_UNITS`] units.
-    fn of<F: Format>(format: F, frame: &[u8]) -> Result<Option<Self>, Error> {
-        let mut walked = Self {
-            units: [Unit::pass_through(0, 0); MAX_UNITS],
-            len: 0,
-        };
-        for unit in Units::new(format, frame) {
-            let unit = unit?;
-            if walked.len == MAX_UNITS {
-                return Ok(None);
-            }
-            walked.units[walked.len] = unit;
-            walked.len += 1;
+impl Kept {
+    const fn new() -> Self {
+        Self {
+            few: [Unit::pass_through(0, 0); FEW_UNITS],
+            many: None,
         }
-        Ok(Some(walked))
     }
+}
 
-    fn units(&self) -> &[Unit] {
-        &self.units[..self.len]
+/// Walks `frame` once and keeps its units in `kept`. `None` if the frame
+/// has more than [`MAX_UNITS`] units.
+fn walk<'s, F: Format>(
+    format: F,
+    frame: &[u8],
+    kept: &'s mut Kept,
+) -> Result<Option<&'s [Unit]>, Error> {
+    let mut n = 0;
+    let mut units = Units::new(format, frame);
+    for unit in units.by_ref() {
+        kept.few[n] = unit?;
+        n += 1;
+        if n == FEW_UNITS {
+            break;
+        }
     }
+    if n < FEW_UNITS {
+        return Ok(Some(&kept.few[..n]));
+    }
+    let Some(unit) = units.next().transpose()? else {
+        return Ok(Some(&kept.few[..n]));
+    };
+    let many = kept.many.insert([Unit::pass_through(0, 0); MAX_UNITS]);
+    many[..FEW_UNITS].copy_from_slice(&kept.few);
+    many[n] = unit;
+    n += 1;
+    for unit in units {
+        let unit = unit?;
+        if n == MAX_UNITS {
+            return Ok(None);
+        }
+        many[n] = unit;
+        n += 1;
+    }
+    Ok(Some(&many[..n]))
 }
 
 /// The escaping context of a unit: the zeros its clear bytes end with,
@@ -194,6 +222,56 @@ struct SealPlan {
 }
 
 impl SealPlan {
+    /// [`Self::new`] for kept units, with their binding.
+    #[inline]
+    fn of(
+        units: &[Unit],
+        frame: &[u8],
+        binding: &mut Binding,
+        header_len: usize,
+        tag_len: usize,
+    ) -> Result<Self, Error> {
+        let mut first = None;
+        let mut last = 0;
+        let mut data_len = 0usize;
+        for (i, unit) in units.iter().enumerate() {
+            if unit.protected {
+                first.get_or_insert(i);
+                last = i;
+                data_len += unit.region_len();
+            }
+        }
+        let plan = Self {
+            first: first.ok_or(Error::MalformedFrame)?,
+            last,
+            data_len,
+            header_len,
+            tag_len,
+        };
+        for (i, unit) in units.iter().enumerate() {
+            plan.check_size(i, unit)?;
+            if let Some(clear) = unit.bound_bytes(frame) {
+                binding.unit(clear, plan.piece(i, unit));
+            }
+        }
+        Ok(plan)
+    }
+
+    /// A size field that grows must restore to its exact width.
+    #[inline]
+    fn check_size(&self, i: usize, unit: &Unit) -> Result<(), Error> {
+        if let (true, Some((_, width))) = (unit.protected, unit.size_field) {
+            let old = unit.region_len() as u64;
+            let new = self.piece(i, unit) as u64;
+            if new > leb128::MAX_VALUE
+                || leb128::restored_width(leb128::grown_width(width, new), new, old) != width
+            {
+                return Err(Error::MalformedFrame);
+            }
+        }
+        Ok(())
+    }
+
     /// Walks `units` (twice for AV1 size fields): where the pieces are, and
     /// whether the frame can be protected at all.
     fn new<I>(units: I, header_len: usize, tag_len: usize) -> Result<Self, Error>
@@ -218,18 +296,8 @@ impl SealPlan {
             header_len,
             tag_len,
         };
-        // The size fields that grow must restore to their exact width.
         for (i, unit) in units.enumerate() {
-            let unit = unit?;
-            if let (true, Some((_, width))) = (unit.protected, unit.size_field) {
-                let old = unit.region_len() as u64;
-                let new = plan.piece(i, &unit) as u64;
-                if new > leb128::MAX_VALUE
-                    || leb128::restored_width(leb128::grown_width(width, new), new, old) != width
-                {
-                    return Err(Error::MalformedFrame);
-                }
-            }
+            plan.check_size(i, &unit?)?;
         }
         Ok(plan)
     }
@@ -266,19 +334,18 @@ impl SealPlan {
         unit.copy_end() - unit.start + self.size(i, unit).map_or(0, |(_, width)| width)
     }
 
-    /// The description of the frame's clear structure.
-    fn binding<I>(&self, id: u8, units: I, frame: &[u8]) -> Result<Binding, Error>
+    /// Describes the frame's clear structure into `binding`.
+    fn bind<I>(&self, binding: &mut Binding, units: I, frame: &[u8]) -> Result<(), Error>
     where
         I: Iterator<Item = Result<Unit, Error>>,
     {
-        let mut binding = Binding::new(id);
         for (i, unit) in units.enumerate() {
             let unit = unit?;
             if let Some(clear) = unit.bound_bytes(frame) {
                 binding.unit(clear, self.piece(i, &unit));
             }
         }
-        Ok(binding)
+        Ok(())
     }
 
     /// The whole SFrame ciphertext.
@@ -294,23 +361,35 @@ pub(crate) fn protect<F: Format>(
     sender: &mut impl Seal,
     frame: &[u8],
     out: &mut [u8],
+    (header, tag_len): (Header, usize),
 ) -> Result<Sealed, Error> {
-    let (header, tag_len) = next_frame(sender)?;
     let header_len = header.encoded_len();
-    let Some(walked) = Walked::of(format, frame)? else {
+    if let Some(clear) = format.single_clear(frame) {
+        return seal_single(
+            format.id(),
+            sender,
+            frame,
+            clear?,
+            out,
+            header_len + tag_len,
+        );
+    }
+    let mut kept = Kept::new();
+    let Some(units) = walk(format, frame, &mut kept)? else {
         return protect_walking(format, sender, frame, out, header_len, tag_len);
     };
-    let units = walked.units();
-    let plan = SealPlan::new(units.iter().copied().map(Ok), header_len, tag_len)?;
-    let mut binding = plan.binding(format.id(), units.iter().copied().map(Ok), frame)?;
+    let mut binding = Binding::new(format.id());
+    let plan = SealPlan::of(units, frame, &mut binding, header_len, tag_len)?;
     let metadata = binding.finish();
+    let first = context(frame, &units[plan.first]);
+    let header_escapes = header_escapes(&header, &units[plan.first], first);
     if plan.first == plan.last {
-        return seal_one(sender, metadata, frame, out, units, &plan);
+        return seal_one(sender, metadata, frame, out, units, &plan, header_escapes);
     }
 
     // Several pieces: gather them next to the largest, which is placed
     // where it ends up.
-    let mut pos = Positions::new(units, &plan);
+    let mut pos = Positions::new(units, &plan, header_escapes);
     let block = pos.block();
     for (i, unit) in units.iter().enumerate() {
         if unit.protected {
@@ -338,6 +417,91 @@ pub(crate) fn protect<F: Format>(
     .map(|end| Sealed::new(sealed.header(), 0..end, Layout::CodecAware))
 }
 
+/// A frame of one unit (Opus, VP8, VP9), its first `clear` bytes clear:
+/// sealed straight from the frame into its place, as a plain frame is.
+fn seal_single(
+    id: u8,
+    sender: &mut impl Seal,
+    frame: &[u8],
+    clear: usize,
+    out: &mut [u8],
+    overhead: usize,
+) -> Result<Sealed, Error> {
+    let mut buf = [0u8; binding::SINGLE_LEN];
+    let piece = frame.len() - clear + overhead;
+    let metadata = binding::single(id, &frame[..clear], piece, &mut buf);
+    let sealed = sender.seal(metadata, &frame[clear..], &mut out[clear..])?;
+    out[..clear].copy_from_slice(&frame[..clear]);
+    Ok(Sealed::new(
+        sealed.header(),
+        0..clear + sealed.len(),
+        Layout::CodecAware,
+    ))
+}
+
+/// [`seal_single`] in place: the encrypted part moves right by the header.
+fn seal_single_in_place(
+    id: u8,
+    sender: &mut impl Seal,
+    buf: &mut [u8],
+    len: usize,
+    clear: usize,
+    (header_len, tag_len): (usize, usize),
+) -> Result<Sealed, Error> {
+    let mut meta = [0u8; binding::SINGLE_LEN];
+    let piece = len - clear + header_len + tag_len;
+    let metadata = binding::single(id, &buf[..clear], piece, &mut meta);
+    buf.copy_within(clear..len, clear + header_len);
+    match sender.seal_in_place(metadata, buf, clear + header_len..len + header_len) {
+        Ok(sealed) => Ok(Sealed::new(
+            sealed.header(),
+            0..sealed.frame().end,
+            Layout::CodecAware,
+        )),
+        Err(e) => {
+            buf.copy_within(clear + header_len..len + header_len, clear);
+            Err(e)
+        }
+    }
+}
+
+/// The emulation prevention bytes the SFrame header itself needs at the
+/// start of the first piece (0 unless it holds a `00 00`, as a counter
+/// or KID with two zero bytes in a row does): the piece is sealed that far
+/// to the right, so that escaping it moves only the header.
+fn header_escapes(header: &Header, unit: &Unit, (zeros, last): (u8, Option<u8>)) -> usize {
+    if !unit.escaped {
+        return 0;
+    }
+    escape::count(header.encode().as_bytes(), zeros, last).inner
+}
+
+/// Escapes the sealed piece at `buf[from..from + len]` to `buf[to..]`, for
+/// `escaping` as counted: moved right first if fewer than its inner
+/// escapes lie between (never needed when `from - to` is the header's own
+/// escapes and the ciphertext needs none), trailer written. The bytes up to
+/// `to + len + escaping.added()` are free. Returns the escaped length.
+fn escape_sealed(
+    buf: &mut [u8],
+    from: usize,
+    len: usize,
+    to: usize,
+    escaping: Escaping,
+    zeros: u8,
+) -> Result<usize, Error> {
+    let read = to + escaping.inner;
+    if read != from {
+        buf.copy_within(from..from + len, read);
+    }
+    if escaping.inner > 0 {
+        escape::escape_inner(buf, read, len, to, zeros)?;
+    }
+    if escaping.trailer {
+        buf[to + len + escaping.inner] = EPB;
+    }
+    Ok(len + escaping.added())
+}
+
 /// One piece, into a separate output: sealed straight from the frame into
 /// its place, the clear bytes copied around it.
 fn seal_one(
@@ -347,6 +511,7 @@ fn seal_one(
     out: &mut [u8],
     units: &[Unit],
     plan: &SealPlan,
+    header_escapes: usize,
 ) -> Result<Sealed, Error> {
     let i = plan.first;
     let unit = &units[i];
@@ -354,10 +519,11 @@ fn seal_one(
     let pre = unit.copy_end();
     let size = plan.size(i, unit);
     let at = pre + size.map_or(0, |(_, width)| width);
+    let sealed_at = at + header_escapes;
     let sealed = sender.seal(
         metadata,
         &frame[unit.region()],
-        out.get_mut(at..).ok_or(Error::BufferTooSmall)?,
+        out.get_mut(sealed_at..).ok_or(Error::BufferTooSmall)?,
     )?;
     out[..pre].copy_from_slice(&frame[..pre]);
     if let Some((value, width)) = size {
@@ -365,8 +531,11 @@ fn seal_one(
     }
     let len = if unit.escaped {
         let (zeros, last) = context(frame, unit);
-        let free = out.len();
-        escape_piece(out, at, piece, 0, free, zeros, last)?
+        let escaping = escape::count(&out[sealed_at..sealed_at + piece], zeros, last);
+        if at + piece + escaping.added() > out.len() {
+            return Err(Error::BufferTooSmall);
+        }
+        escape_sealed(out, sealed_at, piece, at, escaping, zeros)?
     } else {
         piece
     };
@@ -382,41 +551,6 @@ fn seal_one(
     ))
 }
 
-/// Escapes the sealed piece `buf[at..at + len]`, followed by `tail` bytes
-/// that move along; `buf[..free]` may be used. Returns the escaped length.
-fn escape_piece(
-    buf: &mut [u8],
-    at: usize,
-    len: usize,
-    tail: usize,
-    free: usize,
-    zeros: u8,
-    clear_last: Option<u8>,
-) -> Result<usize, Error> {
-    match escape::needs(&buf[at..at + len], zeros, clear_last) {
-        Needs::Nothing => Ok(len),
-        Needs::Trailer => {
-            let end = at + len;
-            if end + 1 + tail > free {
-                return Err(Error::BufferTooSmall);
-            }
-            buf.copy_within(end..end + tail, end + 1);
-            buf[end] = EPB;
-            Ok(len + 1)
-        }
-        Needs::Escapes => {
-            // Piece and tail to the end of the free space, then escaped
-            // back from there.
-            let span = len + tail;
-            let src = free.checked_sub(span).ok_or(Error::BufferTooSmall)?;
-            buf.copy_within(at..at + span, src);
-            let escaped = escape::escape_within(buf, src, len, at, zeros, clear_last)?;
-            buf.copy_within(src + len..src + span, at + escaped);
-            Ok(escaped)
-        }
-    }
-}
-
 /// Where the pieces of a frame with several are, per unit: `piece` their
 /// lengths, `cur` where they are (gathered, next to the largest piece,
 /// which is where it ends up), `fin` where they end up.
@@ -424,22 +558,25 @@ struct Positions {
     piece: [usize; MAX_UNITS],
     cur: [usize; MAX_UNITS],
     fin: [usize; MAX_UNITS],
-    n: usize,
 }
 
 impl Positions {
-    fn new(units: &[Unit], plan: &SealPlan) -> Self {
+    /// `header_escapes` bytes are left before the first piece for the
+    /// header's own emulation prevention.
+    fn new(units: &[Unit], plan: &SealPlan, header_escapes: usize) -> Self {
         let mut pos = Self {
             piece: [0; MAX_UNITS],
             cur: [0; MAX_UNITS],
             fin: [0; MAX_UNITS],
-            n: units.len(),
         };
         let mut w = 0;
         let mut largest = plan.first;
         for (i, unit) in units.iter().enumerate() {
             pos.piece[i] = plan.piece(i, unit);
             w += plan.clear_out(i, unit);
+            if i == plan.first {
+                w += header_escapes;
+            }
             pos.fin[i] = w;
             w += pos.piece[i];
             if pos.piece[i] > pos.piece[largest] {
@@ -463,6 +600,11 @@ impl Positions {
 /// Lays a sealed frame out: the pieces at `pos.cur` (one SFrame
 /// ciphertext) escaped where needed and moved between the clear bytes.
 /// `buf[..free]` may be used. Returns the protected frame's length.
+///
+/// Pieces that end up no later than where they are, with room for their
+/// escapes, are escaped or moved first to last; the others last to first,
+/// each first moved to where its escapes leave it. Either way a piece is
+/// only written over its own bytes or bytes already moved.
 fn scatter(
     buf: &mut [u8],
     src: ClearSrc<'_>,
@@ -472,49 +614,64 @@ fn scatter(
     pos: &mut Positions,
     free: usize,
 ) -> Result<usize, Error> {
-    let n = pos.n;
-    let mut trailer = [false; MAX_UNITS];
+    let mut escaping = [Escaping {
+        inner: 0,
+        trailer: false,
+    }; MAX_UNITS];
+    let mut w = 0;
     for (i, unit) in units.iter().enumerate() {
         if unit.protected && unit.escaped {
             let (zeros, last) = context(i);
-            match escape::needs(&buf[pos.cur[i]..pos.cur[i] + pos.piece[i]], zeros, last) {
-                Needs::Nothing => {}
-                Needs::Trailer => trailer[i] = true,
-                Needs::Escapes => {
-                    // Rare: move the ciphertext to the end and lay the
-                    // frame out from the start, escaping as it goes.
-                    let total = plan.total();
-                    let block = free.checked_sub(total).ok_or(Error::BufferTooSmall)?;
-                    buf.copy_within(pos.block()..pos.block() + total, block);
-                    return lay_out_sealed(
-                        buf,
-                        src,
-                        |i, _| context(i),
-                        units.iter().copied().map(Ok),
-                        plan,
-                        block,
-                    );
-                }
-            }
+            escaping[i] = escape::count(&buf[pos.cur[i]..pos.cur[i] + pos.piece[i]], zeros, last);
         }
-    }
-    let mut w = 0;
-    for (i, unit) in units.iter().enumerate() {
         w += plan.clear_out(i, unit);
         pos.fin[i] = w;
-        w += pos.piece[i] + usize::from(trailer[i]);
+        w += pos.piece[i] + escaping[i].added();
     }
     if w > free {
         return Err(Error::BufferTooSmall);
     }
-    move_pieces(buf, &pos.cur[..n], &pos.fin[..n], &pos.piece[..n]);
+    let mut placed = [false; MAX_UNITS];
+    for (i, unit) in units.iter().enumerate() {
+        if pos.cur[i] >= pos.fin[i] + escaping[i].inner {
+            let zeros = if unit.escaped { context(i).0 } else { 0 };
+            escape_sealed(
+                buf,
+                pos.cur[i],
+                pos.piece[i],
+                pos.fin[i],
+                Escaping {
+                    trailer: false,
+                    ..escaping[i]
+                },
+                zeros,
+            )?;
+            placed[i] = true;
+        }
+    }
+    for (i, unit) in units.iter().enumerate().rev() {
+        if !placed[i] {
+            let zeros = if unit.escaped { context(i).0 } else { 0 };
+            escape_sealed(
+                buf,
+                pos.cur[i],
+                pos.piece[i],
+                pos.fin[i],
+                Escaping {
+                    trailer: false,
+                    ..escaping[i]
+                },
+                zeros,
+            )?;
+        }
+    }
     let mut packed = match src {
         ClearSrc::Packed(at) => at,
         ClearSrc::Frame(_) => 0,
     };
     for (i, unit) in units.iter().enumerate() {
-        if trailer[i] {
-            buf[pos.fin[i] + pos.piece[i]] = EPB;
+        if escaping[i].trailer {
+            buf[pos.fin[i] + pos.piece[i] + escaping[i].inner] = EPB;
         }
         let at = pos.fin[i] - plan.clear_out(i, unit);
         put_clear(buf, src, &mut packed, unit, plan.size(i, unit), at);
@@ -574,7 +731,8 @@ fn protect_walking<F: Format>(
     tag_len: usize,
 ) -> Result<Sealed, Error> {
     let plan = SealPlan::new(Units::new(format, frame), header_len, tag_len)?;
-    let mut binding = plan.binding(format.id(), Units::new(format, frame), frame)?;
+    let mut binding = Binding::new(format.id());
+    plan.bind(&mut binding, Units::new(format, frame), frame)?;
     let block = out
         .len()
         .checked_sub(plan.total())
@@ -607,22 +765,26 @@ pub(crate) fn protect_in_place<F: Format>(
     sender: &mut impl Seal,
     buf: &mut [u8],
     len: usize,
+    (header, tag_len): (Header, usize),
 ) -> Result<Sealed, Error> {
-    let (header, tag_len) = next_frame(sender)?;
     let header_len = header.encoded_len();
-    let Some(walked) = Walked::of(format, &buf[..len])? else {
+    if let Some(clear) = format.single_clear(&buf[..len]) {
+        return seal_single_in_place(format.id(), sender, buf, len, clear?, (header_len, tag_len));
+    }
+    let mut kept = Kept::new();
+    let Some(units) = walk(format, &buf[..len], &mut kept)? else {
         return via_tail(buf, len, |frame, out| {
             protect_walking(format, sender, frame, out, header_len, tag_len)
         });
     };
-    let units = walked.units();
-    let plan = SealPlan::new(units.iter().copied().map(Ok), header_len, tag_len)?;
-    let mut binding = plan.binding(format.id(), units.iter().copied().map(Ok), &buf[..len])?;
+    let mut binding = Binding::new(format.id());
+    let plan = SealPlan::of(units, &buf[..len], &mut binding, header_len, tag_len)?;
     let metadata = binding.finish();
     let mut contexts = [(0u8, None); MAX_UNITS];
     for (i, unit) in units.iter().enumerate() {
         contexts[i] = context(&buf[..len], unit);
     }
+    let header_escapes = header_escapes(&header, &units[plan.first], contexts[plan.first]);
     if plan.first == plan.last {
         return seal_one_in_place(
             sender,
@@ -631,7 +793,7 @@ pub(crate) fn protect_in_place<F: Format>(
             len,
             units,
             &plan,
-            contexts[plan.first],
+            (contexts[plan.first], header_escapes),
         );
     }
 
@@ -639,7 +801,7 @@ pub(crate) fn protect_in_place<F: Format>(
     // together around the largest, seal, lay out.
     let packed_len: usize = units.iter().map(|u| u.clear_end - u.start).sum();
     let packed = buf.len() - packed_len;
-    let mut pos = Positions::new(units, &plan);
+    let mut pos = Positions::new(units, &plan, header_escapes);
     let block = pos.block();
     if block + plan.total() > packed || packed < len {
         return Err(Error::BufferTooSmall);
@@ -697,7 +859,7 @@ fn seal_one_in_place(
     len: usize,
     units: &[Unit],
     plan: &SealPlan,
-    (zeros, clear_last): (u8, Option<u8>),
+    ((zeros, clear_last), header_escapes): ((u8, Option<u8>), usize),
 ) -> Result<Sealed, Error> {
     let i = plan.first;
     let unit = &units[i];
@@ -706,18 +868,20 @@ fn seal_one_in_place(
     let pre = unit.copy_end();
     let size = plan.size(i, unit);
     let at = pre + size.map_or(0, |(_, width)| width);
+    let sealed_at = at + header_escapes;
     let tail = len - unit.end;
-    if at + piece + tail > buf.len() {
+    if sealed_at + piece + tail > buf.len() {
         return Err(Error::BufferTooSmall);
     }
-    let body = at + plan.header_len;
-    buf.copy_within(unit.end..len, at + piece);
+    let body = sealed_at + plan.header_len;
+    buf.copy_within(unit.end..len, sealed_at + piece);
     buf.copy_within(unit.clear_end..unit.end, body);
     let sealed = match sender.seal_in_place(metadata, buf, body..body + data) {
         Ok(sealed) => sealed,
         Err(e) => {
+            // Put the frame back as it was.
             buf.copy_within(body..body + data, unit.clear_end);
-            buf.copy_within(at + piece..at + piece + tail, unit.end);
+            buf.copy_within(sealed_at + piece..sealed_at + piece + tail, unit.end);
             return Err(e);
         }
     };
@@ -725,8 +889,16 @@ fn seal_one_in_place(
         leb128::put(value, &mut buf[pre..pre + width]);
     }
     let escaped = if unit.escaped {
-        let free = buf.len();
-        escape_piece(buf, at, piece, tail, free, zeros, clear_last)?
+        let escaping = escape::count(&buf[sealed_at..sealed_at + piece], zeros, clear_last);
+        let end = at + piece + escaping.added();
+        if end + tail > buf.len() {
+            return Err(Error::BufferTooSmall);
+        }
+        // The units after the piece go where its escaped end leaves them.
+        if end != sealed_at + piece {
+            buf.copy_within(sealed_at + piece..sealed_at + piece + tail, end);
+        }
+        escape_sealed(buf, sealed_at, piece, at, escaping, zeros)?
     } else {
         piece
     };
@@ -759,17 +931,23 @@ fn piece_len(frame: &[u8], unit: &Unit) -> Result<usize, Error> {
         return Ok(region.len());
     }
     let (zeros, last) = context(frame, unit);
-    if unit.zero_pairs {
-        escape::unescape(region, zeros, last, |_| {})
+    if piece_is_verbatim(unit) {
+        escape::verbatim_len(region, last)
     } else {
-        escape::pair_free_len(region, last)
+        escape::unescape(region, zeros, last, escape_scan(unit), |_| {})
     }
 }
 
 /// Whether a piece is its region's first bytes as they are (no emulation
 /// prevention byte inside), so it can be opened where it is.
 const fn piece_is_verbatim(unit: &Unit) -> bool {
-    !unit.escaped || !unit.zero_pairs
+    !unit.escaped || unit.escape_end <= unit.clear_end
+}
+
+/// How far into a unit's region emulation prevention bytes can be: the
+/// rest is copied as it is.
+const fn escape_scan(unit: &Unit) -> usize {
+    unit.escape_end.saturating_sub(unit.clear_end)
 }
 
 /// Copies (unescaping) unit `unit`'s piece to `out`, which is exactly as
@@ -780,7 +958,7 @@ fn read_piece(frame: &[u8], unit: &Unit, out: &mut [u8]) -> Result<(), Error> {
         return Ok(());
     }
     let (zeros, last) = context(frame, unit);
-    escape::unescape_into(&frame[unit.region()], zeros, last, out).map(|_| ())
+    escape::unescape_into(&frame[unit.region()], zeros, last, escape_scan(unit), out).map(|_| ())
 }
 
 /// The SFrame header's length, from the first piece (which must hold the
@@ -799,12 +977,11 @@ fn header_len_in(frame: &[u8], unit: &Unit, piece: usize) -> Result<usize, Error
 
 impl OpenPlan {
     /// Walks the kept units: pieces, binding, header.
-    fn new(id: u8, frame: &[u8], units: &[Unit]) -> Result<(Self, Binding), Error> {
+    fn new(binding: &mut Binding, frame: &[u8], units: &[Unit]) -> Result<Self, Error> {
         let mut piece = [0usize; MAX_UNITS];
         let mut first = None;
         let mut last = 0;
         let mut total = 0;
-        let mut binding = Binding::new(id);
         for (i, unit) in units.iter().enumerate() {
             if unit.protected {
                 piece[i] = piece_len(frame, unit)?;
@@ -818,14 +995,13 @@ impl OpenPlan {
         }
         let first = first.ok_or(Error::MalformedFrame)?;
         let header_len = header_len_in(frame, &units[first], piece[first])?;
-        let plan = Self {
+        Ok(Self {
             first,
             last,
             piece,
             header_len,
             total,
-        };
-        Ok((plan, binding))
+        })
     }
 }
 
@@ -870,11 +1046,26 @@ pub(crate) fn unprotect<F: Format>(
     protected: &[u8],
     out: &mut [u8],
 ) -> Result<Opened, Error> {
-    let Some(walked) = Walked::of(format, protected)? else {
+    if let Some(clear) = format.single_clear(protected) {
+        // One unit: opened straight from the frame into its place.
+        let clear = clear?;
+        let mut buf = [0u8; binding::SINGLE_LEN];
+        let piece = protected.len() - clear;
+        let metadata = binding::single(format.id(), &protected[..clear], piece, &mut buf);
+        let opened = receiver.open(metadata, &protected[clear..], &mut out[clear..])?;
+        out[..clear].copy_from_slice(&protected[..clear]);
+        return Ok(Opened::new(
+            opened.header(),
+            0..clear + opened.len(),
+            Layout::CodecAware,
+        ));
+    }
+    let mut kept = Kept::new();
+    let Some(units) = walk(format, protected, &mut kept)? else {
         return unprotect_walking(format, receiver, protected, out);
     };
-    let units = walked.units();
-    let (plan, mut binding) = OpenPlan::new(format.id(), protected, units)?;
+    let mut binding = Binding::new(format.id());
+    let plan = OpenPlan::new(&mut binding, protected, units)?;
     let metadata = binding.finish();
 
     if plan.first == plan.last && piece_is_verbatim(&units[plan.first]) {
@@ -1042,7 +1233,22 @@ pub(crate) fn unprotect_in_place<F: Format>(
     len: usize,
     keep_input: bool,
 ) -> Result<Opened, Error> {
-    let Some(walked) = Walked::of(format, &buf[..len])? else {
+    if let (false, Some(clear)) = (keep_input, format.single_clear(&buf[..len])) {
+        // One unit: opened where it is, then moved over the header.
+        let clear = clear?;
+        let mut meta = [0u8; binding::SINGLE_LEN];
+        let metadata = binding::single(format.id(), &buf[..clear], len - clear, &mut meta);
+        let opened = receiver.open_in_place(metadata, &mut buf[clear..len])?;
+        let plain = opened.plaintext();
+        buf.copy_within(clear + plain.start..clear + plain.end, clear);
+        return Ok(Opened::new(
+            opened.header(),
+            0..clear + plain.len(),
+            Layout::CodecAware,
+        ));
+    }
+    let mut kept = Kept::new();
+    let Some(units) = walk(format, &buf[..len], &mut kept)? else {
         if buf.len() < 2 * len {
             return Err(Error::BufferTooSmall);
         }
@@ -1050,8 +1256,8 @@ pub(crate) fn unprotect_in_place<F: Format>(
             unprotect_walking(format, receiver, protected, out)
         });
     };
-    let units = walked.units();
-    let (plan, mut binding) = OpenPlan::new(format.id(), &buf[..len], units)?;
+    let mut binding = Binding::new(format.id());
+    let plan = OpenPlan::new(&mut binding, &buf[..len], units)?;
     let metadata = binding.finish();
 
     if !keep_input && plan.first == plan.last && piece_is_verbatim(&units[plan.first]) {

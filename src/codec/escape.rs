@@ -30,6 +30,33 @@ use crate::error::Error;
 /// The emulation prevention byte.
 const EPB: u8 = 0x03;
 
+/// Below this length a plain loop finds a `00 00` sooner than building the
+/// vectorised searcher does.
+const SHORT: usize = 64;
+
+/// Finds `00 00` pairs: with [`memmem`] (vectorised) in long inputs, built
+/// once when first needed, with a plain loop in short ones.
+pub(crate) struct Pairs {
+    finder: Option<memmem::Finder<'static>>,
+}
+
+impl Pairs {
+    pub(crate) const fn new() -> Self {
+        Self { finder: None }
+    }
+
+    /// The first `00 00` in `hay`.
+    #[inline]
+    pub(crate) fn find(&mut self, hay: &[u8]) -> Option<usize> {
+        if hay.len() < SHORT {
+            return hay.windows(2).position(|w| w == [0, 0]);
+        }
+        self.finder
+            .get_or_insert_with(|| memmem::Finder::new(&[0, 0]))
+            .find(hay)
+    }
+}
+
 /// Zeros at the end of `clear` that count towards the escaping state (0–2).
 pub(crate) fn trailing_zeros(clear: &[u8]) -> u8 {
     match clear {
@@ -45,35 +72,57 @@ pub(crate) const fn max_escaped_len(len: usize) -> usize {
     len.saturating_add(len.div_ceil(2)).saturating_add(1)
 }
 
-/// What escaping a piece changes.
+/// What escaping a piece adds to it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Needs {
-    /// Nothing: the escaped piece is the piece.
-    Nothing,
-    /// One trailing `03` (property 2), nothing else.
-    Trailer,
-    /// Emulation prevention bytes inside the piece.
-    Escapes,
+pub(crate) struct Escaping {
+    /// Emulation prevention bytes inserted inside the piece.
+    pub(crate) inner: usize,
+    /// Whether one `03` follows it (property 2).
+    pub(crate) trailer: bool,
+}
+
+impl Escaping {
+    /// The bytes escaping adds.
+    pub(crate) const fn added(self) -> usize {
+        self.inner + self.trailer as usize
+    }
 }
 
 /// What escaping `piece` after a clear prefix with `zeros` trailing zeros
-/// (see [`trailing_zeros`]) ending in `clear_last` needs. One search for
-/// `00 00`; the common answer for ciphertext is [`Needs::Nothing`].
-pub(crate) fn needs(piece: &[u8], zeros: u8, clear_last: Option<u8>) -> Needs {
-    // Without an insertion the escaping state is the length of the zero
-    // run, so an insertion is needed exactly where a run of two zeros
-    // (counting the clear ones) is followed by a byte <= 03.
-    let escapes = match (zeros, piece) {
-        (2.., [b, ..]) if *b <= EPB => true,
-        (1.., [0, b, ..]) if *b <= EPB => true,
-        _ => memmem::find_iter(piece, &[0, 0]).any(|i| piece.get(i + 2).is_some_and(|&b| b <= EPB)),
-    };
-    if escapes {
-        Needs::Escapes
-    } else if needs_trailer(piece, clear_last) {
-        Needs::Trailer
-    } else {
-        Needs::Nothing
+/// (see [`trailing_zeros`]) ending in `clear_last` adds. One search for
+/// `00 00` through the piece; for ciphertext the answer is nearly always
+/// nothing.
+pub(crate) fn count(piece: &[u8], zeros: u8, clear_last: Option<u8>) -> Escaping {
+    let mut pairs = Pairs::new();
+    let mut inner = 0;
+    let mut r = 0;
+    let mut z = zeros;
+    loop {
+        while z > 0 && r < piece.len() {
+            let b = piece[r];
+            if z >= 2 && b <= EPB {
+                inner += 1;
+                z = 0;
+            }
+            z = if b == 0 { z + 1 } else { 0 };
+            r += 1;
+        }
+        if r >= piece.len() {
+            break;
+        }
+        match pairs.find(&piece[r..]) {
+            Some(i) if r + i + 2 < piece.len() => {
+                r += i + 2;
+                z = 2;
+            }
+            _ => break,
+        }
+    }
+    // An inserted `03` never changes whether the escaped bytes end with
+    // `00 03…03`: it follows two zeros, inside such an ending or not at all.
+    Escaping {
+        inner,
+        trailer: needs_trailer(piece, clear_last),
     }
 }
 
@@ -81,7 +130,7 @@ pub(crate) fn needs(piece: &[u8], zeros: u8, clear_last: Option<u8>) -> Needs {
 /// (writes never overtake unread input as long as the caller sized `buf`
 /// for the worst case; this is checked). `zeros` is
 /// [`trailing_zeros`] of the clear prefix and `clear_last` its last byte.
-/// Returns the number of bytes written.
+/// Returns the number of bytes written, trailer included.
 ///
 /// # Errors
 /// [`Error::BufferTooSmall`] if the range is outside `buf` or a write would
@@ -94,10 +143,34 @@ pub(crate) fn escape_within(
     zeros: u8,
     clear_last: Option<u8>,
 ) -> Result<usize, Error> {
+    let mut w = write + escape_inner(buf, read, len, write, zeros)?;
+    if needs_trailer(&buf[write..w], clear_last) {
+        // The trailer may land on the byte after the input: nothing unread.
+        *buf.get_mut(w).ok_or(Error::BufferTooSmall)? = EPB;
+        w += 1;
+    }
+    Ok(w - write)
+}
+
+/// [`escape_within`] without the trailer: the emulation prevention bytes
+/// inside the piece only. Once as many bytes as it inserts lie between
+/// `write` and `read`, the rest of the piece is where it belongs and is
+/// not touched. Returns the number of bytes written.
+///
+/// # Errors
+/// As [`escape_within`].
+pub(crate) fn escape_inner(
+    buf: &mut [u8],
+    read: usize,
+    len: usize,
+    write: usize,
+    zeros: u8,
+) -> Result<usize, Error> {
     let end = read.checked_add(len).ok_or(Error::BufferTooSmall)?;
     if end > buf.len() || write > read {
         return Err(Error::BufferTooSmall);
     }
+    let mut pairs = Pairs::new();
     let mut out = Writer {
         w: write,
         run: read,
@@ -126,7 +199,7 @@ pub(crate) fn escape_within(
             break;
         }
         // The byte before `r` is not zero: the next pair starts a run.
-        match memmem::find(&buf[r..end], &[0, 0]) {
+        match pairs.find(&buf[r..end]) {
             Some(i) if r + i + 2 < end => {
                 r += i + 2;
                 z = 2;
@@ -135,11 +208,6 @@ pub(crate) fn escape_within(
         }
     }
     out.flush(buf, end);
-    if needs_trailer(&buf[write..out.w], clear_last) {
-        // The trailer may land on the byte after the input: nothing unread.
-        *buf.get_mut(out.w).ok_or(Error::BufferTooSmall)? = EPB;
-        out.w += 1;
-    }
     Ok(out.w - write)
 }
 
@@ -197,19 +265,24 @@ fn body(region: &[u8], clear_last: Option<u8>) -> Result<&[u8], Error> {
     Ok(region)
 }
 
-/// The unescaped length of a region known to hold no `00 00` pair (its
-/// NAL unit held none, see `Unit::zero_pairs`): the region less its
-/// trailer, checked as [`unescape`] would.
+/// The unescaped length of a region known to hold no `00 00 0x` with
+/// `x <= 3`, counting the clear prefix's zeros (see `Unit::escape_end`):
+/// the region less its trailer, checked as [`unescape`] would.
 ///
 /// # Errors
 /// As [`unescape`].
-pub(crate) fn pair_free_len(region: &[u8], clear_last: Option<u8>) -> Result<usize, Error> {
+pub(crate) fn verbatim_len(region: &[u8], clear_last: Option<u8>) -> Result<usize, Error> {
     body(region, clear_last).map(<[u8]>::len)
 }
 
 /// Removes the escaping of `region` (a protected region as received),
 /// calling `emit` with each run of unescaped bytes in order. Returns the
 /// unescaped length.
+///
+/// `scan` bounds the search: past `region[scan..]` the caller knows that
+/// no `00 00` is followed by a byte `<= 03` (its walk found the unit's end
+/// with the same search), so those bytes are one run. `region.len()`
+/// checks everything.
 ///
 /// # Errors
 /// [`Error::MalformedFrame`] if `region` is not the canonical escaping of
@@ -218,9 +291,12 @@ pub(crate) fn unescape(
     region: &[u8],
     zeros: u8,
     clear_last: Option<u8>,
+    scan: usize,
     mut emit: impl FnMut(&[u8]),
 ) -> Result<usize, Error> {
     let body = body(region, clear_last)?;
+    let scan = scan.min(body.len());
+    let mut pairs = Pairs::new();
     let mut count = 0;
     let mut run = 0;
     let mut r = 0;
@@ -252,10 +328,10 @@ pub(crate) fn unescape(
             z = if b == 0 { z + 1 } else { 0 };
             r += 1;
         }
-        if r >= body.len() {
+        if r >= scan {
             break;
         }
-        match memmem::find(&body[r..], &[0, 0]) {
+        match pairs.find(&body[r..scan]) {
             Some(i) if r + i + 2 < body.len() => {
                 r += i + 2;
                 z = 2;
@@ -276,11 +352,12 @@ pub(crate) fn unescape_into(
     region: &[u8],
     zeros: u8,
     clear_last: Option<u8>,
+    scan: usize,
     out: &mut [u8],
 ) -> Result<usize, Error> {
     let mut at = 0;
     let mut short = false;
-    let len = unescape(region, zeros, clear_last, |run| {
+    let len = unescape(region, zeros, clear_last, scan, |run| {
         match out.get_mut(at..at + run.len()) {
             Some(dst) => dst.copy_from_slice(run),
             None => short = true,
@@ -427,6 +504,7 @@ mod tests {
             region,
             trailing_zeros(clear),
             clear.last().copied(),
+            region.len(),
             &mut out,
         )?;
         out.truncate(n);
@@ -508,6 +586,18 @@ mod tests {
         assert_eq!(unescape_head(&[9, 0, 0, 1, 5], 0, &mut head), 3);
     }
 
+    #[test]
+    fn a_bounded_scan_reads_the_rest_as_it_is() {
+        // `00 00 03 01` needs the search; past byte 4 it is skipped.
+        let region = [0, 0, 3, 1, 9, 9, 7];
+        let mut out = [0u8; 7];
+        let n = unescape_into(&region, 0, None, 4, &mut out).unwrap();
+        assert_eq!(&out[..n], [0, 0, 1, 9, 9, 7]);
+        // Bounded before the escape, the `03` is taken as data.
+        let n = unescape_into(&region, 0, None, 0, &mut out).unwrap();
+        assert_eq!(&out[..n], region);
+    }
+
     /// Bytes that hit every escaping case often: zeros, `01`–`03`.
     fn edgy(max: usize) -> impl Strategy<Value = Vec<u8>> {
         proptest::collection::vec(
@@ -525,16 +615,27 @@ mod tests {
             clear in proptest::collection::vec(prop_oneof![Just(0u8), any::<u8>()], 1..4),
         ) {
             let fast = escape(&data, &clear);
-            prop_assert_eq!(&fast, &reference_escape(&data, &clear));
-            let zeros = trailing_zeros(&clear);
-            let expected = if fast == data {
-                Needs::Nothing
-            } else if fast.len() == data.len() + 1 && fast[..data.len()] == data[..] {
-                Needs::Trailer
-            } else {
-                Needs::Escapes
-            };
-            prop_assert_eq!(needs(&data, zeros, clear.last().copied()), expected);
+            let reference = reference_escape(&data, &clear);
+            prop_assert_eq!(&fast, &reference);
+            // The count agrees: inner bytes, and a trailer exactly when the
+            // reference appended one.
+            let counted = count(&data, trailing_zeros(&clear), clear.last().copied());
+            prop_assert_eq!(counted.added(), reference.len() - data.len());
+            let mut without_trailer = reference.clone();
+            if counted.trailer {
+                prop_assert_eq!(without_trailer.pop(), Some(EPB));
+            }
+            prop_assert_eq!(needs_trailer(&without_trailer, clear.last().copied()), counted.trailer);
+
+            // With exactly the room the inner bytes need before it, the
+            // piece escapes in place and nothing after its last inserted
+            // byte is written.
+            let n = data.len();
+            let mut buf = vec![0xeeu8; counted.inner + n];
+            buf[counted.inner..].copy_from_slice(&data);
+            let inner = escape_inner(&mut buf, counted.inner, n, 0, trailing_zeros(&clear)).unwrap();
+            prop_assert_eq!(inner, counted.inner + n);
+            prop_assert_eq!(&buf[..], &without_trailer[..]);
         }
 
         #[test]
@@ -544,11 +645,11 @@ mod tests {
         ) {
             let fast = unescaped(&region, &clear);
             prop_assert_eq!(&fast, &reference_unescape(&region, &clear));
-            if !region.windows(2).any(|w| w == [0, 0]) && trailing_zeros(&clear) < 2
-                && !(clear.last() == Some(&0) && region.first() == Some(&0))
-            {
+            let mut all = vec![0u8; usize::from(trailing_zeros(&clear))];
+            all.extend_from_slice(&region);
+            if !all.windows(3).any(|w| w[0] == 0 && w[1] == 0 && w[2] <= 3) {
                 prop_assert_eq!(
-                    pair_free_len(&region, clear.last().copied()).ok(),
+                    verbatim_len(&region, clear.last().copied()).ok(),
                     fast.as_ref().ok().map(Vec::len)
                 );
             }

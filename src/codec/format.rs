@@ -39,10 +39,11 @@ pub(crate) struct Unit {
     pub(crate) protected: bool,
     /// Whether the region uses H.26x start-code emulation prevention.
     pub(crate) escaped: bool,
-    /// Whether the unit holds a `00 00` pair after its start code (H.26x,
-    /// found while looking for its end): if not, its region holds no
-    /// emulation prevention byte and needs none.
-    pub(crate) zero_pairs: bool,
+    /// H.26x: where the unit's last emulation prevention byte (a `00 00`
+    /// followed by `02` or `03` after its start code, found while looking
+    /// for its end) and the byte after it end; 0 if it has none. A region
+    /// that starts after it is read as it is.
+    pub(crate) escape_end: usize,
     /// AV1: where the `leb128` size field starts and its width; it ends
     /// the clear bytes.
     pub(crate) size_field: Option<(usize, usize)>,
@@ -60,7 +61,7 @@ impl Unit {
             bound: Bound::None,
             protected: false,
             escaped: false,
-            zero_pairs: false,
+            escape_end: 0,
             size_field: None,
             kind: 0,
         }
@@ -85,7 +86,7 @@ impl Unit {
             bound: Bound::From(0),
             protected: true,
             escaped: false,
-            zero_pairs: false,
+            escape_end: 0,
             size_field: None,
             kind: 0,
         }))
@@ -135,6 +136,13 @@ pub(crate) trait Format: Copy {
     /// [`Error::MalformedFrame`] where the frame does not parse.
     fn next_unit(self, frame: &[u8], pos: usize) -> Result<Option<Unit>, Error>;
 
+    /// For a codec whose frame is always one unit: the clear bytes at its
+    /// start (at most `binding::SINGLE_CLEAR_MAX`), the rest being
+    /// encrypted. `None` for codecs with several units.
+    fn single_clear(self, _frame: &[u8]) -> Option<Result<usize, Error>> {
+        None
+    }
+
     /// As [`Self::next_unit`], but without reading the unit's encrypted
     /// bytes: `end` may be left at `frame.len()` where finding it would
     /// (H.26x: the next start code). For the SFU's constant-cost view.
@@ -167,10 +175,15 @@ pub(crate) struct Units<'a, F> {
 
 impl<'a, F: Format> Units<'a, F> {
     pub(crate) const fn new(format: F, frame: &'a [u8]) -> Self {
+        Self::from(format, frame, 0)
+    }
+
+    /// The units from the one at `pos` on.
+    pub(crate) const fn from(format: F, frame: &'a [u8], pos: usize) -> Self {
         Self {
             format,
             frame,
-            pos: 0,
+            pos,
             failed: false,
         }
     }

@@ -261,6 +261,10 @@ impl Format for Rules {
         forward!(self, r => r.next_unit(frame, pos))
     }
 
+    fn single_clear(self, frame: &[u8]) -> Option<Result<usize, Error>> {
+        forward!(self, r => r.single_clear(frame))
+    }
+
     fn unit_head(self, frame: &[u8], pos: usize) -> Result<Option<Unit>, Error> {
         forward!(self, r => r.unit_head(frame, pos))
     }
@@ -412,12 +416,13 @@ impl Protection {
         frame: &[u8],
         out: &mut [u8],
     ) -> Result<Sealed, Error> {
-        let (_, tag_len) = engine::next_frame(sender)?;
+        let (header, tag_len) = engine::next_frame(sender)?;
         if out.len() < bound(self.codec, tag_len, frame.len()) {
             return Err(Error::BufferTooSmall);
         }
-        let result =
-            Rules::of(self.codec).and_then(|rules| engine::protect(rules, sender, frame, out));
+        let sizes = (header, tag_len);
+        let result = Rules::of(self.codec)
+            .and_then(|rules| engine::protect(rules, sender, frame, out, sizes));
         match result {
             Err(Error::MalformedFrame | Error::UnsupportedCodec)
                 if self.fallback == Fallback::WholeFrame =>
@@ -443,12 +448,13 @@ impl Protection {
         buf: &mut [u8],
         frame_len: usize,
     ) -> Result<Sealed, Error> {
-        let (_, tag_len) = engine::next_frame(sender)?;
+        let (header, tag_len) = engine::next_frame(sender)?;
         if frame_len > buf.len() || buf.len() < in_place_bound(self.codec, tag_len, frame_len) {
             return Err(Error::BufferTooSmall);
         }
+        let sizes = (header, tag_len);
         let result = Rules::of(self.codec)
-            .and_then(|rules| engine::protect_in_place(rules, sender, buf, frame_len));
+            .and_then(|rules| engine::protect_in_place(rules, sender, buf, frame_len, sizes));
         match result {
             Err(Error::MalformedFrame | Error::UnsupportedCodec)
                 if self.fallback == Fallback::WholeFrame =>

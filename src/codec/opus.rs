@@ -19,6 +19,15 @@ impl Format for Opus {
         if self.clear_toc { 1 } else { 2 }
     }
 
+    fn single_clear(self, frame: &[u8]) -> Option<Result<usize, Error>> {
+        let clear = usize::from(self.clear_toc);
+        Some(if frame.len() < clear {
+            Err(Error::MalformedFrame)
+        } else {
+            Ok(clear)
+        })
+    }
+
     fn next_unit(self, frame: &[u8], pos: usize) -> Result<Option<Unit>, Error> {
         Unit::single(frame, pos, usize::from(self.clear_toc))
     }

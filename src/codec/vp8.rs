@@ -25,6 +25,16 @@ impl Format for Vp8 {
         3
     }
 
+    fn single_clear(self, frame: &[u8]) -> Option<Result<usize, Error>> {
+        Some(clear_len(frame).and_then(|clear| {
+            if frame.len() < clear {
+                Err(Error::MalformedFrame)
+            } else {
+                Ok(clear)
+            }
+        }))
+    }
+
     fn next_unit(self, frame: &[u8], pos: usize) -> Result<Option<Unit>, Error> {
         if pos > 0 {
             return Ok(None);

@@ -20,6 +20,10 @@ impl Format for Vp9 {
         4
     }
 
+    fn single_clear(self, _frame: &[u8]) -> Option<Result<usize, Error>> {
+        Some(Ok(0))
+    }
+
     fn next_unit(self, frame: &[u8], pos: usize) -> Result<Option<Unit>, Error> {
         Unit::single(frame, pos, 0)
     }

@@ -17,6 +17,7 @@ mod common;
 mod media;
 
 mod codec;
+mod codec_paths;
 mod distribute;
 mod fuzz_regressions;
 mod mls;
