@@ -1,9 +1,46 @@
 //! H.264 / H.265 Annex B byte streams (ITU-T H.264 Annex B, H.265 Annex
 //! B): NAL unit boundaries and the clear prefix of each NAL unit.
 //!
-//! Start codes, NAL unit headers and the first slice header fields stay
-//! clear; non-VCL NAL units stay clear and authenticated, except access
-//! unit delimiters and filler data (left as they are, not authenticated).
+//! # What stays clear, and why
+//!
+//! Only what an RTP packetizer, a depacketizer or an SFU must read stays
+//! clear: the start codes, every NAL unit header (its type decides
+//! aggregation and fragmentation, RFC 6184 §5.3 / RFC 7798 §1.1.4), the
+//! parameter sets, and the first fields of each slice header. Picture data,
+//! SEI (captions and application user data travel there) and every type
+//! that is reserved or unspecified are encrypted after their NAL unit
+//! header. A NAL unit with nothing after its clear bytes (end of sequence,
+//! end of stream) has nothing to encrypt and stays as it is,
+//! authenticated.
+//!
+//! H.264 (Table 7-1, `nal_unit_type`):
+//!
+//! | type | NAL unit | clear | why |
+//! |---|---|---|---|
+//! | 1, 5 | slice of a non-IDR / IDR picture | header, `first_mb_in_slice`, `slice_type`, `pic_parameter_set_id` (§7.3.3) | depacketizers find picture starts and keyframes there, and libwebrtc checks that the PPS of a keyframe arrived |
+//! | 2 | slice data partition A | as a slice: it starts with the slice header | |
+//! | 3, 4 | slice data partitions B, C | header | nothing after it is read |
+//! | 7, 8 | SPS, PPS | all | depacketizers read them (RFC 6184 `sprop-parameter-sets`, libwebrtc's SPS/PPS tracker) |
+//! | 15 | subset SPS | all | the SPS of SVC and MVC layers, signalled as a parameter set (RFC 6190) |
+//! | 9, 12 | access unit delimiter, filler | all, not authenticated | packetizers drop them (RFC 6184 §5.1) |
+//! | 14, 20 | prefix NAL unit, coded slice extension (SVC/MVC) | header and its 3-byte extension | the extension carries the layer IDs that media-aware network elements switch on (RFC 6190) |
+//! | 21 | 3D-AVC slice extension | header and its 2- or 3-byte extension | as 20 |
+//! | 6 | SEI | header | |
+//! | 19 | auxiliary coded picture (alpha) | header | picture data |
+//! | 10, 11 | end of sequence, end of stream | header (nothing follows) | |
+//! | 13, 16–18, 22–23, 0, 24–31 | SPS extension, depth parameter set, reserved, unspecified | header | not read on the path; unknown content is treated as secret |
+//!
+//! H.265 (Table 7-1, `nal_unit_type`):
+//!
+//! | type | NAL unit | clear | why |
+//! |---|---|---|---|
+//! | 0–9 | TRAIL, TSA, STSA, RADL, RASL slices | header, `first_slice_segment_in_pic_flag`, `slice_pic_parameter_set_id` (§7.3.6.1) | as H.264 slices |
+//! | 16–21 | BLA, IDR, CRA (IRAP) slices | header, `first_slice_segment_in_pic_flag`, `no_output_of_prior_pics_flag`, `slice_pic_parameter_set_id` | as H.264 slices |
+//! | 32, 33, 34 | VPS, SPS, PPS | all | depacketizers read them (RFC 7798 `sprop-vps/sps/pps`) |
+//! | 35, 38 | access unit delimiter, filler | all, not authenticated | packetizers drop them (RFC 7798 §4.4) |
+//! | 39, 40 | prefix and suffix SEI | header | |
+//! | 36, 37 | end of sequence, end of bitstream | header (nothing follows) | |
+//! | 10–15, 22–31, 41–63 | reserved VCL and non-VCL, unspecified | header | unknown content is treated as secret |
 
 use super::escape::Pairs;
 use super::format::{Bound, Format, Hints, Unit};
@@ -22,13 +59,14 @@ enum NalRule {
     /// Left as it is and not authenticated: access unit delimiters and
     /// filler data, which RTP packetizers drop.
     PassThrough,
-    /// Kept clear and authenticated: parameter sets, SEI and every other
-    /// non-VCL type.
+    /// All clear and authenticated: parameter sets.
     Clear,
     /// A slice: header and first slice header fields clear.
     Slice,
     /// Header and its extension (this many bytes in all) clear.
     Extended(usize),
+    /// Only the NAL unit header clear.
+    Encrypted,
 }
 
 impl Nal {
@@ -48,19 +86,28 @@ impl Nal {
         }
     }
 
-    /// H.264 Table 7-1 / H.265 Table 7-1 classification.
-    fn rule(self, nal_type: u8, _nal: &[u8]) -> NalRule {
+    /// H.264 / H.265 Table 7-1, as the module documentation explains.
+    /// `nal` is the whole NAL unit (header first).
+    fn rule(self, nal_type: u8, nal: &[u8]) -> NalRule {
         match self {
             Self::H264 => match nal_type {
-                1..=5 => NalRule::Slice,
-                20 | 21 => NalRule::Extended(4),
+                1 | 2 | 5 => NalRule::Slice,
+                7 | 8 | 15 => NalRule::Clear,
                 9 | 12 => NalRule::PassThrough,
-                _ => NalRule::Clear,
+                14 | 20 => NalRule::Extended(4),
+                // H.264 §7.3.1: avc_3d_extension_flag chooses the 2-byte
+                // 3D-AVC extension over the 3-byte MVC one.
+                21 => match nal.get(1) {
+                    Some(b) if b & 0x80 != 0 => NalRule::Extended(3),
+                    _ => NalRule::Extended(4),
+                },
+                _ => NalRule::Encrypted,
             },
             Self::H265 => match nal_type {
-                0..=31 => NalRule::Slice,
+                0..=9 | 16..=21 => NalRule::Slice,
+                32..=34 => NalRule::Clear,
                 35 | 38 => NalRule::PassThrough,
-                _ => NalRule::Clear,
+                _ => NalRule::Encrypted,
             },
         }
     }
@@ -140,6 +187,7 @@ impl Nal {
             NalRule::Clear => nal.len(),
             NalRule::Slice => self.slice_prefix(nal, nal_type)?,
             NalRule::Extended(len) => len,
+            NalRule::Encrypted => self.header_len(),
         };
         if prefix > nal.len() {
             return Err(Error::MalformedFrame);
@@ -149,7 +197,8 @@ impl Nal {
             clear_end: nal_start + prefix,
             end: nal_end,
             bound: Bound::From(nal_start),
-            protected: !matches!(self.rule(nal_type, nal), NalRule::Clear),
+            // Nothing after the clear prefix: nothing to encrypt.
+            protected: prefix < nal.len(),
             escaped: true,
             escape_end,
             size_field: None,
@@ -357,6 +406,9 @@ impl<'a> BitReader<'a> {
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
+    extern crate alloc;
+    use alloc::vec::Vec;
+
     use super::*;
     use proptest::prelude::*;
 
@@ -423,5 +475,60 @@ mod tests {
         // its 23 value bits, slice_type and pps_id end in the fourth 0xff.
         let nal = [0x41, 0x00, 0x00, 0x03, 0x01, 0xff, 0xff, 0xff, 0xff, 0x12];
         assert_eq!(Nal::H264.slice_prefix(&nal, 1).unwrap(), 9);
+    }
+
+    /// The clear prefix length of a one-NAL frame, and whether the rest is
+    /// encrypted.
+    fn clear_of(nal: Nal, bytes: &[u8]) -> (usize, bool) {
+        let mut frame = Vec::from([0, 0, 0, 1]);
+        frame.extend_from_slice(bytes);
+        let unit = nal.next_unit(&frame, 0).unwrap().unwrap();
+        (unit.clear_end - 4, unit.protected)
+    }
+
+    #[test]
+    fn every_h264_nal_type_follows_table_7_1() {
+        // Header byte with nal_ref_idc 3, then a payload that parses as a
+        // slice header (three ue(v) of value 0) and more.
+        for t in 0u8..32 {
+            let (clear, protected) = clear_of(Nal::H264, &[0x60 | t, 0xe0, 0x55, 0x66, 0x77]);
+            let expected = match t {
+                1 | 2 | 5 => (2, true),
+                7 | 8 | 15 => (5, false),
+                9 | 12 => (5, false),
+                14 | 20 => (4, true),
+                // 0xe0: avc_3d_extension_flag set, a 2-byte extension.
+                21 => (3, true),
+                _ => (1, true),
+            };
+            assert_eq!((clear, protected), expected, "type {t}");
+        }
+        // Without the flag, the 3-byte MVC extension.
+        assert_eq!(
+            clear_of(Nal::H264, &[0x75, 0x55, 0x66, 0x77, 0x88]),
+            (4, true)
+        );
+    }
+
+    #[test]
+    fn every_h265_nal_type_follows_table_7_1() {
+        for t in 0u8..64 {
+            // first_slice 1, (no_output 0), pps_id 0: '11' or '101'.
+            let (clear, protected) = clear_of(Nal::H265, &[t << 1, 0x01, 0xd0, 0x55, 0x66, 0x77]);
+            let expected = match t {
+                0..=9 | 16..=21 => (3, true),
+                32..=34 => (6, false),
+                35 | 38 => (6, false),
+                _ => (2, true),
+            };
+            assert_eq!((clear, protected), expected, "type {t}");
+        }
+    }
+
+    #[test]
+    fn a_nal_unit_with_nothing_after_its_header_stays_clear() {
+        // H.264 end of sequence; H.265 end of bitstream.
+        assert_eq!(clear_of(Nal::H264, &[0x0a]), (1, false));
+        assert_eq!(clear_of(Nal::H265, &[37 << 1, 0x01]), (2, false));
     }
 }

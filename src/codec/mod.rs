@@ -10,15 +10,21 @@
 //! | Opus / audio | the TOC byte (RFC 6716 §3.1), or nothing | the rest |
 //! | VP8 | 10 bytes of a keyframe, 3 of an interframe (RFC 6386 §9.1: frame tag, start code, dimensions) | the rest |
 //! | VP9 | nothing | the whole frame |
-//! | H.264 / H.265 | start codes; non-VCL NAL units (SPS, PPS, VPS, SEI, AUD, …); the NAL header and first slice header fields of each slice | the rest of each slice |
-//! | AV1 | OBU headers and sizes; temporal delimiter and padding OBUs | OBU payloads |
+//! | H.264 / H.265 | start codes; NAL unit headers; parameter sets (SPS, PPS, VPS, subset SPS); the first slice header fields of each slice | slice data, SEI, auxiliary pictures, every reserved or unspecified type (after its NAL unit header) |
+//! | AV1 | OBU headers and sizes; temporal delimiter and padding OBUs | every other OBU's payload (sequence header, frame, metadata, …) |
+//!
+//! Each codec's module says which unit types stay clear and why, type by
+//! type against its specification's table: H.264 and H.265 NAL unit types
+//! in `annexb.rs`, AV1 OBU types in `av1.rs`. Only what packetizers,
+//! depacketizers and SFUs must read stays clear; unknown and reserved
+//! types are encrypted.
 //!
 //! **H.264 / H.265 slices** keep the fields an RTP depacketizer reads
 //! clear: H.264 `first_mb_in_slice`, `slice_type`, `pic_parameter_set_id`
 //! (§7.3.3; WebRTC checks the PPS of keyframes from it); H.265
 //! `first_slice_segment_in_pic_flag`, `no_output_of_prior_pics_flag` (IRAP)
 //! and `slice_pic_parameter_set_id` (§7.3.6.1). SVC/MVC NAL units keep
-//! their 4 header bytes clear. Access unit delimiters and filler data are
+//! their header extension clear. Access unit delimiters and filler data are
 //! left as they are and *not* authenticated, because RTP packetizers drop
 //! them; likewise AV1 temporal delimiters and padding OBUs (AV1 RTP payload
 //! format §5).
@@ -41,7 +47,7 @@
 //! VP8 inter | frame tag (3)            | H | encrypted frame | T |
 //! Opus      | TOC (1)                  | H | encrypted frame | T |
 //! VP9       | H | encrypted frame | T |          (a plain SFrame frame)
-//! H.264     | 00 00 00 01 SPS | 00 00 01 PPS | 00 00 01 5-hdr | esc(H E T) |
+//! H.264     | 00 00 00 01 SPS | 00 00 01 PPS | 00 00 01 6 | esc(H E) | 00 00 01 5-hdr | esc(E T) |
 //! AV1       | TD | SH hdr size' | H E | frame hdr size | E T |
 //! ```
 //!
@@ -60,7 +66,7 @@
 //! authenticated clear bytes and the length of its encrypted piece — bound
 //! verbatim when short and as a SHA-256 digest when long, so it never needs
 //! more than 129 bytes and the AES-GCM suites stay allocation-free whatever
-//! the size of the SPS/PPS/SEI. Changing any authenticated clear byte, or
+//! the size of the SPS/PPS. Changing any authenticated clear byte, or
 //! moving ciphertext bytes from one piece to another, fails authentication.
 //! Not authenticated, because RTP packetization legitimately rewrites them:
 //! start code lengths and zero bytes between NAL units, H.26x AUD and filler
@@ -88,8 +94,8 @@
 //!
 //! | frame | `protect` / `unprotect` (slice) | `protect_in_place` / `unprotect_in_place` |
 //! |---|---|---|
-//! | one encrypted piece (Opus, VP8, VP9, AV1 delta frames, H.26x with one slice) | sealed or opened straight from input to output, the clear bytes copied around | the piece shifted by the SFrame header's length, the units after it moved along; with [`Fallback::WholeFrame`] the receiver gathers into the spare half (one copy) and copies back, to keep the frame for the second reading |
-//! | several pieces (H.26x with several slices; AV1 with a sequence header) | one copy of the frame's encrypted bytes, next to the largest piece where it ends up, and the other pieces moved into place | sender: clear bytes saved at the buffer's end, pieces moved together (the largest by the header's length); receiver: gathered into the spare half and copied back (two copies) |
+//! | one encrypted piece (Opus, VP8, VP9, AV1 delta frames, H.26x with one slice and no SEI) | sealed or opened straight from input to output, the clear bytes copied around | the piece shifted by the SFrame header's length, the units after it moved along; with [`Fallback::WholeFrame`] the receiver gathers into the spare half (one copy) and copies back, to keep the frame for the second reading |
+//! | several pieces (H.26x keyframes with SEI, several slices; AV1 with a sequence header) | one copy of the frame's encrypted bytes, next to the largest piece where it ends up, and the other pieces moved into place | sender: clear bytes saved at the buffer's end, pieces moved together (the largest by the header's length); receiver: gathered into the spare half and copied back (two copies) |
 //! | more than 16 units | gathered at the output's end and laid out from its start: two copies | the same after moving the frame to the buffer's end: three copies |
 //!
 //! H.26x adds one vectorised search for `00 00` over the frame (its start

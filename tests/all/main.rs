@@ -18,6 +18,7 @@ mod media;
 
 mod codec;
 mod codec_paths;
+mod codec_rules;
 mod distribute;
 mod fuzz_regressions;
 mod mls;
