@@ -14,7 +14,9 @@
 //! - `round trip in place`: `protect_in_place` then `unprotect_in_place`
 //!   in one buffer, next to `seal + open in place` (`seal_in_place` then
 //!   `open_in_place`);
-//! - `inspect`: `sfu::inspect_codec` of the protected frame.
+//! - `inspect`: `sfu::inspect_codec` of the protected frame (header,
+//!   hints and sizes); `peek`: `sfu::peek_codec` (header and hints, at a
+//!   cost that does not grow with the encrypted payload).
 //!
 //! The frames are synthetic but shaped as encoders make them: H.26x slices
 //! carry valid slice headers and an escaped random payload (no start code
@@ -26,8 +28,9 @@
 //! Buffers are laid out as in `frame.rs`: input at page offset 0, output at
 //! 2048, so that glibc's memcpy is not slowed by 4K aliasing.
 //!
-//! `cargo bench -p framecrypt-bench --bench codec [--features aws-lc]`; the
-//! table in BENCHMARKS.md is made by `benches/codec-table.py`.
+//! `cargo bench -p framecrypt-bench --bench codec [--no-default-features]`
+//! (AWS-LC, the default backend, or RustCrypto); the table in BENCHMARKS.md
+//! is made by `benches/codec-table.py`.
 
 #![allow(clippy::cast_possible_truncation)] // test data: byte patterns from indices
 
@@ -370,6 +373,9 @@ fn bench_codecs(c: &mut Criterion) {
 
         group.bench_function("inspect", |b| {
             b.iter(|| black_box(sfu::inspect_codec(codec, black_box(prot)).expect("inspect")));
+        });
+        group.bench_function("peek", |b| {
+            b.iter(|| black_box(sfu::peek_codec(codec, black_box(prot)).expect("peek")));
         });
         group.finish();
     }

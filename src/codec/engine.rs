@@ -8,12 +8,14 @@
 //! ciphertext (`header || ciphertext || tag`, see the module above), and
 //! both backends take one contiguous buffer per AEAD call. So:
 //!
-//! - **One encrypted piece** (Opus, VP8, VP9, AV1 with one OBU to encrypt,
-//!   H.26x with one slice and no SEI): the slice doors seal and open the
-//!   piece straight between input and output, the one copy a slice API
-//!   needs, fused into the AEAD; the clear bytes are copied around it. The
-//!   in-place doors shift the piece by the SFrame header's length (the
-//!   move the header's insertion or removal forces) and do nothing else.
+//! - **One unit** (Opus, VP8, VP9): the frame is its clear prefix and one
+//!   piece; sealed and opened straight between input and output (the one
+//!   copy a slice API needs, fused into the AEAD) with the clear bytes
+//!   copied around it, or where it is (in place: the piece shifts by the
+//!   SFrame header's length, the move its insertion or removal forces).
+//! - **One encrypted piece among several units** (AV1 delta frames, H.26x
+//!   with one slice and no SEI): the same, with the clear units copied or
+//!   moved along.
 //! - **Several pieces** (H.26x with several slices, or SEI; AV1 with a
 //!   sequence header): the pieces are copied next to the largest one,
 //!   placed where it ends up, sealed or opened there in one call, and the
@@ -24,10 +26,14 @@
 //!   gathers into the buffer's spare half, so that the protected frame is
 //!   untouched until the frame authenticates, and copies the plaintext
 //!   back: two copies.
-//! - **H.26x escaping**: one search for `00 00` over each sealed piece
-//!   ([`escape::needs`]) and nothing else in the common case; a piece that
-//!   needs emulation prevention bytes (about one in 4 MB of ciphertext)
-//!   or a receiver's piece that holds them takes a copy more.
+//! - **H.26x escaping**: a sender counts what each sealed piece needs with
+//!   one search for `00 00` ([`escape::count`]) and, in the common case,
+//!   changes nothing; the header's own escapes (a KID or counter with two
+//!   zero bytes in a row) are left room for before sealing. A piece whose
+//!   ciphertext needs emulation prevention bytes (one in 4 MB of
+//!   ciphertext: a 30 KB frame in 140) moves once more. A receiver reads a piece as it is unless
+//!   its unit's walk saw an emulation prevention byte in it; then it is
+//!   gathered (one copy), the search stopping after the last one.
 //! - **More than [`MAX_UNITS`] units** (say, a keyframe of hundreds of
 //!   slices): the units are walked again for each step instead of being
 //!   kept, and the frame is gathered at the output's end and laid out from

@@ -30,12 +30,18 @@ use crate::error::Error;
 /// The emulation prevention byte.
 const EPB: u8 = 0x03;
 
-/// Below this length a plain loop finds a `00 00` sooner than building the
-/// vectorised searcher does.
+/// Below this length a plain loop finds a `00 00` sooner than anything
+/// vectorised.
 const SHORT: usize = 64;
 
-/// Finds `00 00` pairs: with [`memmem`] (vectorised) in long inputs, built
-/// once when first needed, with a plain loop in short ones.
+/// From this length on [`memmem`] (AVX2 where the CPU has it) is worth
+/// building its searcher; below, a search over 64-byte blocks that the
+/// compiler vectorises, with nothing to build.
+const LONG: usize = 8 * 1024;
+
+/// Finds `00 00` pairs at memory speed: a plain loop in short inputs, a
+/// block search in medium ones, [`memmem`] (built once, when first
+/// needed) in long ones.
 pub(crate) struct Pairs {
     finder: Option<memmem::Finder<'static>>,
 }
@@ -51,10 +57,31 @@ impl Pairs {
         if hay.len() < SHORT {
             return hay.windows(2).position(|w| w == [0, 0]);
         }
+        if hay.len() < LONG {
+            return find_in_blocks(hay);
+        }
         self.finder
             .get_or_insert_with(|| memmem::Finder::new(&[0, 0]))
             .find(hay)
     }
+}
+
+/// The first `00 00` in `hay`, testing 64 positions at a time: a byte and
+/// its successor are both zero exactly when their OR is.
+fn find_in_blocks(hay: &[u8]) -> Option<usize> {
+    const BLOCK: usize = 64;
+    let mut at = 0;
+    while let (Some(a), Some(b)) = (hay.get(at..at + BLOCK), hay.get(at + 1..at + 1 + BLOCK)) {
+        let mut hit = false;
+        for (x, y) in a.iter().zip(b) {
+            hit |= (x | y) == 0;
+        }
+        if hit {
+            break;
+        }
+        at += BLOCK;
+    }
+    hay[at..].windows(2).position(|w| w == [0, 0]).map(|i| at + i)
 }
 
 /// Zeros at the end of `clear` that count towards the escaping state (0–2).
@@ -596,6 +623,30 @@ mod tests {
         // Bounded before the escape, the `03` is taken as data.
         let n = unescape_into(&region, 0, None, 0, &mut out).unwrap();
         assert_eq!(&out[..n], region);
+    }
+
+    #[test]
+    fn every_pair_search_finds_the_first_pair() {
+        // Lengths around the search's thresholds and block edges, a pair
+        // (or none) at many places, lone zeros elsewhere.
+        let mut lens: Vec<usize> = vec![0, 1, 2, 3, 63, 64, 65, 66, 127, 128, 129, 8191, 8192, 8193];
+        lens.extend((0..40).map(|i| 1 + i * 577));
+        for len in lens {
+            let hay: Vec<u8> = (0..len).map(|i| if i % 7 == 3 { 0 } else { 0x5a }).collect();
+            let mut places = vec![None];
+            places.extend((0..len.saturating_sub(1)).step_by(61).map(Some));
+            places.extend([len.checked_sub(2), len.checked_sub(3)]);
+            for place in places {
+                let mut hay = hay.clone();
+                if let Some(p) = place {
+                    hay[p] = 0;
+                    hay[p + 1] = 0;
+                }
+                let first = hay.windows(2).position(|w| w == [0, 0]);
+                assert_eq!(Pairs::new().find(&hay), first, "len {len} pair {place:?}");
+                assert_eq!(find_in_blocks(&hay), first, "len {len} pair {place:?}");
+            }
+        }
     }
 
     /// Bytes that hit every escaping case often: zeros, `01`–`03`.
