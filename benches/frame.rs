@@ -3,11 +3,11 @@
 //! ratio measured on the same machine at the same moment (issue 3).
 //!
 //! The backend is a compile-time choice: `cargo bench -p framecrypt-bench`
-//! measures RustCrypto (raw baseline: `aes-gcm` 0.11, and `aes` + `ctr` +
-//! `hmac` for the CTR suite), `cargo bench -p framecrypt-bench --features
-//! aws-lc` measures AWS-LC (raw baseline: `aws-lc-rs` `LessSafeKey`,
-//! `cipher` and `hmac`). `sframe` 2.1 runs with its default `ring` backend,
-//! which has no AES-CTR suites.
+//! measures AWS-LC, the default (raw baseline: `aws-lc-rs` `LessSafeKey`,
+//! `cipher` and `hmac`), `cargo bench -p framecrypt-bench
+//! --no-default-features` measures RustCrypto (raw baseline: `aes-gcm`
+//! 0.11, and `aes` + `ctr` + `hmac` for the CTR suite). `sframe` 2.1 runs
+//! with its default `ring` backend, which has no AES-CTR suites.
 //!
 //! Buffers are laid out on purpose: payloads start 64-byte aligned, and
 //! wherever bytes move from one buffer to another the source and

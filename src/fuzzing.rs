@@ -41,14 +41,11 @@ pub fn h26x_unescape(clear: &[u8], region: &[u8], out: &mut [u8]) -> Result<usiz
     if out.len() < region.len() {
         return Err(Error::BufferTooSmall);
     }
-    let mut k = 0;
-    escape::unescape(
+    escape::unescape_into(
         region,
         escape::trailing_zeros(clear),
         clear.last().copied(),
-        |b| {
-            out[k] = b;
-            k += 1;
-        },
+        region.len(),
+        out,
     )
 }

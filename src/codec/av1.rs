@@ -1,12 +1,33 @@
-//! AV1 low-overhead bitstream format (AV1 spec §5.2, Annex B is not used):
-//! a sequence of OBUs, each with a header, an optional extension byte and a
+//! AV1 low-overhead bitstream format (AV1 §5.2; Annex B is not used): a
+//! sequence of OBUs, each with a header, an optional extension byte and a
 //! `leb128` size.
+//!
+//! # What stays clear, and why (AV1 §6.2.2, `obu_type`)
+//!
+//! | `obu_type` | OBU | rule |
+//! |---|---|---|
+//! | 2 | temporal delimiter | left as it is, not authenticated: RTP packetizers drop it (AV1 RTP payload format §5) |
+//! | 15 | padding | left as it is, not authenticated: packetizers may drop it |
+//! | 1 | sequence header | header and size clear, payload encrypted |
+//! | 3, 4, 6, 7, 8 | frame header, tile group, frame, redundant frame header, tile list | header and size clear, payload encrypted |
+//! | 5 | metadata (HDR, captions, user data) | header and size clear, payload encrypted |
+//! | 0, 9–14 | reserved | header and size clear, payload encrypted |
+//!
+//! The OBU header (type, extension flag, and the extension's
+//! `temporal_id` / `spatial_id`) and the size field are all a packetizer
+//! and a depacketizer read (AV1 RTP §4: they split and rebuild OBUs and set
+//! the aggregation header's N bit from the OBU type); an SFU reads the
+//! layer IDs. No payload is read by anyone on the path. The header and
+//! extension byte are authenticated (without `obu_has_size_field`, which
+//! packetizers rewrite); the size field is rewritten for the piece, so it
+//! is not.
 
-use super::walk::{Bound, Unit};
+use super::format::{Bound, Format, Hints, Unit};
+use super::leb128;
 use crate::error::Error;
 
 /// `obu_type` values (AV1 §6.2.2).
-pub(crate) const OBU_SEQUENCE_HEADER: u8 = 1;
+const OBU_SEQUENCE_HEADER: u8 = 1;
 const OBU_TEMPORAL_DELIMITER: u8 = 2;
 const OBU_PADDING: u8 = 15;
 
@@ -15,123 +36,88 @@ const HAS_SIZE: u8 = 0x02;
 /// `obu_extension_flag`.
 const HAS_EXTENSION: u8 = 0x04;
 
-/// The largest OBU size the spec allows (§4.10.5: `(1 << 32) - 1`).
-const MAX_SIZE: u64 = u32::MAX as u64;
+/// The AV1 rule.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Av1;
 
-/// Reads a `leb128()` (§4.10.5) at the start of `bytes`: the value and the
-/// number of bytes it took (1–8).
-pub(crate) fn read_leb128(bytes: &[u8]) -> Result<(u64, usize), Error> {
-    let mut value = 0u64;
-    for (i, &b) in bytes.iter().take(8).enumerate() {
-        value |= u64::from(b & 0x7f) << (7 * i);
-        if b & 0x80 == 0 {
-            if value > MAX_SIZE {
-                return Err(Error::MalformedFrame);
-            }
-            return Ok((value, i + 1));
+impl Format for Av1 {
+    fn id(self) -> u8 {
+        7
+    }
+
+    /// The OBU starting at `pos`.
+    fn next_unit(self, frame: &[u8], pos: usize) -> Result<Option<Unit>, Error> {
+        let rest = frame.get(pos..).ok_or(Error::MalformedFrame)?;
+        let Some(&header) = rest.first() else {
+            return Ok(None);
+        };
+        // §6.2.2: obu_forbidden_bit must be 0.
+        if header & 0x80 != 0 {
+            return Err(Error::MalformedFrame);
+        }
+        let obu_type = (header >> 3) & 0x0f;
+        let header_len = if header & HAS_EXTENSION != 0 { 2 } else { 1 };
+        if rest.len() < header_len {
+            return Err(Error::MalformedFrame);
+        }
+        let (payload_start, payload_len, size_field) = if header & HAS_SIZE != 0 {
+            let (size, width) = leb128::read(&rest[header_len..])?;
+            let start = header_len + width;
+            let size = usize::try_from(size).map_err(|_| Error::MalformedFrame)?;
+            (start, size, Some((pos + header_len, width)))
+        } else {
+            // Without a size field the OBU runs to the end of the frame.
+            (header_len, rest.len() - header_len, None)
+        };
+        let end = payload_start
+            .checked_add(payload_len)
+            .filter(|&end| end <= rest.len())
+            .ok_or(Error::MalformedFrame)?;
+        if matches!(obu_type, OBU_TEMPORAL_DELIMITER | OBU_PADDING) {
+            return Ok(Some(Unit::pass_through(pos, pos + end)));
+        }
+        let mut bound = [header & !HAS_SIZE, 0];
+        if header_len == 2 {
+            bound[1] = rest[1];
+        }
+        Ok(Some(Unit {
+            start: pos,
+            clear_end: pos + payload_start,
+            end: pos + end,
+            #[allow(clippy::cast_possible_truncation)] // 1 or 2
+            bound: Bound::Inline(bound, header_len as u8),
+            protected: true,
+            escaped: false,
+            escape_end: 0,
+            size_field,
+            kind: obu_type,
+        }))
+    }
+
+    /// A sequence header (an encoder repeats it with keyframes), and the
+    /// layer IDs of the first OBU with an extension header.
+    fn hints(self, frame: &[u8], unit: &Unit, hints: &mut Hints) {
+        if !unit.protected {
+            return;
+        }
+        if hints.keyframe.is_none() {
+            hints.keyframe = Some(false);
+        }
+        if unit.kind == OBU_SEQUENCE_HEADER {
+            hints.sequence_header = true;
+            hints.keyframe = Some(true);
+        }
+        if hints.temporal_id.is_none()
+            && let Some((temporal, spatial)) = layer_ids(frame, unit)
+        {
+            hints.temporal_id = Some(temporal);
+            hints.spatial_id = Some(spatial);
         }
     }
-    Err(Error::MalformedFrame)
-}
-
-/// The bytes the minimal `leb128` encoding of `value` takes.
-pub(crate) const fn leb128_len(value: u64) -> usize {
-    let mut len = 1;
-    let mut v = value >> 7;
-    while v != 0 {
-        len += 1;
-        v >>= 7;
-    }
-    len
-}
-
-/// Writes `value` as `leb128` in exactly `width` bytes (non-minimal padding
-/// with continuation bits if `width` is larger than needed).
-pub(crate) fn write_leb128(value: u64, width: usize, out: &mut [u8]) -> Result<(), Error> {
-    if width == 0 || width > 8 || leb128_len(value) > width {
-        return Err(Error::MalformedFrame);
-    }
-    let out = out.get_mut(..width).ok_or(Error::BufferTooSmall)?;
-    let mut v = value;
-    for (i, byte) in out.iter_mut().enumerate() {
-        #[allow(clippy::cast_possible_truncation)] // masked to 7 bits
-        let low = (v & 0x7f) as u8;
-        v >>= 7;
-        *byte = if i + 1 < width { low | 0x80 } else { low };
-    }
-    Ok(())
-}
-
-/// The size-field width a protected OBU gets when its payload grows from
-/// `old` to `new` bytes and its size field was `width` bytes wide: the old
-/// width if the new value fits, else the minimal one.
-pub(crate) fn grown_width(width: usize, new: u64) -> usize {
-    width.max(leb128_len(new))
-}
-
-/// The size-field width a receiver restores: the received width if it is
-/// wider than needed for the received value (the sender kept a padded
-/// width), else the minimal width of the original value.
-pub(crate) fn restored_width(width: usize, received: u64, original: u64) -> usize {
-    if width > leb128_len(received) {
-        width
-    } else {
-        leb128_len(original)
-    }
-}
-
-/// The OBU starting at `pos`.
-pub(crate) fn next_unit(frame: &[u8], pos: usize) -> Result<Option<Unit>, Error> {
-    let rest = frame.get(pos..).ok_or(Error::MalformedFrame)?;
-    let Some(&header) = rest.first() else {
-        return Ok(None);
-    };
-    // §6.2.2: obu_forbidden_bit must be 0.
-    if header & 0x80 != 0 {
-        return Err(Error::MalformedFrame);
-    }
-    let obu_type = (header >> 3) & 0x0f;
-    let header_len = if header & HAS_EXTENSION != 0 { 2 } else { 1 };
-    if rest.len() < header_len {
-        return Err(Error::MalformedFrame);
-    }
-    let (payload_start, payload_len, size_field) = if header & HAS_SIZE != 0 {
-        let (size, width) = read_leb128(&rest[header_len..])?;
-        let start = header_len + width;
-        let size = usize::try_from(size).map_err(|_| Error::MalformedFrame)?;
-        (start, size, Some((pos + header_len, width)))
-    } else {
-        // Without a size field the OBU runs to the end of the frame.
-        (header_len, rest.len() - header_len, None)
-    };
-    let end = payload_start
-        .checked_add(payload_len)
-        .filter(|&end| end <= rest.len())
-        .ok_or(Error::MalformedFrame)?;
-    if matches!(obu_type, OBU_TEMPORAL_DELIMITER | OBU_PADDING) {
-        // The AV1 RTP payload format (§5) lets senders drop these: they are
-        // neither encrypted nor authenticated.
-        return Ok(Some(Unit::clear(pos, pos + end)));
-    }
-    let mut bound = [header & !HAS_SIZE, 0];
-    if header_len == 2 {
-        bound[1] = rest[1];
-    }
-    Ok(Some(Unit {
-        start: pos,
-        clear_end: pos + payload_start,
-        end: pos + end,
-        #[allow(clippy::cast_possible_truncation)] // 1 or 2
-        bound: Bound::Inline(bound, header_len as u8),
-        protected: true,
-        escaped: false,
-        size_field,
-        kind: obu_type,
-    }))
 }
 
 /// The `(temporal_id, spatial_id)` of an OBU's extension byte, if it has one.
-pub(crate) fn layer_ids(frame: &[u8], unit: &Unit) -> Option<(u8, u8)> {
+fn layer_ids(frame: &[u8], unit: &Unit) -> Option<(u8, u8)> {
     let header = *frame.get(unit.start)?;
     if header & HAS_EXTENSION == 0 {
         return None;
@@ -146,36 +132,21 @@ mod tests {
     use super::*;
 
     #[test]
-    fn leb128_round_trips_with_padding() {
-        let mut buf = [0u8; 8];
-        for (value, width) in [
-            (0u64, 1),
-            (127, 1),
-            (128, 2),
-            (5, 4),
-            (u64::from(u32::MAX), 5),
-        ] {
-            write_leb128(value, width, &mut buf).unwrap();
-            assert_eq!(read_leb128(&buf).unwrap(), (value, width));
-        }
-        assert!(write_leb128(128, 1, &mut buf).is_err());
+    fn temporal_delimiters_and_padding_pass_through() {
+        let frame = [0x12, 0x00, 0x7a, 0x01, 0xee];
+        let td = Av1.next_unit(&frame, 0).unwrap().unwrap();
+        assert_eq!((td.protected, td.bound, td.end), (false, Bound::None, 2));
+        let padding = Av1.next_unit(&frame, 2).unwrap().unwrap();
+        assert_eq!((padding.protected, padding.end), (false, 5));
     }
 
     #[test]
-    fn oversized_leb128_is_rejected() {
-        assert!(read_leb128(&[0x80; 9]).is_err());
-        assert!(read_leb128(&[0xff, 0xff, 0xff, 0xff, 0x10]).is_err());
-    }
-
-    #[test]
-    fn restored_width_inverts_grown_width_for_minimal_encodings() {
-        for old in [0u64, 100, 127, 16_000, 16_383] {
-            for grow in [1u64, 17, 33] {
-                let width = leb128_len(old);
-                let new = old + grow;
-                let w = grown_width(width, new);
-                assert_eq!(restored_width(w, new, old), width);
-            }
+    fn every_other_obu_type_has_its_payload_encrypted() {
+        for obu_type in (0..16u8).filter(|t| !matches!(t, 2 | 15)) {
+            let frame = [(obu_type << 3) | HAS_SIZE, 0x02, 0xaa, 0xbb];
+            let unit = Av1.next_unit(&frame, 0).unwrap().unwrap();
+            assert!(unit.protected, "type {obu_type}");
+            assert_eq!(unit.region(), 2..4, "type {obu_type}");
         }
     }
 }

@@ -33,34 +33,51 @@ pub(crate) struct Binding {
 }
 
 impl Binding {
+    #[inline]
     pub(crate) fn new(codec_id: u8) -> Self {
-        let mut binding = Self {
-            buf: [0; 1 + DIRECT_MAX],
-            len: 1,
+        let mut buf = [0; 1 + DIRECT_MAX];
+        buf[0] = FORM_DIRECT;
+        buf[1] = codec_id;
+        Self {
+            buf,
+            len: 2,
             hasher: None,
-        };
-        binding.buf[0] = FORM_DIRECT;
-        binding.push(&[codec_id]);
-        binding
+        }
     }
 
+    #[inline]
     fn push(&mut self, bytes: &[u8]) {
-        if let Some(hasher) = &mut self.hasher {
-            hasher.update(bytes);
+        if self.hasher.is_none()
+            && let Some(dst) = self.buf.get_mut(self.len..self.len + bytes.len())
+        {
+            // Most pushes are a few bytes: a loop beats a call to memcpy.
+            if bytes.len() <= 16 {
+                for (d, s) in dst.iter_mut().zip(bytes) {
+                    *d = *s;
+                }
+            } else {
+                dst.copy_from_slice(bytes);
+            }
+            self.len += bytes.len();
             return;
         }
-        let end = self.len + bytes.len();
-        if end <= self.buf.len() {
-            self.buf[self.len..end].copy_from_slice(bytes);
-            self.len = end;
-        } else {
-            let mut hasher = Sha256::new();
-            hasher.update(&self.buf[1..self.len]);
-            hasher.update(bytes);
-            self.hasher = Some(hasher);
+        self.push_hashed(bytes);
+    }
+
+    /// Past [`DIRECT_MAX`] bytes the description is hashed.
+    fn push_hashed(&mut self, bytes: &[u8]) {
+        match &mut self.hasher {
+            Some(hasher) => hasher.update(bytes),
+            None => {
+                let mut hasher = Sha256::new();
+                hasher.update(&self.buf[1..self.len]);
+                hasher.update(bytes);
+                self.hasher = Some(hasher);
+            }
         }
     }
 
+    #[inline]
     fn push_len(&mut self, mut value: usize) {
         let mut bytes = [0u8; 10];
         let mut n = 0;
@@ -80,6 +97,7 @@ impl Binding {
     }
 
     /// Adds one unit: its authenticated clear bytes and piece length.
+    #[inline]
     pub(crate) fn unit(&mut self, clear: &[u8], piece_len: usize) {
         self.push_len(clear.len());
         self.push(clear);
@@ -87,6 +105,7 @@ impl Binding {
     }
 
     /// The metadata to pass to the sender or receiver.
+    #[inline]
     pub(crate) fn finish(&mut self) -> &[u8] {
         if let Some(hasher) = self.hasher.take() {
             self.buf[0] = FORM_HASHED;
@@ -97,10 +116,68 @@ impl Binding {
     }
 }
 
+/// The clear bytes a one-unit frame may have for [`single`]: VP8's 10.
+pub(crate) const SINGLE_CLEAR_MAX: usize = 10;
+
+/// The longest metadata [`single`] writes: form, codec, clear length,
+/// clear bytes, piece length.
+pub(crate) const SINGLE_LEN: usize = 3 + SINGLE_CLEAR_MAX + 10;
+
+/// The metadata of a frame that is one unit (Opus, VP8, VP9): the same
+/// bytes as [`Binding`] makes for it, written straight into `buf`.
+/// `clear` is at most [`SINGLE_CLEAR_MAX`] bytes.
+#[inline]
+pub(crate) fn single<'b>(
+    codec_id: u8,
+    clear: &[u8],
+    piece_len: usize,
+    buf: &'b mut [u8; SINGLE_LEN],
+) -> &'b [u8] {
+    debug_assert!(clear.len() <= SINGLE_CLEAR_MAX);
+    buf[0] = FORM_DIRECT;
+    buf[1] = codec_id;
+    #[allow(clippy::cast_possible_truncation)] // at most SINGLE_CLEAR_MAX
+    let clear_len = clear.len() as u8;
+    buf[2] = clear_len;
+    let mut n = 3;
+    for &b in clear {
+        buf[n] = b;
+        n += 1;
+    }
+    let mut value = piece_len;
+    loop {
+        #[allow(clippy::cast_possible_truncation)] // masked to 7 bits
+        let low = (value & 0x7f) as u8;
+        value >>= 7;
+        if value == 0 {
+            buf[n] = low;
+            return &buf[..=n];
+        }
+        buf[n] = low | 0x80;
+        n += 1;
+    }
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_single_unit_binds_as_the_general_description() {
+        let mut buf = [0u8; SINGLE_LEN];
+        for clear in [
+            &[][..],
+            &[0xfc],
+            &[0x50, 0x2c, 0, 0x9d, 1, 0x2a, 0x80, 2, 0xe0, 1],
+        ] {
+            for piece in [0, 1, 127, 128, 300_000, usize::MAX] {
+                let mut b = Binding::new(3);
+                b.unit(clear, piece);
+                assert_eq!(single(3, clear, piece, &mut buf), b.finish());
+            }
+        }
+    }
 
     #[test]
     fn short_descriptions_are_bound_verbatim() {

@@ -10,25 +10,24 @@
 //! | Opus / audio | the TOC byte (RFC 6716 §3.1), or nothing | the rest |
 //! | VP8 | 10 bytes of a keyframe, 3 of an interframe (RFC 6386 §9.1: frame tag, start code, dimensions) | the rest |
 //! | VP9 | nothing | the whole frame |
-//! | H.264 / H.265 | start codes; non-VCL NAL units (SPS, PPS, VPS, SEI, AUD, …); the NAL header and first slice header fields of each slice | the rest of each slice |
-//! | AV1 | OBU headers and sizes; temporal delimiter and padding OBUs | OBU payloads |
+//! | H.264 / H.265 | start codes; NAL unit headers; parameter sets (SPS, PPS, VPS, subset SPS); the first slice header fields of each slice | slice data, SEI, auxiliary pictures, every reserved or unspecified type (after its NAL unit header) |
+//! | AV1 | OBU headers and sizes; temporal delimiter and padding OBUs | every other OBU's payload (sequence header, frame, metadata, …) |
 //!
-//! **VP9 keeps nothing clear** because its RTP payload descriptor (RFC 9628
-//! §4.2: picture ID, layer indices, the inter-picture-predicted flag) is
-//! built by the packetizer from the encoder's codec-specific info, not read
-//! from the bitstream, and the uncompressed header that would tell a
-//! keyframe is bit-packed behind a profile-dependent layout; clearing part
-//! of it would leak without helping anyone on the path.
+//! Each codec's module says which unit types stay clear and why, type by
+//! type against its specification's table: H.264 and H.265 NAL unit types
+//! in `annexb.rs`, AV1 OBU types in `av1.rs`. Only what packetizers,
+//! depacketizers and SFUs must read stays clear; unknown and reserved
+//! types are encrypted.
 //!
 //! **H.264 / H.265 slices** keep the fields an RTP depacketizer reads
 //! clear: H.264 `first_mb_in_slice`, `slice_type`, `pic_parameter_set_id`
 //! (§7.3.3; WebRTC checks the PPS of keyframes from it); H.265
 //! `first_slice_segment_in_pic_flag`, `no_output_of_prior_pics_flag` (IRAP)
-//! and `slice_pic_parameter_set_id` (§7.3.6.1). H.264 SVC/MVC slices (types
-//! 20, 21) keep their 4 header bytes clear. Access unit delimiters and
-//! filler data are left as they are and *not* authenticated, because RTP
-//! packetizers drop them; likewise AV1 temporal delimiters and padding OBUs
-//! (AV1 RTP payload format §5).
+//! and `slice_pic_parameter_set_id` (§7.3.6.1). SVC/MVC NAL units keep
+//! their header extension clear. Access unit delimiters and filler data are
+//! left as they are and *not* authenticated, because RTP packetizers drop
+//! them; likewise AV1 temporal delimiters and padding OBUs (AV1 RTP payload
+//! format §5).
 //!
 //! # Protected frame layout
 //!
@@ -48,7 +47,7 @@
 //! VP8 inter | frame tag (3)            | H | encrypted frame | T |
 //! Opus      | TOC (1)                  | H | encrypted frame | T |
 //! VP9       | H | encrypted frame | T |          (a plain SFrame frame)
-//! H.264     | 00 00 00 01 SPS | 00 00 01 PPS | 00 00 01 5-hdr | esc(H E T) |
+//! H.264     | 00 00 00 01 SPS | 00 00 01 PPS | 00 00 01 6 | esc(H E) | 00 00 01 5-hdr | esc(E T) |
 //! AV1       | TD | SH hdr size' | H E | frame hdr size | E T |
 //! ```
 //!
@@ -67,7 +66,7 @@
 //! authenticated clear bytes and the length of its encrypted piece — bound
 //! verbatim when short and as a SHA-256 digest when long, so it never needs
 //! more than 129 bytes and the AES-GCM suites stay allocation-free whatever
-//! the size of the SPS/PPS/SEI. Changing any authenticated clear byte, or
+//! the size of the SPS/PPS. Changing any authenticated clear byte, or
 //! moving ciphertext bytes from one piece to another, fails authentication.
 //! Not authenticated, because RTP packetization legitimately rewrites them:
 //! start code lengths and zero bytes between NAL units, H.26x AUD and filler
@@ -85,38 +84,56 @@
 //! a forger's chance per frame (2⁻³¹ instead of 2⁻³² with the 32-bit-tag
 //! suites), so prefer `Reject` for known codecs.
 //!
-//! # Buffers
+//! # Buffers, copies, and failed calls
 //!
 //! Nothing allocates except the `*_to_vec` helpers. Size output buffers with
 //! [`max_protected_len`]; in-place calls need [`max_in_place_len`] /
-//! [`max_unprotect_in_place_len`] (H.26x and AV1 need room for a copy of the
-//! frame, because their pieces are gathered for the single AEAD call).
-//! A failed call leaves no plaintext in an output buffer and uses no counter
-//! unless the frame was encrypted.
+//! [`max_unprotect_in_place_len`].
+//!
+//! What each door costs beyond the AEAD itself:
+//!
+//! | frame | `protect` / `unprotect` (slice) | `protect_in_place` / `unprotect_in_place` |
+//! |---|---|---|
+//! | one encrypted piece (Opus, VP8, VP9, AV1 delta frames, H.26x with one slice and no SEI) | sealed or opened straight from input to output, the clear bytes copied around | the piece shifted by the SFrame header's length, the units after it moved along; with [`Fallback::WholeFrame`] the receiver gathers into the spare half (one copy) and copies back, to keep the frame for the second reading |
+//! | several pieces (H.26x keyframes with SEI, several slices; AV1 with a sequence header) | one copy of the frame's encrypted bytes, next to the largest piece where it ends up, and the other pieces moved into place | sender: clear bytes saved at the buffer's end, pieces moved together (the largest by the header's length); receiver: gathered into the spare half and copied back (two copies) |
+//! | more than 16 units | gathered at the output's end and laid out from its start: two copies | the same after moving the frame to the buffer's end: three copies |
+//!
+//! H.26x adds one vectorised search for `00 00` over the frame (its start
+//! codes) and one over each sealed piece (escaping), and a copy of a piece
+//! that needs emulation prevention bytes (about one in 4 MB of ciphertext).
+//!
+//! A failed call releases no plaintext and changes no state: every check
+//! that can fail runs before the receiver opens the frame (which commits
+//! its replay window and key state), and nothing after it fails. A refused
+//! `protect` uses no counter unless the frame was encrypted, and leaves an
+//! in-place frame as it was. A refused `unprotect_in_place` leaves the
+//! protected frame as it was, except when the receiver refuses a frame
+//! opened where it is (one piece, [`Fallback::Reject`]): its piece is then
+//! zeroed, as [`Open::open_in_place`] zeroes a frame that fails.
 
 mod annexb;
 mod av1;
 mod binding;
+mod engine;
 pub(crate) mod escape;
-mod walk;
+pub(crate) mod format;
+mod leb128;
+mod opus;
+mod vp8;
+mod vp9;
 
 use core::fmt;
 use core::str::FromStr;
-
-use binding::Binding;
-pub(crate) use walk::{Unit, Units};
 
 use crate::error::Error;
 pub use crate::frame::Layout;
 use crate::frame::{Opened, Sealed};
 use crate::header::Header;
 use crate::roles::{Open, Seal};
-use crate::sender::Sender;
 use crate::suite::CipherSuite;
 
-pub(crate) use annexb::Nal;
-pub(crate) use av1::{OBU_SEQUENCE_HEADER, layer_ids};
-pub(crate) use walk::vp8_clear_len;
+pub(crate) use engine::{piece_head, piece_length};
+use format::{Format, Hints, Unit};
 
 /// The media format of a frame, which decides its clear bytes.
 #[non_exhaustive]
@@ -161,20 +178,6 @@ impl Codec {
         }
     }
 
-    /// The byte that starts the binding description.
-    const fn id(self) -> u8 {
-        match self {
-            Self::Opus { clear_toc: true } => 1,
-            Self::Opus { clear_toc: false } => 2,
-            Self::Vp8 => 3,
-            Self::Vp9 => 4,
-            Self::H264 => 5,
-            Self::H265 => 6,
-            Self::Av1 => 7,
-            Self::Unknown => 0,
-        }
-    }
-
     /// Whether frames are split into several units that must be gathered
     /// for encryption (H.26x and AV1).
     const fn is_multi_unit(self) -> bool {
@@ -210,6 +213,74 @@ impl FromStr for Codec {
         all.into_iter()
             .find(|c| c.name().eq_ignore_ascii_case(s))
             .ok_or(Error::UnsupportedCodec)
+    }
+}
+
+/// A codec's rules: the one place that maps [`Codec`] to its module.
+/// Adding a codec means adding its module and a line here.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Rules {
+    Opus(opus::Opus),
+    Vp8(vp8::Vp8),
+    Vp9(vp9::Vp9),
+    AnnexB(annexb::Nal),
+    Av1(av1::Av1),
+}
+
+impl Rules {
+    /// The rules of `codec`.
+    ///
+    /// # Errors
+    /// [`Error::UnsupportedCodec`] for [`Codec::Unknown`].
+    pub(crate) const fn of(codec: Codec) -> Result<Self, Error> {
+        Ok(match codec {
+            Codec::Opus { clear_toc } => Self::Opus(opus::Opus { clear_toc }),
+            Codec::Vp8 => Self::Vp8(vp8::Vp8),
+            Codec::Vp9 => Self::Vp9(vp9::Vp9),
+            Codec::H264 => Self::AnnexB(annexb::Nal::H264),
+            Codec::H265 => Self::AnnexB(annexb::Nal::H265),
+            Codec::Av1 => Self::Av1(av1::Av1),
+            Codec::Unknown => return Err(Error::UnsupportedCodec),
+        })
+    }
+}
+
+/// Forwards a [`Format`] method to the codec's module.
+macro_rules! forward {
+    ($self:ident, $rules:ident => $call:expr) => {
+        match $self {
+            Rules::Opus($rules) => $call,
+            Rules::Vp8($rules) => $call,
+            Rules::Vp9($rules) => $call,
+            Rules::AnnexB($rules) => $call,
+            Rules::Av1($rules) => $call,
+        }
+    };
+}
+
+impl Format for Rules {
+    fn id(self) -> u8 {
+        forward!(self, r => r.id())
+    }
+
+    fn next_unit(self, frame: &[u8], pos: usize) -> Result<Option<Unit>, Error> {
+        forward!(self, r => r.next_unit(frame, pos))
+    }
+
+    fn single_clear(self, frame: &[u8]) -> Option<Result<usize, Error>> {
+        forward!(self, r => r.single_clear(frame))
+    }
+
+    fn unit_head(self, frame: &[u8], pos: usize) -> Result<Option<Unit>, Error> {
+        forward!(self, r => r.unit_head(frame, pos))
+    }
+
+    fn hints(self, frame: &[u8], unit: &Unit, hints: &mut Hints) {
+        forward!(self, r => r.hints(frame, unit, hints));
+    }
+
+    fn hints_final(self, unit: &Unit) -> bool {
+        forward!(self, r => r.hints_final(unit))
     }
 }
 
@@ -266,14 +337,14 @@ const fn in_place_bound(codec: Codec, tag_len: usize, frame_len: usize) -> usize
 }
 
 /// The buffer [`Protection::unprotect_in_place`] needs for a
-/// `protected_len`-byte frame: the frame itself, twice for H.26x and AV1.
+/// `protected_len`-byte frame: twice the frame, room to gather its
+/// encrypted pieces while the protected frame stays as it was. A
+/// [`Fallback::Reject`] protection of Opus, VP8 or VP9 needs only the
+/// frame itself.
 #[must_use]
 pub const fn max_unprotect_in_place_len(codec: Codec, protected_len: usize) -> usize {
-    if codec.is_multi_unit() {
-        protected_len.saturating_mul(2)
-    } else {
-        protected_len
-    }
+    let _ = codec;
+    protected_len.saturating_mul(2)
 }
 
 /// A codec rule and a fallback policy: protects frames with any [`Seal`]
@@ -286,7 +357,7 @@ pub const fn max_unprotect_in_place_len(codec: Codec, protected_len: usize) -> u
 /// slice, in place, and (feature `alloc`) into a new `Vec`. The results are
 /// the core's [`Sealed`] and [`Opened`], with the frame or plaintext at
 /// `0..len` of the output and [`Sealed::layout`] saying whether the
-/// fallback was used.
+/// fallback was used. What each door costs is in the module documentation.
 ///
 /// ```
 /// use framecrypt::codec::{Codec, Fallback, Protection};
@@ -315,15 +386,6 @@ pub const fn max_unprotect_in_place_len(codec: Codec, protected_len: usize) -> u
 pub struct Protection {
     codec: Codec,
     fallback: Fallback,
-}
-
-/// Facts about a frame gathered before anything is written.
-struct Plan {
-    /// Index of the first and last unit with an encrypted region.
-    first: usize,
-    last: usize,
-    /// Total bytes of the encrypted regions (original frame).
-    data_len: usize,
 }
 
 impl Protection {
@@ -360,15 +422,18 @@ impl Protection {
         frame: &[u8],
         out: &mut [u8],
     ) -> Result<Sealed, Error> {
-        let (_, tag_len) = next_frame(sender)?;
+        let (header, tag_len) = engine::next_frame(sender)?;
         if out.len() < bound(self.codec, tag_len, frame.len()) {
             return Err(Error::BufferTooSmall);
         }
-        match self.codec_aware_seal(sender, frame, out) {
+        let sizes = (header, tag_len);
+        let result = Rules::of(self.codec)
+            .and_then(|rules| engine::protect(rules, sender, frame, out, sizes));
+        match result {
             Err(Error::MalformedFrame | Error::UnsupportedCodec)
                 if self.fallback == Fallback::WholeFrame =>
             {
-                let (header, _) = next_frame(sender)?;
+                let (header, _) = engine::next_frame(sender)?;
                 let h = header.encoded_len();
                 out[h..h + frame.len()].copy_from_slice(frame);
                 sender.seal_in_place(&[], out, h..h + frame.len())
@@ -389,22 +454,18 @@ impl Protection {
         buf: &mut [u8],
         frame_len: usize,
     ) -> Result<Sealed, Error> {
-        let (_, tag_len) = next_frame(sender)?;
+        let (header, tag_len) = engine::next_frame(sender)?;
         if frame_len > buf.len() || buf.len() < in_place_bound(self.codec, tag_len, frame_len) {
             return Err(Error::BufferTooSmall);
         }
-        let result = if self.codec.is_multi_unit() {
-            via_tail(buf, frame_len, |src, out| {
-                self.codec_aware_seal(sender, src, out)
-            })
-        } else {
-            self.single_seal_in_place(sender, buf, frame_len)
-        };
+        let sizes = (header, tag_len);
+        let result = Rules::of(self.codec)
+            .and_then(|rules| engine::protect_in_place(rules, sender, buf, frame_len, sizes));
         match result {
             Err(Error::MalformedFrame | Error::UnsupportedCodec)
                 if self.fallback == Fallback::WholeFrame =>
             {
-                let (header, _) = next_frame(sender)?;
+                let (header, _) = engine::next_frame(sender)?;
                 let h = header.encoded_len();
                 buf.copy_within(..frame_len, h);
                 let sealed = sender.seal_in_place(&[], buf, h..h + frame_len)?;
@@ -428,7 +489,7 @@ impl Protection {
         sender: &mut impl Seal,
         frame: &[u8],
     ) -> Result<(Sealed, alloc::vec::Vec<u8>), Error> {
-        let (_, tag_len) = next_frame(sender)?;
+        let (_, tag_len) = engine::next_frame(sender)?;
         let mut out = alloc::vec![0; bound(self.codec, tag_len, frame.len())];
         let done = self.protect(sender, frame, &mut out)?;
         out.truncate(done.frame().end);
@@ -455,7 +516,8 @@ impl Protection {
         if out.len() < protected.len() {
             return Err(Error::BufferTooSmall);
         }
-        let result = self.codec_aware_open(receiver, protected, out);
+        let result = Rules::of(self.codec)
+            .and_then(|rules| engine::unprotect(rules, receiver, protected, out));
         self.or_whole_frame(result, || {
             let out = &mut out[..protected.len()];
             out.copy_from_slice(protected);
@@ -465,7 +527,8 @@ impl Protection {
 
     /// Restores the protected frame in `buf[..protected_len]` in place; the
     /// frame is `buf[..result.len()]`. `buf` must hold
-    /// [`max_unprotect_in_place_len`] bytes.
+    /// [`max_unprotect_in_place_len`] bytes (with [`Fallback::Reject`],
+    /// the frame itself is enough for Opus, VP8 and VP9).
     ///
     /// # Errors
     /// As [`Self::unprotect`].
@@ -475,18 +538,13 @@ impl Protection {
         buf: &mut [u8],
         protected_len: usize,
     ) -> Result<Opened, Error> {
-        if protected_len > buf.len()
-            || buf.len() < max_unprotect_in_place_len(self.codec, protected_len)
-        {
+        if protected_len > buf.len() {
             return Err(Error::BufferTooSmall);
         }
-        let result = if self.codec.is_multi_unit() {
-            via_tail(buf, protected_len, |src, out| {
-                self.codec_aware_open(receiver, src, out)
-            })
-        } else {
-            self.single_open_in_place(receiver, buf, protected_len)
-        };
+        let keep_input = self.fallback == Fallback::WholeFrame;
+        let result = Rules::of(self.codec).and_then(|rules| {
+            engine::unprotect_in_place(rules, receiver, buf, protected_len, keep_input)
+        });
         self.or_whole_frame(result, || {
             open_whole_frame(receiver, &mut buf[..protected_len])
         })
@@ -532,264 +590,6 @@ impl Protection {
             other => other,
         }
     }
-
-    /// Walks `frame` once: where the encrypted regions are, how long, and
-    /// whether the frame can be protected at all.
-    fn plan(&self, frame: &[u8], header_len: usize, tag_len: usize) -> Result<Plan, Error> {
-        let mut first = None;
-        let mut last = 0;
-        let mut data_len = 0usize;
-        for (i, unit) in Units::new(self.codec, frame).enumerate() {
-            let unit = unit?;
-            if unit.protected {
-                first.get_or_insert(i);
-                last = i;
-                data_len += unit.end - unit.clear_end;
-            }
-        }
-        let first = first.ok_or(Error::MalformedFrame)?;
-        let plan = Plan {
-            first,
-            last,
-            data_len,
-        };
-        if self.codec == Codec::Av1 {
-            // The size fields that grow must restore to their exact width.
-            for (i, unit) in Units::new(self.codec, frame).enumerate() {
-                let unit = unit?;
-                if let (true, Some((_, width))) = (unit.protected, unit.size_field) {
-                    let old = (unit.end - unit.clear_end) as u64;
-                    let new = old + piece_extra(&plan, i, header_len, tag_len) as u64;
-                    if new > u64::from(u32::MAX)
-                        || av1::restored_width(av1::grown_width(width, new), new, old) != width
-                    {
-                        return Err(Error::MalformedFrame);
-                    }
-                }
-            }
-        }
-        Ok(plan)
-    }
-
-    /// The codec-aware sender, from `frame` into `out` (which is at least
-    /// [`max_protected_len`] long).
-    fn codec_aware_seal(
-        &self,
-        sender: &mut impl Seal,
-        frame: &[u8],
-        out: &mut [u8],
-    ) -> Result<Sealed, Error> {
-        if self.codec == Codec::Unknown {
-            return Err(Error::UnsupportedCodec);
-        }
-        let (header, t) = next_frame(sender)?;
-        let h = header.encoded_len();
-        let plan = self.plan(frame, h, t)?;
-        let cap = out.len();
-        let ct_len = h + plan.data_len + t;
-        let ct_start = cap.checked_sub(ct_len).ok_or(Error::BufferTooSmall)?;
-
-        // Gather the encrypted regions behind room for the header, and bind
-        // the structure.
-        let mut binding = Binding::new(self.codec.id());
-        let mut at = ct_start + h;
-        for (i, unit) in Units::new(self.codec, frame).enumerate() {
-            let unit = unit?;
-            let region = unit.region();
-            let piece = if unit.protected {
-                region.len() + piece_extra(&plan, i, h, t)
-            } else {
-                0
-            };
-            if let Some(clear) = unit.bound_bytes(frame) {
-                binding.unit(clear, piece);
-            }
-            if unit.protected {
-                out[at..at + region.len()].copy_from_slice(&frame[region.clone()]);
-                at += region.len();
-            }
-        }
-        sender.seal_in_place(binding.finish(), out, ct_start + h..cap - t)?;
-
-        // Lay the frame out from the start: clear bytes from `frame`, pieces
-        // from the ciphertext, which is always ahead of the write position.
-        let mut w = 0;
-        let mut c = ct_start;
-        for (i, unit) in Units::new(self.codec, frame).enumerate() {
-            let unit = unit?;
-            let piece = unit.end - unit.clear_end + piece_extra(&plan, i, h, t);
-            w = write_clear(frame, &unit, out, w, c, unit.protected.then_some(piece))?;
-            if !unit.protected {
-                continue;
-            }
-            if unit.escaped {
-                let clear = &frame[unit.start..unit.clear_end];
-                w += escape::escape_within(
-                    out,
-                    c,
-                    piece,
-                    w,
-                    escape::trailing_zeros(clear),
-                    clear.last().copied(),
-                )?;
-            } else {
-                if w > c {
-                    return Err(Error::BufferTooSmall);
-                }
-                out.copy_within(c..c + piece, w);
-                w += piece;
-            }
-            c += piece;
-        }
-        Ok(Sealed::new(header, 0..w, Layout::CodecAware))
-    }
-
-    /// The codec-aware receiver, from `protected` into `out` (at least as
-    /// long).
-    fn codec_aware_open(
-        &self,
-        receiver: &mut impl Open,
-        protected: &[u8],
-        out: &mut [u8],
-    ) -> Result<Opened, Error> {
-        if self.codec == Codec::Unknown {
-            return Err(Error::UnsupportedCodec);
-        }
-        // First walk: validate, and size the gathered ciphertext.
-        let mut first = None;
-        let mut last = 0;
-        let mut ct_len = 0usize;
-        for (i, unit) in Units::new(self.codec, protected).enumerate() {
-            let unit = unit?;
-            if unit.protected {
-                first.get_or_insert(i);
-                last = i;
-                ct_len += piece_len(protected, &unit)?;
-            }
-        }
-        let first = first.ok_or(Error::MalformedFrame)?;
-        let start = out.len().checked_sub(ct_len).ok_or(Error::BufferTooSmall)?;
-
-        // Second walk: gather the unescaped pieces and bind the structure.
-        let mut binding = Binding::new(self.codec.id());
-        let mut at = start;
-        for unit in Units::new(self.codec, protected) {
-            let unit = unit?;
-            // The pieces fill `out[start..]` exactly (`ct_len` is their sum).
-            let piece = if unit.protected {
-                read_piece(protected, &unit, &mut out[at..start + ct_len])?
-            } else {
-                0
-            };
-            at += piece;
-            if let Some(clear) = unit.bound_bytes(protected) {
-                binding.unit(clear, piece);
-            }
-        }
-        let done = receiver.open_in_place(binding.finish(), &mut out[start..])?;
-        let h = done.plaintext().start;
-        let t = ct_len - done.plaintext().end;
-
-        // Third walk: lay the frame out from the start.
-        let plan = Plan {
-            first,
-            last,
-            data_len: 0,
-        };
-        let mut w = 0;
-        let mut p = start + h;
-        for (i, unit) in Units::new(self.codec, protected).enumerate() {
-            let unit = unit?;
-            let data = if unit.protected {
-                piece_len(protected, &unit)?
-                    .checked_sub(piece_extra(&plan, i, h, t))
-                    .ok_or(Error::MalformedFrame)?
-            } else {
-                0
-            };
-            w = restore_clear(protected, &unit, out, w, p, data)?;
-            if unit.protected {
-                if w > p {
-                    return Err(Error::BufferTooSmall);
-                }
-                out.copy_within(p..p + data, w);
-                w += data;
-                p += data;
-            }
-        }
-        Ok(Opened::new(done.header(), 0..w, Layout::CodecAware))
-    }
-
-    /// Single-unit codecs in place: shift the encrypted part right by the
-    /// header length and encrypt it there.
-    fn single_seal_in_place(
-        &self,
-        sender: &mut impl Seal,
-        buf: &mut [u8],
-        frame_len: usize,
-    ) -> Result<Sealed, Error> {
-        if self.codec == Codec::Unknown {
-            return Err(Error::UnsupportedCodec);
-        }
-        let (header, t) = next_frame(sender)?;
-        let h = header.encoded_len();
-        let frame = &buf[..frame_len];
-        let unit = walk::next_unit(self.codec, frame, 0)?.ok_or(Error::MalformedFrame)?;
-        let clear = unit.clear_end;
-        let mut binding = Binding::new(self.codec.id());
-        binding.unit(&frame[..clear], frame_len - clear + h + t);
-        buf.copy_within(clear..frame_len, clear + h);
-        let sealed = sender.seal_in_place(binding.finish(), buf, clear + h..frame_len + h)?;
-        Ok(Sealed::new(
-            header,
-            0..sealed.frame().end,
-            Layout::CodecAware,
-        ))
-    }
-
-    /// Single-unit codecs in place: decrypt after the clear prefix, then
-    /// move the plaintext back over the header.
-    fn single_open_in_place(
-        &self,
-        receiver: &mut impl Open,
-        buf: &mut [u8],
-        protected_len: usize,
-    ) -> Result<Opened, Error> {
-        if self.codec == Codec::Unknown {
-            return Err(Error::UnsupportedCodec);
-        }
-        let frame = &buf[..protected_len];
-        let unit = walk::next_unit(self.codec, frame, 0)?.ok_or(Error::MalformedFrame)?;
-        let clear = unit.clear_end;
-        let mut binding = Binding::new(self.codec.id());
-        binding.unit(&frame[..clear], protected_len - clear);
-        let done = receiver.open_in_place(binding.finish(), &mut buf[clear..protected_len])?;
-        let plaintext = done.plaintext();
-        buf.copy_within(clear + plaintext.start..clear + plaintext.end, clear);
-        Ok(Opened::new(
-            done.header(),
-            0..clear + plaintext.len(),
-            Layout::CodecAware,
-        ))
-    }
-}
-
-/// Runs a codec-aware step in place: moves the `len`-byte input in front of
-/// `buf` to its tail and lets `step` write from there to the front. On
-/// error the input is moved back, so the caller's buffer is as it was.
-fn via_tail<T>(
-    buf: &mut [u8],
-    len: usize,
-    step: impl FnOnce(&[u8], &mut [u8]) -> Result<T, Error>,
-) -> Result<T, Error> {
-    let split = buf.len() - len;
-    buf.copy_within(..len, split);
-    let (out, src) = buf.split_at_mut(split);
-    let result = step(src, out);
-    if result.is_err() {
-        buf.copy_within(split.., 0);
-    }
-    result
 }
 
 /// Opens the whole-frame fallback protection held in `buf` and moves the
@@ -803,121 +603,4 @@ fn open_whole_frame(receiver: &mut impl Open, buf: &mut [u8]) -> Result<Opened, 
         0..plaintext.len(),
         Layout::WholeFrame,
     ))
-}
-
-/// The header the sealer's next frame will carry, and its tag length.
-fn next_frame(sealer: &mut impl Seal) -> Result<(Header, usize), Error> {
-    let sender = sealer.current_sender()?;
-    Ok((Sender::next_header(sender)?, sender.suite().tag_len()))
-}
-
-/// The units of `frame` (for [`crate::sfu`]).
-pub(crate) fn units(codec: Codec, frame: &[u8]) -> Units<'_> {
-    Units::new(codec, frame)
-}
-
-/// The unescaped length of a protected unit's piece; its first bytes (up to
-/// `head.len()`) are copied to `head`.
-pub(crate) fn read_piece(frame: &[u8], unit: &Unit, head: &mut [u8]) -> Result<usize, Error> {
-    let region = &frame[unit.region()];
-    if unit.escaped {
-        let clear = &frame[unit.start..unit.clear_end];
-        let mut k = 0;
-        escape::unescape(
-            region,
-            escape::trailing_zeros(clear),
-            clear.last().copied(),
-            |b| {
-                if let Some(slot) = head.get_mut(k) {
-                    *slot = b;
-                }
-                k += 1;
-            },
-        )
-    } else {
-        let n = region.len().min(head.len());
-        head[..n].copy_from_slice(&region[..n]);
-        Ok(region.len())
-    }
-}
-
-/// Bytes of SFrame header and tag that unit `i`'s piece carries.
-const fn piece_extra(plan: &Plan, i: usize, header_len: usize, tag_len: usize) -> usize {
-    let mut extra = 0;
-    if i == plan.first {
-        extra += header_len;
-    }
-    if i == plan.last {
-        extra += tag_len;
-    }
-    extra
-}
-
-/// The unescaped length of a protected unit's piece.
-fn piece_len(frame: &[u8], unit: &Unit) -> Result<usize, Error> {
-    read_piece(frame, unit, &mut [])
-}
-
-/// Writes `bytes` and then, if given, an AV1 size field `(value, width)` to
-/// `out[w..]`, staying behind `limit`; returns where it ended.
-fn put_clear(
-    bytes: &[u8],
-    size: Option<(u64, usize)>,
-    out: &mut [u8],
-    w: usize,
-    limit: usize,
-) -> Result<usize, Error> {
-    let end = w + bytes.len() + size.map_or(0, |(_, width)| width);
-    if end > limit {
-        return Err(Error::BufferTooSmall);
-    }
-    out[w..w + bytes.len()].copy_from_slice(bytes);
-    if let Some((value, width)) = size {
-        av1::write_leb128(value, width, &mut out[w + bytes.len()..])?;
-    }
-    Ok(end)
-}
-
-/// Copies a unit's clear bytes to `out[w..]` (which must stay behind
-/// `limit`), rewriting an AV1 size field for a piece of `piece` bytes.
-fn write_clear(
-    frame: &[u8],
-    unit: &Unit,
-    out: &mut [u8],
-    w: usize,
-    limit: usize,
-    piece: Option<usize>,
-) -> Result<usize, Error> {
-    let (copy_end, size) = match (unit.size_field, piece) {
-        (Some((at, width)), Some(piece)) => {
-            let piece = piece as u64;
-            (at, Some((piece, av1::grown_width(width, piece))))
-        }
-        _ => (unit.clear_end, None),
-    };
-    put_clear(&frame[unit.start..copy_end], size, out, w, limit)
-}
-
-/// Copies a protected unit's clear bytes back to `out[w..]`, restoring an
-/// AV1 size field for `data` bytes of payload.
-fn restore_clear(
-    frame: &[u8],
-    unit: &Unit,
-    out: &mut [u8],
-    w: usize,
-    limit: usize,
-    data: usize,
-) -> Result<usize, Error> {
-    let (copy_end, size) = match (unit.size_field, unit.protected) {
-        (Some((at, width)), true) => {
-            let received = (unit.end - unit.clear_end) as u64;
-            let original = data as u64;
-            (
-                at,
-                Some((original, av1::restored_width(width, received, original))),
-            )
-        }
-        _ => (unit.clear_end, None),
-    };
-    put_clear(&frame[unit.start..copy_end], size, out, w, limit)
 }

@@ -17,6 +17,9 @@ mod common;
 mod media;
 
 mod codec;
+mod codec_commit;
+mod codec_paths;
+mod codec_rules;
 mod distribute;
 mod fuzz_regressions;
 mod mls;
