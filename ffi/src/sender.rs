@@ -437,17 +437,28 @@ fn written_or_needed(
 ///   start code, dimensions), 3 of an interframe (frame tag).
 /// - `FRAMECRYPT_CODEC_VP9`: nothing (its RTP descriptor comes from the
 ///   encoder, not the bitstream).
-/// - `FRAMECRYPT_CODEC_H264`, `FRAMECRYPT_CODEC_H265`: start codes, NAL
-///   unit headers and the first slice header fields of each slice, which
-///   depacketizers read (H.264 first_mb_in_slice, slice_type,
-///   pic_parameter_set_id; H.265 first_slice_segment_in_pic_flag,
-///   no_output_of_prior_pics_flag, slice_pic_parameter_set_id); parameter
-///   sets (SPS, PPS, VPS); access unit delimiters and filler data (left
-///   as they are, not authenticated, since packetizers drop them). Every
-///   other byte of a slice is encrypted. [Wording for SEI, NAL unit type 19
-///   and reserved types pending the codec review; to be merged here.]
-/// - `FRAMECRYPT_CODEC_AV1`: OBU headers and sizes; temporal delimiter and
-///   padding OBUs. OBU payloads are encrypted.
+/// - `FRAMECRYPT_CODEC_H264`, `FRAMECRYPT_CODEC_H265`: only what RTP
+///   packetizers, depacketizers and SFUs read. Start codes; every NAL unit
+///   header (its type decides aggregation and fragmentation); parameter
+///   sets (H.264 SPS, PPS, subset SPS; H.265 VPS, SPS, PPS), which
+///   depacketizers read; the first slice header fields of each slice,
+///   where depacketizers find picture starts and keyframes (H.264
+///   first_mb_in_slice, slice_type, pic_parameter_set_id; H.265
+///   first_slice_segment_in_pic_flag, no_output_of_prior_pics_flag,
+///   slice_pic_parameter_set_id); the 2- or 3-byte header extension of
+///   H.264 SVC/MVC/3D-AVC units (types 14, 20, 21), which carries the
+///   layer IDs SFUs switch on. Access unit delimiters and filler data are
+///   left as they are, not authenticated, since packetizers drop them.
+///   Everything else is encrypted after its NAL unit header: slice data,
+///   SEI (captions and application user data travel there), H.264
+///   auxiliary pictures (type 19, e.g. alpha), and every reserved or
+///   unspecified type (unknown content is treated as secret).
+/// - `FRAMECRYPT_CODEC_AV1`: OBU headers (type, extension byte with the
+///   temporal and spatial layer IDs) and size fields, which packetizers
+///   and SFUs read. Temporal delimiters and padding OBUs are left as they
+///   are, not authenticated (packetizers drop them). Every OBU payload is
+///   encrypted: sequence headers, frame headers, tile groups, metadata
+///   (HDR, captions, user data) and reserved types.
 /// - `FRAMECRYPT_CODEC_UNKNOWN`: no codec rule (see the fallback).
 ///
 /// ---- END what stays clear ----
