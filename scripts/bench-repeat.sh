@@ -3,7 +3,7 @@
 # run's results, so that scripts/bench-table.py can take, per benchmark, the
 # minimum of the N medians (BENCHMARKS.md explains why on a shared machine).
 #
-# Usage: scripts/bench-repeat.sh N OUTDIR [cargo bench args, e.g. --features aws-lc]
+# Usage: scripts/bench-repeat.sh N OUTDIR [cargo bench args, e.g. --no-default-features for RustCrypto]
 set -euo pipefail
 n=$1 out=$2
 shift 2

@@ -7,7 +7,7 @@
 # (Rust and C alike) to be identical: any per-frame allocation anywhere
 # would make the longer run allocate more.
 #
-# Usage: scripts/valgrind-alloc-check.sh [extra cargo args, e.g. --features aws-lc]
+# Usage: scripts/valgrind-alloc-check.sh [extra cargo args, e.g. --no-default-features --features std]
 # Needs: valgrind (apt-get install -y valgrind).
 set -euo pipefail
 

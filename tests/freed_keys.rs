@@ -24,8 +24,9 @@
 //! that key in its unused bytes (a union's other half, an enum's longer
 //! variant, padding) into the heap. Not covered: copies left on the stack
 //! (no scan can tell them from live data), and AWS-LC's own `malloc`
-//! (with `--features aws-lc` its GCM context lives there; the Rust side
-//! is still scanned).
+//! (with AWS-LC, the default backend, its GCM context lives there; the
+//! Rust side is still scanned, and `ffi/tests/c/test_freed_keys.c`, which
+//! replaces `malloc` itself, scans those blocks through the C library).
 
 #![allow(clippy::cast_possible_truncation)] // test data: byte patterns from indices
 

@@ -1,6 +1,6 @@
 //! Zero heap allocations per frame on the slice and in-place paths, for
-//! every suite, on whichever backend this build uses (run it with and
-//! without `--features aws-lc`).
+//! every suite, on whichever backend this build uses (AWS-LC by default;
+//! RustCrypto with `--no-default-features --features std`).
 //!
 //! A counting global allocator sees every allocation made through Rust's
 //! allocator, by this crate, its Rust dependencies and `aws-lc-rs`. It does
