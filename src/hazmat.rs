@@ -164,6 +164,24 @@ impl fmt::Debug for DerivedKey {
 }
 
 /// RFC 9605 §4.4.2 `derive_key_salt(KID, base_key)` for `suite`.
+///
+/// ```
+/// use framecrypt::hazmat::derive_key_and_salt;
+/// use framecrypt::{BaseKey, CipherSuite, KeyId};
+///
+/// // RFC 9605 Appendix C.3, suite 4 (AES-128-GCM): KID 0x123, base key 00 01 .. 0f.
+/// let base_key = BaseKey::new(&[0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15])?;
+/// let derived = derive_key_and_salt(CipherSuite::Aes128GcmSha256_128, KeyId(0x123), &base_key);
+/// let key = [
+///     0xd3, 0x4f, 0x54, 0x7f, 0x4c, 0xa4, 0xf9, 0xa7, 0x44, 0x70, 0x06, 0xfe, 0x7f, 0xcb, 0xf7, 0x68,
+/// ];
+/// assert_eq!(derived.key(), key);
+/// assert_eq!(derived.salt(), &[0x75, 0x23, 0x4e, 0xde, 0xfe, 0x07, 0x81, 0x90, 0x26, 0x75, 0x18, 0x16]);
+/// // The KID goes into the derivation: another KID, another key.
+/// let other = derive_key_and_salt(CipherSuite::Aes128GcmSha256_128, KeyId(0x124), &base_key);
+/// assert_ne!(other.key(), key);
+/// # Ok::<(), framecrypt::Error>(())
+/// ```
 #[must_use]
 pub fn derive_key_and_salt(suite: CipherSuite, kid: KeyId, base_key: &BaseKey) -> DerivedKey {
     let mut derived = DerivedKey(KeyAndSalt::zeroed());
@@ -173,6 +191,25 @@ pub fn derive_key_and_salt(suite: CipherSuite, kid: KeyId, base_key: &BaseKey) -
 
 /// RFC 9605 §4.4.2 `sframe_secret` of `base_key` for `suite` (it depends
 /// on the suite's hash only).
+///
+/// ```
+/// use framecrypt::hazmat::sframe_secret;
+/// use framecrypt::{BaseKey, CipherSuite};
+///
+/// // RFC 9605 Appendix C.3, suite 4 (SHA-256): base key 00 01 .. 0f.
+/// let base_key = BaseKey::new(&[0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15])?;
+/// let secret = sframe_secret(CipherSuite::Aes128GcmSha256_128, &base_key);
+/// let expected = [
+///     0xd9, 0x26, 0x95, 0x2c, 0xa8, 0xb7, 0xec, 0x4a, 0x95, 0x94, 0x1d, 0x1a, 0xda, 0x3a, 0x52, 0x03,
+///     0xce, 0xff, 0x8c, 0xce, 0xee, 0x34, 0xf5, 0x74, 0xd2, 0x39, 0x09, 0xeb, 0x31, 0x4c, 0x40, 0xc0,
+/// ];
+/// assert_eq!(secret.expose_secret(), expected);
+/// // Every SHA-256 suite has the same secret; the SHA-512 suites a 64-byte one.
+/// let ctr = sframe_secret(CipherSuite::Aes128CtrHmacSha256_80, &base_key);
+/// assert_eq!(ctr.expose_secret(), expected);
+/// assert_eq!(sframe_secret(CipherSuite::Aes256GcmSha512_128, &base_key).expose_secret().len(), 64);
+/// # Ok::<(), framecrypt::Error>(())
+/// ```
 #[must_use]
 pub fn sframe_secret(suite: CipherSuite, base_key: &BaseKey) -> SframeSecret {
     let mut secret = SframeSecret::zeroed(0);

@@ -122,6 +122,28 @@ pub(crate) fn fresh_window<const W: usize>(width: usize) -> ReplayWindow<W> {
 }
 
 /// A key store of at most `N` keys that needs no allocator.
+///
+/// ```
+/// use framecrypt::prelude::*;
+/// use framecrypt::{BaseKey, CipherSuite, Error, FixedKeyStore, KeyId, Receiver, Sender};
+///
+/// let suite = CipherSuite::Aes128GcmSha256_128;
+/// let mut receiver = Receiver::<FixedKeyStore<2>>::new(); // room for two KIDs
+/// receiver.add_key(suite, KeyId(1), BaseKey::new(&[1; 16])?)?;
+/// receiver.add_key(suite, KeyId(2), BaseKey::new(&[2; 16])?)?;
+/// assert_eq!(receiver.add_key(suite, KeyId(3), BaseKey::new(&[3; 16])?), Err(Error::StoreFull));
+///
+/// // Removing a key (it is zeroized) makes room for another.
+/// assert!(receiver.remove_key(KeyId(1)));
+/// receiver.add_key(suite, KeyId(3), BaseKey::new(&[3; 16])?)?;
+/// let mut sender = Sender::new(suite, KeyId(3), BaseKey::new(&[3; 16])?);
+/// let mut wire = [0u8; 64];
+/// let sealed = sender.seal(b"", b"frame", &mut wire)?;
+/// let mut out = [0u8; 64];
+/// let opened = receiver.open(b"", &wire[sealed.frame()], &mut out)?;
+/// assert_eq!(&out[opened.plaintext()], b"frame");
+/// # Ok::<(), framecrypt::Error>(())
+/// ```
 pub struct FixedKeyStore<const N: usize> {
     /// Keys where they were installed; a slot is never moved.
     slots: [Option<ReceiveKey>; N],
@@ -220,6 +242,26 @@ impl<const N: usize> core::fmt::Debug for FixedKeyStore<N> {
 ///
 /// Each key lives in a `Box` of its own, so growing or shifting the vector
 /// moves pointers, never key material.
+///
+/// ```
+/// use framecrypt::prelude::*;
+/// use framecrypt::{BaseKey, CipherSuite, KeyId, Receiver, Sender, VecKeyStore};
+///
+/// let suite = CipherSuite::Aes128GcmSha256_128;
+/// let mut receiver = Receiver::<VecKeyStore>::new();
+/// // One key per participant, as many as the call has: the store grows.
+/// for id in 0..100u8 {
+///     receiver.add_key(suite, KeyId(id.into()), BaseKey::new(&[id; 16])?)?;
+/// }
+/// assert_eq!(receiver.key_count(), 100);
+///
+/// let mut sender = Sender::new(suite, KeyId(42), BaseKey::new(&[42; 16])?);
+/// let frame = sender.seal_to_vec(b"", b"from participant 42")?;
+/// let (opened, plaintext) = receiver.open_to_vec(b"", &frame)?;
+/// assert_eq!(plaintext, b"from participant 42");
+/// assert_eq!(opened.header().kid(), KeyId(42));
+/// # Ok::<(), framecrypt::Error>(())
+/// ```
 #[cfg(feature = "alloc")]
 #[derive(Default)]
 pub struct VecKeyStore {

@@ -188,6 +188,27 @@ pub struct Fragments<'a> {
 /// # Errors
 /// [`Error::BufferTooSmall`] if `max_payload` leaves no room for data
 /// (below 2).
+///
+/// ```
+/// use framecrypt::prelude::*;
+/// use framecrypt::rtp::{Origin, fragment};
+/// use framecrypt::{BaseKey, CipherSuite, KeyId, Sender};
+///
+/// let mut sender = Sender::new(CipherSuite::Aes128GcmSha256_128, KeyId(1), BaseKey::new(&[1; 16])?);
+/// let frame = sender.seal_to_vec(b"", &[7; 40])?; // 57 bytes: header 1, media 40, tag 16
+/// let mut payloads = Vec::new();
+/// for piece in fragment(&frame, Origin::Raw, 20)? {
+///     let mut payload = vec![0; piece.len()];
+///     piece.write(&mut payload)?;
+///     payloads.push(payload);
+/// }
+/// assert_eq!(payloads.len(), 3); // 19 bytes of the frame and a descriptor in each
+/// assert!(payloads.iter().all(|payload| payload.len() <= 20));
+/// assert_eq!([payloads[0][0], payloads[1][0], payloads[2][0]], [0x80, 0x00, 0x40]); // S, -, E
+/// let joined: Vec<u8> = payloads.iter().flat_map(|payload| &payload[1..]).copied().collect();
+/// assert_eq!(joined, frame);
+/// # Ok::<(), framecrypt::Error>(())
+/// ```
 pub fn fragment(sframe: &[u8], origin: Origin, max_payload: usize) -> Result<Fragments<'_>, Error> {
     let room = max_payload
         .checked_sub(Descriptor::LEN)
@@ -255,6 +276,29 @@ pub const fn max_packet_len(suite: CipherSuite, payload_len: usize) -> usize {
 /// # Errors
 /// As [`Seal::seal`]; [`Error::BufferTooSmall`] if `out` is shorter than
 /// [`max_packet_len`].
+///
+/// ```
+/// use framecrypt::rtp::{Origin, max_packet_len, protect_packet, unprotect_packet};
+/// use framecrypt::{BaseKey, CipherSuite, FixedKeyStore, KeyId, Receiver, Sender};
+///
+/// let suite = CipherSuite::Aes128GcmSha256_128;
+/// let (mut sender, share) = Sender::with_share(suite, KeyId(1), BaseKey::new(&[1; 16])?);
+/// let mut receiver = Receiver::<FixedKeyStore<4>>::new();
+/// receiver.add_share(share)?;
+///
+/// let media = b"one payload from the RTP packetizer";
+/// let mut packet = [0u8; 128];
+/// assert!(packet.len() >= max_packet_len(suite, media.len()));
+/// let sealed = protect_packet(&mut sender, b"", media, &mut packet)?;
+/// let packet = &packet[sealed.frame()];
+/// assert_eq!(packet[0], 0xe0); // S, E and T: one whole frame of packetized media
+/// assert_eq!(packet.len(), 1 + sealed.header().encoded_len() + media.len() + suite.tag_len());
+///
+/// let mut out = [0u8; 128];
+/// let (descriptor, opened) = unprotect_packet(&mut receiver, b"", packet, &mut out)?;
+/// assert_eq!((descriptor.origin, &out[opened.plaintext()]), (Origin::Packetized, &media[..]));
+/// # Ok::<(), framecrypt::Error>(())
+/// ```
 pub fn protect_packet(
     sealer: &mut impl Seal,
     metadata: &[u8],
@@ -285,6 +329,31 @@ pub fn protect_packet(
 /// # Errors
 /// [`Error::MalformedPacket`] if the payload is empty or not a whole frame;
 /// otherwise as [`Open::open`].
+///
+/// ```
+/// use framecrypt::rtp::{Origin, protect_packet, unprotect_packet};
+/// use framecrypt::{BaseKey, CipherSuite, Error, FixedKeyStore, KeyId, Receiver, Sender};
+///
+/// let suite = CipherSuite::Aes128GcmSha256_128;
+/// let (mut sender, share) = Sender::with_share(suite, KeyId(1), BaseKey::new(&[1; 16])?);
+/// let mut receiver = Receiver::<FixedKeyStore<4>>::new();
+/// receiver.add_share(share)?;
+/// let mut packet = [0u8; 64];
+/// let sealed = protect_packet(&mut sender, b"", b"payload", &mut packet)?;
+/// let packet = &packet[sealed.frame()];
+///
+/// let mut out = [0u8; 64];
+/// let (descriptor, opened) = unprotect_packet(&mut receiver, b"", packet, &mut out)?;
+/// assert_eq!(descriptor.origin, Origin::Packetized); // for the media depacketizer
+/// assert_eq!(&out[opened.plaintext()], b"payload");
+/// // The same packet again is a replay.
+/// assert_eq!(unprotect_packet(&mut receiver, b"", packet, &mut out), Err(Error::Replayed));
+/// // A first fragment (S without E) is not a one-packet frame.
+/// let mut fragment = packet.to_vec();
+/// fragment[0] = 0x80;
+/// assert_eq!(unprotect_packet(&mut receiver, b"", &fragment, &mut out), Err(Error::MalformedPacket));
+/// # Ok::<(), framecrypt::Error>(())
+/// ```
 pub fn unprotect_packet(
     opener: &mut impl Open,
     metadata: &[u8],
@@ -370,6 +439,35 @@ pub struct Assembled {
 /// - [`Error::BufferTooSmall`] if `out` cannot hold the frame.
 ///
 /// On error, `out` may hold the fragments joined before the one refused.
+///
+/// ```
+/// use framecrypt::prelude::*;
+/// use framecrypt::rtp::{Origin, Received, assemble, fragment};
+/// use framecrypt::{BaseKey, CipherSuite, FixedKeyStore, KeyId, Receiver, Sender};
+///
+/// let suite = CipherSuite::Aes128GcmSha256_128;
+/// let (mut sender, share) = Sender::with_share(suite, KeyId(1), BaseKey::new(&[1; 16])?);
+/// let mut receiver = Receiver::<FixedKeyStore<4>>::new();
+/// receiver.add_share(share)?;
+/// let frame = sender.seal_to_vec(b"", &[7; 40])?; // 57 bytes: three payloads of 20
+/// let mut payloads = [[0u8; 20]; 3];
+/// for (payload, piece) in payloads.iter_mut().zip(fragment(&frame, Origin::Raw, 20)?) {
+///     piece.write(payload)?;
+/// }
+/// // Sequence numbers 65535, 0, 1 (they wrap); 1 and 65535 arrive first.
+/// let mut received = vec![
+///     Received { seq: 1, payload: &payloads[2] },
+///     Received { seq: 65_535, payload: &payloads[0] },
+/// ];
+/// let mut joined = [0u8; 64];
+/// assert_eq!(assemble(&received, &mut joined)?, None); // 0 is still missing
+/// received.push(Received { seq: 0, payload: &payloads[1] });
+/// let assembled = assemble(&received, &mut joined)?.expect("S to E, nothing missing");
+/// assert_eq!((assembled.first_seq, assembled.packets), (65_535, 3));
+/// let (_, plaintext) = receiver.open_to_vec(b"", &joined[..assembled.len])?;
+/// assert_eq!(plaintext, [7; 40]);
+/// # Ok::<(), framecrypt::Error>(())
+/// ```
 pub fn assemble(received: &[Received<'_>], out: &mut [u8]) -> Result<Option<Assembled>, Error> {
     for p in received {
         Descriptor::parse(p.payload)?;

@@ -23,6 +23,27 @@ pub use crate::codec::format::Hints;
 /// A protected frame as seen without a key.
 ///
 /// `payload.len() == clear_len + header_len + sealed_len + escape_len`.
+///
+/// ```
+/// use framecrypt::codec::{Codec, Fallback, Protection};
+/// use framecrypt::{BaseKey, CipherSuite, Counter, KeyId, Sender, sfu};
+///
+/// let suite = CipherSuite::Aes128GcmSha256_128;
+/// let mut sender = Sender::new(suite, KeyId(7), BaseKey::new(&[7; 16])?);
+/// // A VP8 keyframe: frame tag, start code, 320x240, then 6 bytes of picture.
+/// let frame = [0x50, 0x2c, 0x00, 0x9d, 0x01, 0x2a, 0x40, 0x01, 0xf0, 0x00, 1, 2, 3, 4, 5, 6];
+/// let mut wire = [0u8; 64];
+/// let sealed = Protection::new(Codec::Vp8, Fallback::Reject).protect(&mut sender, &frame, &mut wire)?;
+/// let wire = &wire[sealed.frame()];
+///
+/// let view = sfu::inspect_codec(Codec::Vp8, wire)?;
+/// assert_eq!((view.header().kid(), view.header().ctr()), (KeyId(7), Counter(0)));
+/// assert_eq!((view.clear_len(), view.header_offset(), view.header_len()), (10, 10, 1));
+/// assert_eq!(view.media_len(suite), Some(6)); // the encrypted picture bytes
+/// assert_eq!(view.sealed_len(), 6 + suite.tag_len());
+/// assert_eq!(wire.len(), view.clear_len() + view.header_len() + view.sealed_len() + view.escape_len());
+/// # Ok::<(), framecrypt::Error>(())
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct View {
     header: Header,
@@ -99,6 +120,28 @@ impl View {
 
 /// The header and hints of a protected frame, as [`peek_codec`] reads them
 /// without walking its encrypted bytes.
+///
+/// ```
+/// use framecrypt::codec::{Codec, Fallback, Protection};
+/// use framecrypt::{BaseKey, CipherSuite, KeyId, Sender, sfu};
+///
+/// let mut sender = Sender::new(CipherSuite::Aes128GcmSha256_128, KeyId(7), BaseKey::new(&[7; 16])?);
+/// let vp8 = Protection::new(Codec::Vp8, Fallback::Reject);
+/// let (mut key, mut inter) = ([0u8; 64], [0u8; 64]);
+/// let key_frame = [0x50, 0x2c, 0x00, 0x9d, 0x01, 0x2a, 0x40, 0x01, 0xf0, 0x00, 1, 2, 3];
+/// let sealed = vp8.protect(&mut sender, &key_frame, &mut key)?;
+/// let key = &key[sealed.frame()];
+/// let sealed = vp8.protect(&mut sender, &[0x31, 0x02, 0x00, 4, 5, 6], &mut inter)?;
+/// let inter = &inter[sealed.frame()];
+///
+/// // What an SFU needs to start a newcomer's video on a keyframe.
+/// let peek = sfu::peek_codec(Codec::Vp8, key)?;
+/// assert_eq!((peek.header().kid(), peek.hints().keyframe), (KeyId(7), Some(true)));
+/// assert_eq!((peek.header_offset(), peek.header_len()), (10, 1));
+/// assert_eq!(sfu::peek_codec(Codec::Vp8, inter)?.hints().keyframe, Some(false));
+/// assert_eq!(peek, sfu::inspect_codec(Codec::Vp8, key)?.peek());
+/// # Ok::<(), framecrypt::Error>(())
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Peek {
     header: Header,
@@ -137,6 +180,23 @@ impl Peek {
 ///
 /// # Errors
 /// [`Error::MalformedHeader`] if the header is truncated.
+///
+/// ```
+/// use framecrypt::prelude::*;
+/// use framecrypt::{BaseKey, CipherSuite, Counter, Error, KeyId, Sender, sfu};
+///
+/// let suite = CipherSuite::Aes128GcmSha256_128;
+/// let mut sender = Sender::new(suite, KeyId(300), BaseKey::new(&[1; 16])?);
+/// sender.seal_to_vec(b"", b"first")?;
+/// let frame = sender.seal_to_vec(b"", b"second")?;
+///
+/// let view = sfu::inspect(&frame)?; // no key needed
+/// assert_eq!((view.header().kid(), view.header().ctr()), (KeyId(300), Counter(1)));
+/// assert_eq!((view.header_offset(), view.header_len(), view.clear_len()), (0, 3, 0));
+/// assert_eq!(view.media_len(suite), Some(6)); // b"second"
+/// assert_eq!(sfu::inspect(&frame[..2]), Err(Error::MalformedHeader)); // KID cut short
+/// # Ok::<(), framecrypt::Error>(())
+/// ```
 pub fn inspect(payload: &[u8]) -> Result<View, Error> {
     let parsed = Header::parse(payload)?;
     Ok(View {
@@ -159,6 +219,32 @@ pub fn inspect(payload: &[u8]) -> Result<View, Error> {
 /// # Errors
 /// [`Error::MalformedFrame`] if the clear structure does not parse,
 /// [`Error::MalformedHeader`] if the header is truncated.
+///
+/// ```
+/// use framecrypt::codec::{Codec, Fallback, Protection};
+/// use framecrypt::{BaseKey, CipherSuite, KeyId, Sender, sfu};
+///
+/// let suite = CipherSuite::Aes128GcmSha256_128;
+/// let mut sender = Sender::new(suite, KeyId(5), BaseKey::new(&[5; 16])?);
+/// // An H.264 keyframe: SPS, PPS, then an IDR slice with 5 bytes of data.
+/// let frame = [
+///     0, 0, 0, 1, 0x67, 0x42, 0x00, 0x1f, // SPS
+///     0, 0, 1, 0x68, 0xce, 0x3c, 0x80, // PPS
+///     0, 0, 1, 0x65, 0x88, 0x84, 1, 2, 3, 4, 0x80, // IDR: NAL and slice headers, data
+/// ];
+/// let mut wire = [0u8; 128];
+/// let sealed = Protection::new(Codec::H264, Fallback::Reject).protect(&mut sender, &frame, &mut wire)?;
+/// let wire = &wire[sealed.frame()];
+///
+/// let view = sfu::inspect_codec(Codec::H264, wire)?;
+/// assert_eq!(view.header().kid(), KeyId(5));
+/// assert_eq!(view.hints().keyframe, Some(true)); // an IDR slice
+/// assert!(view.hints().parameter_sets); // SPS and PPS, in the clear
+/// assert_eq!(view.media_len(suite), Some(5)); // only the slice data is encrypted
+/// // Before the SFrame header, the protected frame is the frame itself.
+/// assert_eq!(wire[..view.header_offset()], frame[..view.header_offset()]);
+/// # Ok::<(), framecrypt::Error>(())
+/// ```
 pub fn inspect_codec(codec: Codec, payload: &[u8]) -> Result<View, Error> {
     let rules = match codec {
         Codec::Unknown | Codec::Vp9 => return inspect(payload),
@@ -209,6 +295,29 @@ pub fn inspect_codec(codec: Codec, payload: &[u8]) -> Result<View, Error> {
 /// # Errors
 /// [`Error::MalformedFrame`] if the clear structure read does not parse,
 /// [`Error::MalformedHeader`] if the header is truncated.
+///
+/// ```
+/// use framecrypt::codec::{Codec, Fallback, Protection};
+/// use framecrypt::{BaseKey, CipherSuite, Error, KeyId, Sender, sfu};
+///
+/// let mut sender = Sender::new(CipherSuite::Aes128GcmSha256_128, KeyId(5), BaseKey::new(&[5; 16])?);
+/// // An H.264 keyframe: SPS, PPS, then an IDR slice.
+/// let frame = [
+///     0, 0, 0, 1, 0x67, 0x42, 0x00, 0x1f, // SPS
+///     0, 0, 1, 0x68, 0xce, 0x3c, 0x80, // PPS
+///     0, 0, 1, 0x65, 0x88, 0x84, 1, 2, 3, 4, 0x80, // IDR: NAL and slice headers, data
+/// ];
+/// let mut wire = [0u8; 128];
+/// let sealed = Protection::new(Codec::H264, Fallback::Reject).protect(&mut sender, &frame, &mut wire)?;
+/// let wire = &wire[sealed.frame()];
+///
+/// let peek = sfu::peek_codec(Codec::H264, wire)?; // stops at the IDR slice's header
+/// assert_eq!(peek.header().kid(), KeyId(5));
+/// assert_eq!((peek.hints().keyframe, peek.hints().parameter_sets), (Some(true), true));
+/// assert_eq!(peek, sfu::inspect_codec(Codec::H264, wire)?.peek());
+/// assert_eq!(sfu::peek_codec(Codec::H264, b"no start code"), Err(Error::MalformedFrame));
+/// # Ok::<(), framecrypt::Error>(())
+/// ```
 pub fn peek_codec(codec: Codec, payload: &[u8]) -> Result<Peek, Error> {
     let rules = match codec {
         Codec::Unknown | Codec::Vp9 => return inspect(payload).map(|view| view.peek()),

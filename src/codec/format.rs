@@ -217,6 +217,27 @@ impl<F: Format> Iterator for Units<'_, F> {
 
 /// What the clear bytes of a codec-aware frame tell about the media
 /// ([`crate::sfu`]).
+///
+/// ```
+/// use framecrypt::codec::{Codec, Fallback, Protection};
+/// use framecrypt::prelude::*;
+/// use framecrypt::sfu::{self, Hints};
+/// use framecrypt::{BaseKey, CipherSuite, KeyId, Sender};
+///
+/// let mut sender = Sender::new(CipherSuite::Aes128GcmSha256_128, KeyId(1), BaseKey::new(&[1; 16])?);
+/// // An Opus packet: its TOC byte (0x78) stays clear, and the SFU reads it.
+/// let opus = Protection::new(Codec::OPUS, Fallback::Reject);
+/// let mut wire = [0u8; 64];
+/// let sealed = opus.protect(&mut sender, &[0x78, 1, 2, 3], &mut wire)?;
+/// let hints = sfu::inspect_codec(Codec::OPUS, &wire[sealed.frame()])?.hints();
+/// assert_eq!(hints.opus_toc, Some(0x78));
+/// assert_eq!((hints.keyframe, hints.width), (None, None)); // audio: no pictures
+///
+/// // A plain SFrame frame has no clear media bytes, so no hints.
+/// let sealed = sender.seal(b"", &[0x78, 1, 2, 3], &mut wire)?;
+/// assert_eq!(sfu::inspect(&wire[sealed.frame()])?.hints(), Hints::default());
+/// # Ok::<(), framecrypt::Error>(())
+/// ```
 #[non_exhaustive]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Hints {

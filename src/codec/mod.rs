@@ -136,6 +136,26 @@ pub(crate) use engine::{piece_head, piece_length};
 use format::{Format, Hints, Unit};
 
 /// The media format of a frame, which decides its clear bytes.
+///
+/// ```
+/// use framecrypt::codec::{Codec, Fallback, Protection};
+/// use framecrypt::{BaseKey, CipherSuite, Error, KeyId, Sender, sfu};
+///
+/// // From a name, as in an SDP `rtpmap` or the CLI; and back.
+/// assert_eq!("H264".parse::<Codec>()?, Codec::H264);
+/// assert_eq!("hevc".parse::<Codec>()?, Codec::H265);
+/// assert_eq!(Codec::OPUS.to_string(), "opus");
+/// assert_eq!("mp3".parse::<Codec>(), Err(Error::UnsupportedCodec));
+///
+/// // The codec decides what stays clear: the Opus TOC byte, or nothing.
+/// let mut sender = Sender::new(CipherSuite::Aes128GcmSha256_128, KeyId(1), BaseKey::new(&[1; 16])?);
+/// let mut wire = [0u8; 64];
+/// for (codec, clear) in [(Codec::OPUS, 1), (Codec::Opus { clear_toc: false }, 0)] {
+///     let sealed = Protection::new(codec, Fallback::Reject).protect(&mut sender, &[0x78, 1, 2], &mut wire)?;
+///     assert_eq!(sfu::inspect_codec(codec, &wire[sealed.frame()])?.clear_len(), clear);
+/// }
+/// # Ok::<(), framecrypt::Error>(())
+/// ```
 #[non_exhaustive]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Codec {
@@ -286,6 +306,30 @@ impl Format for Rules {
 
 /// What to do with a frame that has no codec-aware rule: an unknown codec,
 /// or a frame that does not parse as its codec.
+///
+/// ```
+/// use framecrypt::codec::{Codec, Fallback, Protection};
+/// use framecrypt::{BaseKey, CipherSuite, Error, FixedKeyStore, KeyId, Layout, Receiver, Sender};
+///
+/// let suite = CipherSuite::Aes128GcmSha256_128;
+/// let (mut sender, share) = Sender::with_share(suite, KeyId(1), BaseKey::new(&[1; 16])?);
+/// let mut receiver = Receiver::<FixedKeyStore<4>>::new();
+/// receiver.add_share(share)?;
+/// let frame = [0x50, 1, 2]; // a VP8 keyframe tag, but shorter than a keyframe header
+/// let mut wire = [0u8; 64];
+///
+/// let strict = Protection::new(Codec::Vp8, Fallback::Reject);
+/// assert_eq!(strict.protect(&mut sender, &frame, &mut wire), Err(Error::MalformedFrame));
+///
+/// // WholeFrame protects it as a plain SFrame frame, and the receiver reads it back.
+/// let lenient = Protection::new(Codec::Vp8, Fallback::WholeFrame);
+/// let sealed = lenient.protect(&mut sender, &frame, &mut wire)?;
+/// assert_eq!(sealed.layout(), Layout::WholeFrame);
+/// let mut out = [0u8; 64];
+/// let opened = lenient.unprotect(&mut receiver, &wire[sealed.frame()], &mut out)?;
+/// assert_eq!(out[opened.plaintext()], frame);
+/// # Ok::<(), framecrypt::Error>(())
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Fallback {
     /// Return an error ([`Error::UnsupportedCodec`] or

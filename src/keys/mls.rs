@@ -36,6 +36,30 @@ pub const MLS_BASE_KEY_LABEL: &str = "SFrame 1.0 Base Key";
 ///
 /// Implement it over your MLS library's group object; for `openmls`,
 /// `MlsGroup::export_secret(crypto, label, context, len)` is this function.
+///
+/// ```
+/// use framecrypt::prelude::*;
+/// use framecrypt::{BaseKey, CipherSuite, EpochManager, Error, MLS_BASE_KEY_LABEL, MlsExporter, MlsSender};
+///
+/// /// Stands in for an MLS group at one epoch: fixed bytes where a real
+/// /// group derives them from its exporter secret.
+/// struct GroupAtEpoch([u8; 32]);
+///
+/// impl MlsExporter for GroupAtEpoch {
+///     fn export(&self, label: &str, context: &[u8], len: usize) -> Result<BaseKey, Error> {
+///         assert_eq!((label, context), (MLS_BASE_KEY_LABEL, &b""[..])); // RFC 9605 §5.2
+///         BaseKey::new(self.0.get(..len).ok_or(Error::ExportFailed)?)
+///     }
+/// }
+///
+/// let mut epochs = EpochManager::<4, 16>::new(CipherSuite::Aes128GcmSha256_128, 4)?;
+/// epochs.add_epoch(0, 2, &GroupAtEpoch([9; 32]), 0)?; // epoch 0, a group of 2
+/// let mut alice = MlsSender::new(0, 0);
+/// alice.enter_epoch(&epochs)?;
+/// let frame = alice.seal_to_vec(b"", b"hello")?;
+/// assert_eq!(epochs.at(0).open_to_vec(b"", &frame)?.1, b"hello");
+/// # Ok::<(), framecrypt::Error>(())
+/// ```
 pub trait MlsExporter {
     /// `MLS-Exporter(label, context, len)` for the current epoch, as a
     /// secret of exactly `len` bytes.
@@ -53,6 +77,32 @@ pub trait MlsExporter {
 /// # Errors
 /// The exporter's errors; [`Error::ExportFailed`] if it returns a secret of
 /// the wrong length.
+///
+/// ```
+/// use framecrypt::{BaseKey, CipherSuite, Error, MlsExporter, mls_base_key};
+///
+/// # struct GroupAtEpoch([u8; 32]);
+/// # impl MlsExporter for GroupAtEpoch {
+/// #     fn export(&self, _label: &str, _context: &[u8], len: usize) -> Result<BaseKey, Error> {
+/// #         BaseKey::new(self.0.get(..len).ok_or(Error::ExportFailed)?)
+/// #     }
+/// # }
+/// // `GroupAtEpoch` exports `len` bytes of [9; 32] (see `MlsExporter`).
+/// let group = GroupAtEpoch([9; 32]);
+/// let base_key = mls_base_key(&group, CipherSuite::Aes128GcmSha256_128)?; // Nk = 16
+/// assert_eq!(base_key.expose_secret(), &[9; 16]);
+///
+/// /// Always 16 bytes, whatever `len` asks for.
+/// struct Sloppy;
+/// impl MlsExporter for Sloppy {
+///     fn export(&self, _label: &str, _context: &[u8], _len: usize) -> Result<BaseKey, Error> {
+///         BaseKey::new(&[1; 16])
+///     }
+/// }
+/// let suite = CipherSuite::Aes256GcmSha512_128; // Nk = 32
+/// assert_eq!(mls_base_key(&Sloppy, suite).map(|_| ()), Err(Error::ExportFailed));
+/// # Ok::<(), framecrypt::Error>(())
+/// ```
 pub fn mls_base_key(exporter: &impl MlsExporter, suite: CipherSuite) -> Result<BaseKey, Error> {
     let base_key = exporter.export(MLS_BASE_KEY_LABEL, b"", suite.key_len())?;
     if base_key.expose_secret().len() != suite.key_len() {
@@ -78,6 +128,18 @@ pub struct MlsKidLayout {
 }
 
 /// The three fields of an MLS KID.
+///
+/// ```
+/// use framecrypt::{KeyId, MlsKidFields, MlsKidLayout};
+///
+/// // RFC 9605 Figure 9: E = 4 epoch bits, a group of 64 members (S = 6).
+/// let layout = MlsKidLayout::for_group_size(4, 64)?;
+/// let fields = layout.fields(KeyId(0x820));
+/// assert_eq!(fields, MlsKidFields { context: 2, sender_index: 2, epoch_bits: 0 });
+/// // Member 2, context 2, in epoch 16 (low bits 0): the same KID again.
+/// assert_eq!(layout.kid(fields.context, fields.sender_index, 16)?, KeyId(0x820));
+/// # Ok::<(), framecrypt::Error>(())
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct MlsKidFields {
     /// The sender's context value.
@@ -257,6 +319,27 @@ struct EpochKey<const W: usize> {
 ///
 /// Needs no allocator; the struct is large (`KEYS` expanded ciphers), so
 /// keep it in a `Box` or a `static` when it is big.
+///
+/// ```
+/// use framecrypt::prelude::*;
+/// use framecrypt::{BaseKey, CipherSuite, EpochManager, Error, MlsSender, Retention};
+///
+/// // E = 2 epoch bits in each KID; a superseded epoch is kept for one second.
+/// let retention = Retention { max_previous: 1, max_age_ms: 1_000 };
+/// let mut epochs =
+///     EpochManager::<4, 16>::new(CipherSuite::Aes128GcmSha256_128, 2)?.with_retention(retention)?;
+/// epochs.add_epoch_key(1, 3, BaseKey::new(&[1; 16])?, 0)?; // epoch 1, 3 members, at 0 ms
+/// let mut bob = MlsSender::new(1, 0); // member index 1, context 0
+/// bob.enter_epoch(&epochs)?;
+/// let (early, late) = (bob.seal_to_vec(b"", b"early")?, bob.seal_to_vec(b"", b"late")?);
+///
+/// epochs.add_epoch_key(2, 3, BaseKey::new(&[2; 16])?, 100)?; // the next commit, at 100 ms
+/// assert_eq!(epochs.at(150).open_to_vec(b"", &early)?.1, b"early"); // epoch 1 still held
+/// assert_eq!(epochs.stats(1).map(|stats| stats.ok), Some(1)); // counted for member 1
+/// assert_eq!(epochs.at(1_100).open_to_vec(b"", &late).map(|_| ()), Err(Error::KeyExpired));
+/// assert!(!epochs.has_epoch(1) && epochs.has_epoch(2));
+/// # Ok::<(), framecrypt::Error>(())
+/// ```
 pub struct EpochManager<const EPOCHS: usize = 4, const KEYS: usize = 32, const W: usize = 2> {
     suite: CipherSuite,
     epoch_bits: u32,
@@ -713,6 +796,28 @@ impl<const EPOCHS: usize, const KEYS: usize, const W: usize> fmt::Debug
 ///
 /// It only ever moves to newer epochs, so a (KID, CTR) pair is never
 /// reused while it lives. Use one `MlsSender` per context (stream).
+///
+/// ```
+/// use framecrypt::prelude::*;
+/// use framecrypt::{BaseKey, CipherSuite, EpochManager, Error, KeyId, MlsSender};
+///
+/// let mut epochs = EpochManager::<4, 16>::new(CipherSuite::Aes128GcmSha256_128, 4)?;
+/// let mut alice = MlsSender::new(3, 0); // member index 3, context 0
+/// assert_eq!(alice.seal_to_vec(b"", b"too early"), Err(Error::NoEpoch));
+///
+/// epochs.add_epoch_key(14, 64, BaseKey::new(&[14; 16])?, 0)?;
+/// alice.enter_epoch(&epochs)?;
+/// assert_eq!(alice.kid(), Some(KeyId(0x3e))); // RFC 9605 Figure 9: epoch 14, index 3
+/// let frame = alice.seal_to_vec(b"", b"hi")?;
+/// assert_eq!(epochs.at(0).open_to_vec(b"", &frame)?.1, b"hi");
+///
+/// // After the next commit the sender moves on, and only forward.
+/// epochs.add_epoch_key(15, 64, BaseKey::new(&[15; 16])?, 10)?;
+/// alice.enter_epoch(&epochs)?;
+/// assert_eq!((alice.epoch(), alice.kid()), (Some(15), Some(KeyId(0x3f))));
+/// assert_eq!(alice.enter_epoch(&epochs), Err(Error::StaleKey));
+/// # Ok::<(), framecrypt::Error>(())
+/// ```
 pub struct MlsSender {
     sender_index: u64,
     context: u64,

@@ -22,6 +22,25 @@ pub(crate) mod ratchet;
 /// reached: when more than `max_previous` newer superseded keys exist, or
 /// once `max_age_ms` milliseconds have passed since it was superseded. The
 /// key in current use is never expired.
+///
+/// ```
+/// use framecrypt::prelude::*;
+/// use framecrypt::{BaseKey, CipherSuite, Error, RatchetBits, RatchetingReceiver, RatchetingSender, Retention};
+///
+/// let (suite, bits) = (CipherSuite::Aes128GcmSha256_128, RatchetBits::new(8)?);
+/// let mut sender = RatchetingSender::new(suite, bits, 0, BaseKey::new(&[1; 16])?)?;
+/// let retention = Retention { max_previous: 1, max_age_ms: 1_000 };
+/// let mut receiver = RatchetingReceiver::<2>::new(suite, bits).with_retention(retention)?;
+/// receiver.install_share(sender.share(), 0)?;
+/// let (late, later) = (sender.seal_to_vec(b"", b"step 0")?, sender.seal_to_vec(b"", b"step 0")?);
+///
+/// sender.ratchet(); // step 1: step 0 is superseded when its first frame arrives, at 10 ms
+/// receiver.at(10).open_to_vec(b"", &sender.seal_to_vec(b"", b"step 1")?)?;
+/// assert_eq!(receiver.at(500).open_to_vec(b"", &late)?.1, b"step 0");
+/// assert_eq!(receiver.at(1_010).open_to_vec(b"", &later).map(|_| ()), Err(Error::KeyExpired));
+/// assert_eq!(Retention::default(), Retention { max_previous: 3, max_age_ms: 5_000 });
+/// # Ok::<(), framecrypt::Error>(())
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Retention {
     /// How many superseded keys are kept at most (further capped by the
@@ -66,6 +85,29 @@ impl Default for Retention {
 /// Each failed call counts under exactly one kind; errors that are the
 /// caller's own ([`Error::BufferTooSmall`], [`Error::MetadataTooLong`],
 /// [`Error::StoreFull`]) are not counted.
+///
+/// ```
+/// use framecrypt::prelude::*;
+/// use framecrypt::{BaseKey, CipherSuite, RatchetBits, RatchetingReceiver, RatchetingSender};
+///
+/// let (suite, bits) = (CipherSuite::Aes128GcmSha256_128, RatchetBits::new(8)?);
+/// let mut sender = RatchetingSender::new(suite, bits, 0, BaseKey::new(&[1; 16])?)?;
+/// let mut receiver = RatchetingReceiver::<2>::new(suite, bits);
+/// receiver.install_share(sender.share(), 0)?;
+///
+/// let frame = sender.seal_to_vec(b"", b"frame")?;
+/// receiver.at(0).open_to_vec(b"", &frame)?;
+/// assert!(receiver.at(0).open_to_vec(b"", &frame).is_err()); // the same frame again
+/// let mut forged = sender.seal_to_vec(b"", b"frame")?;
+/// let last = forged.len() - 1;
+/// forged[last] ^= 1; // one bit of the tag
+/// assert!(receiver.at(0).open_to_vec(b"", &forged).is_err());
+///
+/// let stats = receiver.stats();
+/// assert_eq!((stats.ok, stats.replayed, stats.authentication_failed), (1, 1, 1));
+/// assert_eq!(stats.failures(), 2);
+/// # Ok::<(), framecrypt::Error>(())
+/// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub struct DecryptStats {
     /// Frames decrypted and authenticated.

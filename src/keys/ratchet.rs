@@ -33,6 +33,20 @@ const RATCHET_LABEL: &[u8] = b"SFrame 1.0 Ratchet";
 /// Chosen per sender and known to its receivers. `2^R` bounds how many
 /// ratchet steps a receiver can tell apart, so it bounds reordering across
 /// steps.
+///
+/// ```
+/// use framecrypt::{Error, KeyId, RatchetBits};
+///
+/// let bits = RatchetBits::new(8)?; // KID = (generation << 8) + (step mod 256)
+/// assert_eq!(bits.kid(3, 5)?, KeyId(0x305));
+/// assert_eq!(bits.kid(3, 0x105)?, KeyId(0x305)); // only the step's low 8 bits are sent
+/// assert_eq!((bits.generation_of(KeyId(0x305)), bits.step_bits_of(KeyId(0x305))), (3, 5));
+/// assert_eq!(bits.max_generation(), (1 << 56) - 1);
+/// assert_eq!(bits.kid(1 << 56, 0), Err(Error::InvalidParameter));
+/// assert_eq!(RatchetBits::new(0), Err(Error::InvalidParameter)); // no room for a step
+/// assert_eq!(RatchetBits::new(64), Err(Error::InvalidParameter)); // none for a generation
+/// # Ok::<(), framecrypt::Error>(())
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct RatchetBits(u32);
 
@@ -95,6 +109,23 @@ impl RatchetBits {
 /// One ratchet step (RFC 9605 §5.1): consumes `base_key` and returns the
 /// next one, `Nh` bytes long. The old key is zeroized when it is dropped
 /// here.
+///
+/// ```
+/// use framecrypt::{BaseKey, CipherSuite, RatchetBits, RatchetingSender, ratchet_forward};
+///
+/// let suite = CipherSuite::Aes128GcmSha256_128;
+/// let bytes = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15];
+/// let step_1 = ratchet_forward(suite, BaseKey::new(&bytes)?);
+/// // Nh = 32 bytes (SHA-256): step 1 of tests/data/ratchet-vectors.json.
+/// assert_eq!(step_1.expose_secret().len(), 32);
+/// assert_eq!(step_1.expose_secret()[..8], [0xfb, 0x75, 0xd8, 0xd5, 0x78, 0x2d, 0xa6, 0xc6]);
+///
+/// // The step a sender's `ratchet()` takes.
+/// let mut sender = RatchetingSender::new(suite, RatchetBits::new(8)?, 0, BaseKey::new(&bytes)?)?;
+/// sender.ratchet();
+/// assert_eq!(sender.share().expose_secret(), step_1.expose_secret());
+/// # Ok::<(), framecrypt::Error>(())
+/// ```
 #[must_use]
 pub fn ratchet_forward(suite: CipherSuite, base_key: BaseKey) -> BaseKey {
     next_base_key(suite, &base_key)
@@ -242,6 +273,28 @@ impl Steps {
 /// Each step and generation has its own key, so the frame counter starts
 /// again at 0 after either; within one key the core's counter rules hold
 /// (never reused, exhaustion is permanent for that key).
+///
+/// ```
+/// use framecrypt::prelude::*;
+/// use framecrypt::{BaseKey, CipherSuite, Counter, KeyId, RatchetBits, RatchetingReceiver, RatchetingSender};
+///
+/// let (suite, bits) = (CipherSuite::Aes128GcmSha256_128, RatchetBits::new(8)?);
+/// let mut sender = RatchetingSender::new(suite, bits, 0, BaseKey::new(&[1; 16])?)?;
+/// let mut receiver = RatchetingReceiver::<4>::new(suite, bits);
+/// receiver.install_share(sender.share(), 0)?;
+/// sender.seal_to_vec(b"", b"frame")?;
+/// assert_eq!((sender.kid(), sender.next_counter()), (KeyId(0), Some(Counter(1))));
+///
+/// sender.ratchet(); // a member joined: step 1, the counter back at 0
+/// assert_eq!((sender.kid(), sender.next_counter()), (KeyId(1), Some(Counter(0))));
+///
+/// sender.rekey(BaseKey::new(&[2; 16])?)?; // a member left: generation 1, a fresh key
+/// assert_eq!((sender.generation(), sender.step(), sender.kid()), (1, 0, KeyId(0x100)));
+/// receiver.install_share(sender.share(), 20)?; // handed to the remaining members only
+/// let frame = sender.seal_to_vec(b"", b"after the leave")?;
+/// assert_eq!(receiver.at(20).open_to_vec(b"", &frame)?.1, b"after the leave");
+/// # Ok::<(), framecrypt::Error>(())
+/// ```
 pub struct RatchetingSender {
     bits: RatchetBits,
     generation: u64,
@@ -574,6 +627,30 @@ struct PreviousKey<const W: usize> {
 /// Choose `R` so that `2^R` comfortably exceeds the retained steps plus
 /// `max_forward`, otherwise a KID's low bits cannot say whether it is a
 /// late step or a future one.
+///
+/// ```
+/// use framecrypt::prelude::*;
+/// use framecrypt::{BaseKey, CipherSuite, Error, RatchetBits, RatchetingReceiver, RatchetingSender};
+///
+/// let (suite, bits) = (CipherSuite::Aes128GcmSha256_128, RatchetBits::new(8)?);
+/// let mut sender = RatchetingSender::new(suite, bits, 0, BaseKey::new(&[1; 16])?)?;
+/// let mut receiver = RatchetingReceiver::<4>::new(suite, bits).with_max_forward(2)?;
+/// receiver.install_share(sender.share(), 0)?;
+///
+/// sender.ratchet();
+/// sender.ratchet(); // two joins this receiver was not told of
+/// let frame = sender.seal_to_vec(b"", b"step 2")?;
+/// assert_eq!(receiver.at(0).open_to_vec(b"", &frame)?.1, b"step 2");
+/// assert_eq!(receiver.step(), Some(2)); // followed, once the frame authenticated
+///
+/// for _ in 0..3 {
+///     sender.ratchet(); // three steps more: beyond `max_forward`
+/// }
+/// let frame = sender.seal_to_vec(b"", b"step 5")?;
+/// assert_eq!(receiver.at(0).open_to_vec(b"", &frame).map(|_| ()), Err(Error::TooFarAhead));
+/// assert_eq!((receiver.step(), receiver.stats().too_far_ahead), (Some(2), 1));
+/// # Ok::<(), framecrypt::Error>(())
+/// ```
 pub struct RatchetingReceiver<const N: usize = 4, const W: usize = 2> {
     suite: CipherSuite,
     bits: RatchetBits,
