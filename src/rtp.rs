@@ -190,6 +190,8 @@ pub struct Fragments<'a> {
 /// (below 2).
 ///
 /// ```
+/// # #[cfg(feature = "alloc")]
+/// # fn main() -> Result<(), framecrypt::Error> {
 /// use framecrypt::prelude::*;
 /// use framecrypt::rtp::{Origin, fragment};
 /// use framecrypt::{BaseKey, CipherSuite, KeyId, Sender};
@@ -207,7 +209,10 @@ pub struct Fragments<'a> {
 /// assert_eq!([payloads[0][0], payloads[1][0], payloads[2][0]], [0x80, 0x00, 0x40]); // S, -, E
 /// let joined: Vec<u8> = payloads.iter().flat_map(|payload| &payload[1..]).copied().collect();
 /// assert_eq!(joined, frame);
-/// # Ok::<(), framecrypt::Error>(())
+/// # Ok(())
+/// # }
+/// # #[cfg(not(feature = "alloc"))]
+/// # fn main() {}
 /// ```
 pub fn fragment(sframe: &[u8], origin: Origin, max_payload: usize) -> Result<Fragments<'_>, Error> {
     let room = max_payload
@@ -441,6 +446,8 @@ pub struct Assembled {
 /// On error, `out` may hold the fragments joined before the one refused.
 ///
 /// ```
+/// # #[cfg(feature = "alloc")]
+/// # fn main() -> Result<(), framecrypt::Error> {
 /// use framecrypt::prelude::*;
 /// use framecrypt::rtp::{Origin, Received, assemble, fragment};
 /// use framecrypt::{BaseKey, CipherSuite, FixedKeyStore, KeyId, Receiver, Sender};
@@ -466,7 +473,10 @@ pub struct Assembled {
 /// assert_eq!((assembled.first_seq, assembled.packets), (65_535, 3));
 /// let (_, plaintext) = receiver.open_to_vec(b"", &joined[..assembled.len])?;
 /// assert_eq!(plaintext, [7; 40]);
-/// # Ok::<(), framecrypt::Error>(())
+/// # Ok(())
+/// # }
+/// # #[cfg(not(feature = "alloc"))]
+/// # fn main() {}
 /// ```
 pub fn assemble(received: &[Received<'_>], out: &mut [u8]) -> Result<Option<Assembled>, Error> {
     for p in received {

@@ -182,6 +182,8 @@ impl Peek {
 /// [`Error::MalformedHeader`] if the header is truncated.
 ///
 /// ```
+/// # #[cfg(feature = "alloc")]
+/// # fn main() -> Result<(), framecrypt::Error> {
 /// use framecrypt::prelude::*;
 /// use framecrypt::{BaseKey, CipherSuite, Counter, Error, KeyId, Sender, sfu};
 ///
@@ -195,7 +197,10 @@ impl Peek {
 /// assert_eq!((view.header_offset(), view.header_len(), view.clear_len()), (0, 3, 0));
 /// assert_eq!(view.media_len(suite), Some(6)); // b"second"
 /// assert_eq!(sfu::inspect(&frame[..2]), Err(Error::MalformedHeader)); // KID cut short
-/// # Ok::<(), framecrypt::Error>(())
+/// # Ok(())
+/// # }
+/// # #[cfg(not(feature = "alloc"))]
+/// # fn main() {}
 /// ```
 pub fn inspect(payload: &[u8]) -> Result<View, Error> {
     let parsed = Header::parse(payload)?;

@@ -38,6 +38,8 @@ pub const MLS_BASE_KEY_LABEL: &str = "SFrame 1.0 Base Key";
 /// `MlsGroup::export_secret(crypto, label, context, len)` is this function.
 ///
 /// ```
+/// # #[cfg(feature = "alloc")]
+/// # fn main() -> Result<(), framecrypt::Error> {
 /// use framecrypt::prelude::*;
 /// use framecrypt::{BaseKey, CipherSuite, EpochManager, Error, MLS_BASE_KEY_LABEL, MlsExporter, MlsSender};
 ///
@@ -58,7 +60,10 @@ pub const MLS_BASE_KEY_LABEL: &str = "SFrame 1.0 Base Key";
 /// alice.enter_epoch(&epochs)?;
 /// let frame = alice.seal_to_vec(b"", b"hello")?;
 /// assert_eq!(epochs.at(0).open_to_vec(b"", &frame)?.1, b"hello");
-/// # Ok::<(), framecrypt::Error>(())
+/// # Ok(())
+/// # }
+/// # #[cfg(not(feature = "alloc"))]
+/// # fn main() {}
 /// ```
 pub trait MlsExporter {
     /// `MLS-Exporter(label, context, len)` for the current epoch, as a
@@ -321,6 +326,8 @@ struct EpochKey<const W: usize> {
 /// keep it in a `Box` or a `static` when it is big.
 ///
 /// ```
+/// # #[cfg(feature = "alloc")]
+/// # fn main() -> Result<(), framecrypt::Error> {
 /// use framecrypt::prelude::*;
 /// use framecrypt::{BaseKey, CipherSuite, EpochManager, Error, MlsSender, Retention};
 ///
@@ -338,7 +345,10 @@ struct EpochKey<const W: usize> {
 /// assert_eq!(epochs.stats(1).map(|stats| stats.ok), Some(1)); // counted for member 1
 /// assert_eq!(epochs.at(1_100).open_to_vec(b"", &late).map(|_| ()), Err(Error::KeyExpired));
 /// assert!(!epochs.has_epoch(1) && epochs.has_epoch(2));
-/// # Ok::<(), framecrypt::Error>(())
+/// # Ok(())
+/// # }
+/// # #[cfg(not(feature = "alloc"))]
+/// # fn main() {}
 /// ```
 pub struct EpochManager<const EPOCHS: usize = 4, const KEYS: usize = 32, const W: usize = 2> {
     suite: CipherSuite,
@@ -798,6 +808,8 @@ impl<const EPOCHS: usize, const KEYS: usize, const W: usize> fmt::Debug
 /// reused while it lives. Use one `MlsSender` per context (stream).
 ///
 /// ```
+/// # #[cfg(feature = "alloc")]
+/// # fn main() -> Result<(), framecrypt::Error> {
 /// use framecrypt::prelude::*;
 /// use framecrypt::{BaseKey, CipherSuite, EpochManager, Error, KeyId, MlsSender};
 ///
@@ -816,7 +828,10 @@ impl<const EPOCHS: usize, const KEYS: usize, const W: usize> fmt::Debug
 /// alice.enter_epoch(&epochs)?;
 /// assert_eq!((alice.epoch(), alice.kid()), (Some(15), Some(KeyId(0x3f))));
 /// assert_eq!(alice.enter_epoch(&epochs), Err(Error::StaleKey));
-/// # Ok::<(), framecrypt::Error>(())
+/// # Ok(())
+/// # }
+/// # #[cfg(not(feature = "alloc"))]
+/// # fn main() {}
 /// ```
 pub struct MlsSender {
     sender_index: u64,

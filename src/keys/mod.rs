@@ -24,6 +24,8 @@ pub(crate) mod ratchet;
 /// key in current use is never expired.
 ///
 /// ```
+/// # #[cfg(feature = "alloc")]
+/// # fn main() -> Result<(), framecrypt::Error> {
 /// use framecrypt::prelude::*;
 /// use framecrypt::{BaseKey, CipherSuite, Error, RatchetBits, RatchetingReceiver, RatchetingSender, Retention};
 ///
@@ -39,7 +41,10 @@ pub(crate) mod ratchet;
 /// assert_eq!(receiver.at(500).open_to_vec(b"", &late)?.1, b"step 0");
 /// assert_eq!(receiver.at(1_010).open_to_vec(b"", &later).map(|_| ()), Err(Error::KeyExpired));
 /// assert_eq!(Retention::default(), Retention { max_previous: 3, max_age_ms: 5_000 });
-/// # Ok::<(), framecrypt::Error>(())
+/// # Ok(())
+/// # }
+/// # #[cfg(not(feature = "alloc"))]
+/// # fn main() {}
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Retention {
@@ -87,6 +92,8 @@ impl Default for Retention {
 /// [`Error::StoreFull`]) are not counted.
 ///
 /// ```
+/// # #[cfg(feature = "alloc")]
+/// # fn main() -> Result<(), framecrypt::Error> {
 /// use framecrypt::prelude::*;
 /// use framecrypt::{BaseKey, CipherSuite, RatchetBits, RatchetingReceiver, RatchetingSender};
 ///
@@ -106,7 +113,10 @@ impl Default for Retention {
 /// let stats = receiver.stats();
 /// assert_eq!((stats.ok, stats.replayed, stats.authentication_failed), (1, 1, 1));
 /// assert_eq!(stats.failures(), 2);
-/// # Ok::<(), framecrypt::Error>(())
+/// # Ok(())
+/// # }
+/// # #[cfg(not(feature = "alloc"))]
+/// # fn main() {}
 /// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub struct DecryptStats {

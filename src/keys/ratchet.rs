@@ -275,6 +275,8 @@ impl Steps {
 /// (never reused, exhaustion is permanent for that key).
 ///
 /// ```
+/// # #[cfg(feature = "alloc")]
+/// # fn main() -> Result<(), framecrypt::Error> {
 /// use framecrypt::prelude::*;
 /// use framecrypt::{BaseKey, CipherSuite, Counter, KeyId, RatchetBits, RatchetingReceiver, RatchetingSender};
 ///
@@ -293,7 +295,10 @@ impl Steps {
 /// receiver.install_share(sender.share(), 20)?; // handed to the remaining members only
 /// let frame = sender.seal_to_vec(b"", b"after the leave")?;
 /// assert_eq!(receiver.at(20).open_to_vec(b"", &frame)?.1, b"after the leave");
-/// # Ok::<(), framecrypt::Error>(())
+/// # Ok(())
+/// # }
+/// # #[cfg(not(feature = "alloc"))]
+/// # fn main() {}
 /// ```
 pub struct RatchetingSender {
     bits: RatchetBits,
@@ -629,6 +634,8 @@ struct PreviousKey<const W: usize> {
 /// late step or a future one.
 ///
 /// ```
+/// # #[cfg(feature = "alloc")]
+/// # fn main() -> Result<(), framecrypt::Error> {
 /// use framecrypt::prelude::*;
 /// use framecrypt::{BaseKey, CipherSuite, Error, RatchetBits, RatchetingReceiver, RatchetingSender};
 ///
@@ -649,7 +656,10 @@ struct PreviousKey<const W: usize> {
 /// let frame = sender.seal_to_vec(b"", b"step 5")?;
 /// assert_eq!(receiver.at(0).open_to_vec(b"", &frame).map(|_| ()), Err(Error::TooFarAhead));
 /// assert_eq!((receiver.step(), receiver.stats().too_far_ahead), (Some(2), 1));
-/// # Ok::<(), framecrypt::Error>(())
+/// # Ok(())
+/// # }
+/// # #[cfg(not(feature = "alloc"))]
+/// # fn main() {}
 /// ```
 pub struct RatchetingReceiver<const N: usize = 4, const W: usize = 2> {
     suite: CipherSuite,

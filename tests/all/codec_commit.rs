@@ -15,6 +15,7 @@
 //! the sender's key and the metadata the codec layer binds (its format is
 //! documented in `src/codec/binding.rs`), then laid out by hand.
 
+#![cfg(feature = "alloc")]
 #![allow(clippy::unwrap_used, clippy::cast_possible_truncation)] // in tests a panic is the report
 
 use framecrypt::codec::{Codec, Fallback, Protection, max_unprotect_in_place_len};

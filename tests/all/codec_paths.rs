@@ -5,6 +5,7 @@
 //! place, `Vec`) with both fallbacks. What one door makes, every other
 //! door makes and restores byte for byte; the SFU's two views agree.
 
+#![cfg(feature = "alloc")]
 #![allow(clippy::unwrap_used, clippy::cast_possible_truncation)] // in tests a panic is the report
 
 use framecrypt::codec::{

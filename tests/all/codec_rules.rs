@@ -4,6 +4,7 @@
 //! first version an x264 access unit showed its SEI text, and an H.264
 //! auxiliary picture (type 19) went out clear.
 
+#![cfg(feature = "alloc")]
 #![allow(clippy::unwrap_used, clippy::cast_possible_truncation)] // in tests a panic is the report
 
 use framecrypt::codec::{Codec, Fallback, Protection};

@@ -2,6 +2,8 @@
 //! showed no test pinned down: each test here fails under at least one
 //! mutant of the library that the rest of the suite let through.
 
+#![cfg(feature = "alloc")]
+
 use framecrypt::prelude::*;
 use framecrypt::{
     BaseKey, CipherSuite, Counter, EpochManager, Error, FixedKeyStore, Header, KeyId, RatchetBits,
