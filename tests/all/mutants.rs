@@ -376,6 +376,19 @@ fn sealed_and_opened_report_their_ranges_and_lengths() {
 }
 
 #[test]
+fn a_receiver_says_whether_it_rejects_replays() {
+    let receiver: Receiver<FixedKeyStore<1>> = Receiver::new();
+    assert!(
+        receiver.rejects_replays(),
+        "replay protection is on by default"
+    );
+    assert!(!receiver.without_replay_protection().rejects_replays());
+    let widened: Receiver<FixedKeyStore<1>> =
+        Receiver::new().with_replay_window(64).expect("width");
+    assert!(widened.rejects_replays());
+}
+
+#[test]
 fn a_holder_at_a_time_reports_it() {
     let mut receiver = RatchetingReceiver::<4>::new(SUITE, bits(8));
     assert_eq!(receiver.at(1_234).now_ms(), 1_234);
