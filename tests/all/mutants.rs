@@ -389,6 +389,18 @@ fn a_receiver_says_whether_it_rejects_replays() {
 }
 
 #[test]
+fn both_stores_answer_whether_they_hold_a_key() {
+    let mut fixed: Receiver<FixedKeyStore<2>> = Receiver::new();
+    let mut growing: Receiver<VecKeyStore> = Receiver::new();
+    fixed.add_key(SUITE, KeyId(7), key(7)).expect("add");
+    growing.add_key(SUITE, KeyId(7), key(7)).expect("add");
+    assert!(fixed.has_key(KeyId(7)) && growing.has_key(KeyId(7)));
+    assert!(!fixed.has_key(KeyId(8)) && !growing.has_key(KeyId(8)));
+    assert!(fixed.remove_key(KeyId(7)) && growing.remove_key(KeyId(7)));
+    assert!(!fixed.has_key(KeyId(7)) && !growing.has_key(KeyId(7)));
+}
+
+#[test]
 fn a_holder_at_a_time_reports_it() {
     let mut receiver = RatchetingReceiver::<4>::new(SUITE, bits(8));
     assert_eq!(receiver.at(1_234).now_ms(), 1_234);
