@@ -40,13 +40,15 @@ fn main() -> Result<(), Error> {
 
         let frame = sender.seal_to_vec(metadata, plaintext)?;
         let header = Header::parse(&frame)?;
-        let (_, decrypted) = receiver.open_to_vec(metadata, &frame)?;
 
+        // The tampered copy goes first: once the genuine frame is accepted,
+        // its counter is spent and any copy of it reads as a replay.
         let mut tampered = frame.clone();
         let last = tampered.len() - 1;
         tampered[last] ^= 0x01;
         let tamper_rejected =
             receiver.open_to_vec(metadata, &tampered) == Err(Error::AuthenticationFailed);
+        let (_, decrypted) = receiver.open_to_vec(metadata, &frame)?;
         let replay_rejected = receiver.open_to_vec(metadata, &frame) == Err(Error::Replayed);
 
         let ok = decrypted == plaintext && tamper_rejected && replay_rejected;
