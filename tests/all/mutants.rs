@@ -401,6 +401,15 @@ fn both_stores_answer_whether_they_hold_a_key() {
 }
 
 #[test]
+fn an_encoded_header_shows_its_bytes() {
+    let encoded = Header::new(KeyId(0x123), Counter(0x4567)).encode();
+    assert_eq!(
+        format!("{encoded:?}"),
+        "EncodedHeader([153, 1, 35, 69, 103])"
+    );
+}
+
+#[test]
 fn a_holder_at_a_time_reports_it() {
     let mut receiver = RatchetingReceiver::<4>::new(SUITE, bits(8));
     assert_eq!(receiver.at(1_234).now_ms(), 1_234);
