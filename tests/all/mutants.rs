@@ -410,6 +410,24 @@ fn an_encoded_header_shows_its_bytes() {
 }
 
 #[test]
+fn a_share_names_its_generation_and_step_and_wipes_its_key() {
+    use zeroize::Zeroize;
+
+    let mut sender = RatchetingSender::new(SUITE, bits(4), 0, key(1)).expect("sender");
+    sender.rekey(key(2)).expect("rekey");
+    sender.ratchet();
+    sender.ratchet();
+    let mut share = sender.share();
+    assert_eq!((share.generation(), share.step()), (1, 2));
+    assert!(share.expose_secret().iter().any(|&b| b != 0));
+    share.zeroize();
+    assert!(
+        share.expose_secret().iter().all(|&b| b == 0),
+        "zeroize wipes the base key"
+    );
+}
+
+#[test]
 fn a_holder_at_a_time_reports_it() {
     let mut receiver = RatchetingReceiver::<4>::new(SUITE, bits(8));
     assert_eq!(receiver.at(1_234).now_ms(), 1_234);
