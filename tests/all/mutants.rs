@@ -428,6 +428,21 @@ fn a_share_names_its_generation_and_step_and_wipes_its_key() {
 }
 
 #[test]
+fn max_forward_is_capped_at_exactly_max_forward() {
+    // R = 8 lets the step bits tell 255 steps apart: the cap is the
+    // documented MAX_FORWARD, not the KID width.
+    let max = RatchetingReceiver::<4>::MAX_FORWARD;
+    assert!(max < 255);
+    let receiver = RatchetingReceiver::<4>::new(SUITE, bits(8));
+    assert!(receiver.with_max_forward(max).is_ok());
+    let receiver = RatchetingReceiver::<4>::new(SUITE, bits(8));
+    assert_eq!(
+        receiver.with_max_forward(max + 1).err(),
+        Some(Error::InvalidParameter)
+    );
+}
+
+#[test]
 fn a_holder_at_a_time_reports_it() {
     let mut receiver = RatchetingReceiver::<4>::new(SUITE, bits(8));
     assert_eq!(receiver.at(1_234).now_ms(), 1_234);
