@@ -503,6 +503,7 @@ impl Zeroize for RatchetShare {
 }
 
 impl RatchetShare {
+    #[cfg_attr(not(feature = "distribute"), allow(dead_code))] // built by announcements
     pub(crate) const fn new(
         suite: CipherSuite,
         bits: RatchetBits,
