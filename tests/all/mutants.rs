@@ -415,10 +415,11 @@ fn a_share_names_its_generation_and_step_and_wipes_its_key() {
 
     let mut sender = RatchetingSender::new(SUITE, bits(4), 0, key(1)).expect("sender");
     sender.rekey(key(2)).expect("rekey");
+    sender.rekey(key(3)).expect("rekey");
     sender.ratchet();
     sender.ratchet();
     let mut share = sender.share();
-    assert_eq!((share.generation(), share.step()), (1, 2));
+    assert_eq!((share.generation(), share.step()), (2, 2));
     assert!(share.expose_secret().iter().any(|&b| b != 0));
     share.zeroize();
     assert!(
@@ -440,6 +441,35 @@ fn max_forward_is_capped_at_exactly_max_forward() {
         receiver.with_max_forward(max + 1).err(),
         Some(Error::InvalidParameter)
     );
+}
+
+#[test]
+fn the_chain_keeps_every_step_in_reach_after_moving_forward() {
+    // A receiver moved forward a step at a time still holds the key of the
+    // step `max_forward` ahead: moving on wipes only the steps it passed.
+    for moves in 1..=3 {
+        let mut sender = RatchetingSender::new(SUITE, bits(8), 0, key(5)).expect("sender");
+        let mut receiver = RatchetingReceiver::<4>::new(SUITE, bits(8));
+        receiver.install_share(sender.share(), 0).expect("key");
+        for step in 1..=moves {
+            sender.ratchet();
+            let frame = send(&mut sender, "next");
+            assert_eq!(
+                recv(&mut receiver, 0, &frame).as_deref(),
+                Ok("next"),
+                "step {step}"
+            );
+        }
+        for _ in 0..RatchetingReceiver::<4>::MAX_FORWARD {
+            sender.ratchet();
+        }
+        let far = send(&mut sender, "far");
+        assert_eq!(
+            recv(&mut receiver, 0, &far).as_deref(),
+            Ok("far"),
+            "after {moves} moves"
+        );
+    }
 }
 
 #[test]
