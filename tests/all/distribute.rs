@@ -266,6 +266,46 @@ fn start_seals_generation_zero_to_every_member_and_all_decrypt() {
 }
 
 #[test]
+fn a_distributor_key_feeds_codec_aware_vp8_protection_through_the_roles() {
+    // The distributor seals through `Seal` (`at(now)`), the members open
+    // through `Open` (`at(now)`), with `codec::Protection` between them;
+    // after a leave the one who left opens nothing new.
+    use crate::media;
+    use framecrypt::codec::{Codec, Fallback, Protection};
+
+    let p = Protection::new(Codec::Vp8, Fallback::Reject);
+    let frames = media::ivf_frames(&media::sample("vp8.ivf"));
+    let mut m = Meeting::start(&RECEIVERS, &[]);
+    for (i, frame) in frames.iter().take(3).enumerate() {
+        let (_, protected) = p
+            .protect_to_vec(&mut m.distributor.at(10), frame)
+            .expect("protect");
+        // The VP8 payload header stays readable for packetizers.
+        assert_eq!(protected[..3], frame[..3], "frame {i}");
+        for member in &mut m.members {
+            let (_, plain) = p
+                .unprotect_to_vec(&mut member.rx.at(10), &protected)
+                .expect("unprotect");
+            assert_eq!(&plain, frame, "{} frame {i}", member.name);
+        }
+    }
+
+    let announcements = m.leave("carol", 20);
+    m.deliver(&announcements, 20);
+    let (_, protected) = p
+        .protect_to_vec(&mut m.distributor.at(30), &frames[3])
+        .expect("protect");
+    for member in &mut m.members {
+        let opened = p.unprotect_to_vec(&mut member.rx.at(30), &protected);
+        if member.name == "carol" {
+            assert!(opened.is_err(), "carol left and must not read");
+        } else {
+            assert_eq!(opened.expect("unprotect").1, frames[3], "{}", member.name);
+        }
+    }
+}
+
+#[test]
 fn join_ratchets_and_seals_the_current_step_to_the_joiner_only() {
     let mut m = Meeting::start(&RECEIVERS, &["frank"]);
     let before = m.send(10, "before frank");
