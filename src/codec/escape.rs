@@ -679,6 +679,23 @@ mod tests {
     }
 
     #[test]
+    fn the_in_place_escaper_refuses_ranges_outside_its_buffer() {
+        let mut buf = [0x11_u8; 8];
+        // Input running past the end, with the write position fine.
+        assert_eq!(
+            escape_inner(&mut buf, 4, 5, 0, 0),
+            Err(Error::BufferTooSmall)
+        );
+        // Writes starting after the input, with the input in the buffer.
+        assert_eq!(
+            escape_inner(&mut buf, 2, 2, 3, 0),
+            Err(Error::BufferTooSmall)
+        );
+        // Both in order: the input moves down unchanged.
+        assert_eq!(escape_inner(&mut buf, 2, 2, 0, 0), Ok(2));
+    }
+
+    #[test]
     fn the_block_search_finds_a_pair_at_every_place() {
         // Every place in lengths around one and two blocks, so that a pair
         // straddling a block edge is among them.
