@@ -1,9 +1,9 @@
 //! The AEAD behind every suite, built once per key (RFC 9605 §4.5).
 //!
 //! One internal trait, [`FrameCipher`], is all the rest of the crate sees.
-//! The backend is chosen at compile time: RustCrypto by default (and the
-//! only one in `no_std` builds), AWS-LC (`aws-lc-rs`) with the `aws-lc`
-//! feature. With both features on, as in `--all-features`, AWS-LC wins.
+//! The backend is chosen at compile time: AWS-LC (`aws-lc-rs`) with the
+//! `aws-lc` feature, on by default; RustCrypto without it (the only one in
+//! `no_std` builds and in WebAssembly).
 
 use zeroize::Zeroize;
 
