@@ -441,6 +441,35 @@ fn max_forward_is_capped_at_exactly_max_forward() {
         receiver.with_max_forward(max + 1).err(),
         Some(Error::InvalidParameter)
     );
+    // R = 6: 63 steps are told apart, and 63 is allowed; 64 is not.
+    assert!(
+        RatchetingReceiver::<4>::new(SUITE, bits(6))
+            .with_max_forward(63)
+            .is_ok()
+    );
+    assert_eq!(
+        RatchetingReceiver::<4>::new(SUITE, bits(6))
+            .with_max_forward(64)
+            .err(),
+        Some(Error::InvalidParameter)
+    );
+}
+
+#[test]
+fn a_share_for_another_suite_or_r_is_refused() {
+    let sender = RatchetingSender::new(SUITE, bits(4), 0, key(1)).expect("sender");
+    let mut other_suite = RatchetingReceiver::<4>::new(CipherSuite::Aes256GcmSha512_128, bits(4));
+    assert_eq!(
+        other_suite.install_share(sender.share(), 0),
+        Err(Error::InvalidParameter)
+    );
+    let mut other_r = RatchetingReceiver::<4>::new(SUITE, bits(5));
+    assert_eq!(
+        other_r.install_share(sender.share(), 0),
+        Err(Error::InvalidParameter)
+    );
+    let mut same = RatchetingReceiver::<4>::new(SUITE, bits(4));
+    assert_eq!(same.install_share(sender.share(), 0), Ok(()));
 }
 
 #[test]
