@@ -341,6 +341,7 @@ impl E2ee {
             directory: directory.to_vec(),
             wall_epoch_ms,
             roster_floor: change.roster_version,
+            sender_floor: HashMap::new(),
         };
         let out = hpke.route(announcements);
         Ok((Self::new(params, Keys::Hpke(Box::new(hpke))), out))
@@ -509,6 +510,9 @@ impl E2ee {
                     .find(|m| m.peer == leaver)
                     .map(|m| m.id.clone())
                     .ok_or("unknown leaver")?;
+                // Keys made before the removal are superseded, from
+                // every sender.
+                h.roster_floor = h.roster_floor.max(roster_version);
                 let now = h.wall(now_ms);
                 let announcements = h
                     .dist
@@ -602,9 +606,16 @@ struct Hpke {
     directory: Vec<MemberInfo>,
     /// The call's start in Unix milliseconds.
     wall_epoch_ms: u64,
-    /// The newest roster version known: announcements of older rosters are
+    /// The roster version of this member's own start or join, raised to
+    /// every removal it hears of: announcements of older rosters are
     /// refused (a removal has superseded them).
     roster_floor: u64,
+    /// Per sender, the roster version of the newest key installed from
+    /// it: that sender's older announcements are refused too. Kept per
+    /// sender because announcements of different senders race: one
+    /// sender's key for a join must not make another sender's earlier,
+    /// still valid key look superseded.
+    sender_floor: HashMap<Peer, u64>,
 }
 
 impl Hpke {
@@ -640,9 +651,15 @@ impl Hpke {
             .find(|m| m.peer == from)
             .ok_or(Error::WrongSender)?;
         let now = self.wall(now_ms);
+        let floor = self
+            .sender_floor
+            .get(&from)
+            .copied()
+            .unwrap_or(0)
+            .max(self.roster_floor);
         let freshness = Freshness {
             now_ms: now,
-            min_roster_version: self.roster_floor,
+            min_roster_version: floor,
         };
         let key = self.session.open_announcement(
             bytes,
@@ -657,7 +674,8 @@ impl Hpke {
             .entry(from)
             .or_insert_with(|| self.session.receiver::<4, 2>());
         key.install(rx, now)?;
-        self.roster_floor = self.roster_floor.max(roster_version);
+        let floor = self.sender_floor.entry(from).or_insert(0);
+        *floor = (*floor).max(roster_version);
         Ok(())
     }
 }
@@ -1056,6 +1074,58 @@ mod tests {
             frame
         );
         assert_eq!(members[0].audience(), vec![2]);
+    }
+
+    #[test]
+    fn a_joiners_announcement_arriving_first_does_not_supersede_an_earlier_key() {
+        // p0 and p1 start at roster version 1; p0's announcement to p1 is
+        // late, and p2's (version 2, its join) reaches p1 first. p1 must
+        // still install p0's key: a join supersedes nothing.
+        let mut rng = ChaCha20Rng::seed_from_u64(11);
+        let ids: Vec<(Identity, [u8; 32])> = (0..3).map(|_| new_identity(&mut rng)).collect();
+        let dir: Vec<MemberInfo> = ids
+            .iter()
+            .enumerate()
+            .map(|(i, (_, p))| info(i, *p))
+            .collect();
+        let mut members = Vec::new();
+        let mut late = Vec::new();
+        let mut queue = Vec::new();
+        for (i, (identity, _)) in ids.into_iter().enumerate() {
+            let (others, at) = if i < 2 {
+                let others = dir[..2].iter().filter(|m| m.peer != i).cloned().collect();
+                (others, change(1, 0))
+            } else {
+                (dir[..2].to_vec(), change(2, 1))
+            };
+            let (e, out) =
+                E2ee::start_hpke(&params(), &dir[i], identity, &others, &dir, at, &mut rng)
+                    .expect("start");
+            members.push(e);
+            for o in out {
+                if i == 0 && o.to == 1 {
+                    late.push(o);
+                } else {
+                    queue.push(o);
+                }
+            }
+        }
+        for m in &mut members[..2] {
+            queue.extend(m.on_join(&dir[2], 2, 1, &mut rng).expect("join"));
+        }
+        deliver(&mut members, queue, 1);
+        deliver(&mut members, late, 2);
+        let frame = load_video(VideoCodec::Vp8).expect("sample").frames[0]
+            .data
+            .clone();
+        let sent = members[0].protect(Kind::Video, &frame, 3).expect("protect");
+        assert_eq!(
+            members[1]
+                .unprotect(0, Kind::Video, &sent.frame, 3)
+                .expect("p1 reads p0")
+                .frame,
+            frame
+        );
     }
 
     #[test]

@@ -426,6 +426,12 @@ struct Sending {
 struct Peer {
     participant: Participant,
     receiver: FrameReceiver,
+    /// The roster version of the newest key installed from this peer:
+    /// its older announcements are refused. Per peer, because different
+    /// peers' announcements arrive in any order, and one peer's key for a
+    /// join must not make another's earlier, still valid key look
+    /// superseded.
+    roster_floor: u64,
 }
 
 /// A participant's long-term X25519 key pair (`distribute::Identity`),
@@ -464,8 +470,8 @@ pub struct Member {
     /// leaves `None`, so handles stay valid.
     peers: Vec<Option<Peer>>,
     sending: Option<Sending>,
-    /// The highest roster version of any key installed: announcements
-    /// older than it are refused (`distribute::Freshness`).
+    /// The highest roster version of a removal: announcements older than
+    /// it are refused, from every peer (`distribute::Freshness`).
     roster_floor: u64,
 }
 
@@ -552,6 +558,7 @@ impl Member {
         self.peers.push(Some(Peer {
             participant,
             receiver: FrameReceiver::from(self.session.receiver::<4, 2>()),
+            roster_floor: 0,
         }));
         Ok((self.peers.len() - 1, announcements))
     }
@@ -571,6 +578,8 @@ impl Member {
         rng: &mut R,
     ) -> Result<Vec<Announcement>, Error> {
         let id = self.peer(peer)?.participant.id().to_vec();
+        // Keys made before the removal are superseded, from every peer.
+        self.roster_floor = self.roster_floor.max(roster_version);
         let mut announcements = Vec::new();
         if let Some(sending) = &mut self.sending {
             let sealed =
@@ -623,7 +632,7 @@ impl Member {
     /// receiver of the peer that sealed it. `now_ms` is the wall clock
     /// (Unix milliseconds): an announcement issued more than the session's
     /// maximum age away from it, or for a roster older than the newest key
-    /// installed, is refused.
+    /// installed from that peer or than the newest removal, is refused.
     ///
     /// # Errors
     /// [`Error::WrongSender`] if it names no known peer; as
@@ -636,12 +645,13 @@ impl Member {
         let peer = self
             .peer_index(header.sender_id())
             .ok_or(Error::WrongSender)?;
+        let removals = self.roster_floor;
         let Some(Some(p)) = self.peers.get_mut(peer) else {
             return Err(Error::WrongSender);
         };
         let freshness = Freshness {
             now_ms,
-            min_roster_version: self.roster_floor,
+            min_roster_version: removals.max(p.roster_floor),
         };
         let key = self.session.open_announcement(
             announcement,
@@ -653,7 +663,7 @@ impl Member {
         let (generation, step, roster_version) =
             (key.generation(), key.step(), key.roster_version());
         key.install(&mut p.receiver.rx, now_ms)?;
-        self.roster_floor = self.roster_floor.max(roster_version);
+        p.roster_floor = p.roster_floor.max(roster_version);
         Ok(Installed {
             peer,
             generation,

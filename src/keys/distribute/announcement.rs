@@ -498,8 +498,9 @@ impl AnnouncedKey {
     }
 
     /// The roster version of the change that made the key. Persist the
-    /// highest one installed as the receiver's
-    /// [`Freshness::min_roster_version`] (see the module documentation).
+    /// highest one installed from each sender as part of the receiver's
+    /// [`Freshness::min_roster_version`] for that sender (see the module
+    /// documentation).
     #[must_use]
     pub const fn roster_version(&self) -> u64 {
         self.roster_version

@@ -116,15 +116,18 @@
 //! application supplies:
 //!
 //! - `now_ms`: its wall clock, on the senders' scale.
-//! - `min_roster_version`: the highest roster version this identity has
-//!   seen in the session, **persisted with the identity** (where its secret
-//!   is kept: the browser's IndexedDB, the device's key store) and never
-//!   lowered. Raise it to [`AnnouncedKey::roster_version`] after every
-//!   install, and to the version of every removal that the source the
-//!   application trusts for the roster (the one that tells it who is in the
-//!   meeting) reports. Raising it for joins too is safe, but then a
-//!   restarted receiver waits for each sender to announce a key of that
-//!   change.
+//! - `min_roster_version`, **per sender**: the higher of the roster
+//!   version of the newest key installed from that sender
+//!   ([`AnnouncedKey::roster_version`]) and that of the newest removal the
+//!   source the application trusts for the roster (the one that tells it
+//!   who is in the meeting) reported. **Persist both with the identity**
+//!   (where its secret is kept: the browser's IndexedDB, the device's key
+//!   store) and never lower them. Keep the first per sender: announcements
+//!   of different senders arrive in any order, and one sender's key for a
+//!   join must not make another sender's earlier, still valid key look
+//!   superseded. Raising the floor for joins too is safe for a receiver
+//!   that restarts, but then it waits for each sender to announce a key of
+//!   that change.
 //! - the maximum age, on the [`Session`]
 //!   ([`Session::with_max_announcement_age`], default
 //!   [`DEFAULT_MAX_ANNOUNCEMENT_AGE_MS`]): above the time announcements
@@ -429,9 +432,11 @@ pub struct Freshness {
     /// The receiver's wall clock in milliseconds, on the scale of the
     /// senders' `now_ms` (Unix time, say).
     pub now_ms: u64,
-    /// The highest roster version this identity has seen in the session,
-    /// persisted with the identity and never lowered: announcements of an
-    /// older roster are refused.
+    /// For the sender whose announcement is opened: the higher of the
+    /// roster version of the newest key installed from it and that of the
+    /// newest removal the roster source reported, persisted with the
+    /// identity and never lowered (see the module documentation).
+    /// Announcements of an older roster are refused.
     pub min_roster_version: u64,
 }
 
