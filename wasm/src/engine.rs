@@ -845,6 +845,11 @@ mod tests {
         RatchetBits::new(8).expect("8 bits are valid")
     }
 
+    /// A member of session `s` with a fresh identity.
+    fn member(name: &[u8], rng: &mut ChaCha20Rng) -> Member {
+        Member::new(b"s", SUITE, bits(), name, MemberIdentity::generate(rng)).expect("member")
+    }
+
     fn key(byte: u8) -> BaseKey {
         BaseKey::new(&[byte; 16]).expect("16 bytes are a valid key")
     }
@@ -1004,22 +1009,8 @@ mod tests {
     #[test]
     fn members_exchange_announcements_and_follow_joins_and_leaves() {
         let mut rng = rng();
-        let mut alice = Member::new(
-            b"s",
-            SUITE,
-            bits(),
-            b"alice",
-            MemberIdentity::generate(&mut rng),
-        )
-        .expect("alice");
-        let mut bob = Member::new(
-            b"s",
-            SUITE,
-            bits(),
-            b"bob",
-            MemberIdentity::generate(&mut rng),
-        )
-        .expect("bob");
+        let mut alice = member(b"alice", &mut rng);
+        let mut bob = member(b"bob", &mut rng);
         let (a_at_b, _) = bob
             .add_peer(b"alice", alice.public_key(), 1, 0, &mut rng)
             .expect("add");
@@ -1058,14 +1049,7 @@ mod tests {
         assert_eq!(send_and_check(&mut alice, &mut bob, 1), Ok(true));
 
         // Carol joins: Alice ratchets and seals the new step to Carol only.
-        let mut carol = Member::new(
-            b"s",
-            SUITE,
-            bits(),
-            b"carol",
-            MemberIdentity::generate(&mut rng),
-        )
-        .expect("carol");
+        let mut carol = member(b"carol", &mut rng);
         let (a_at_c, _) = carol
             .add_peer(b"alice", alice.public_key(), 1, 0, &mut rng)
             .expect("add");
@@ -1112,30 +1096,9 @@ mod tests {
     #[test]
     fn identify_does_not_count_failed_tries() {
         let mut rng = rng();
-        let mut alice = Member::new(
-            b"s",
-            SUITE,
-            bits(),
-            b"alice",
-            MemberIdentity::generate(&mut rng),
-        )
-        .expect("alice");
-        let mut dave = Member::new(
-            b"s",
-            SUITE,
-            bits(),
-            b"dave",
-            MemberIdentity::generate(&mut rng),
-        )
-        .expect("dave");
-        let mut carol = Member::new(
-            b"s",
-            SUITE,
-            bits(),
-            b"carol",
-            MemberIdentity::generate(&mut rng),
-        )
-        .expect("carol");
+        let mut alice = member(b"alice", &mut rng);
+        let mut dave = member(b"dave", &mut rng);
+        let mut carol = member(b"carol", &mut rng);
         // Carol knows Dave first, then Alice; only Alice's key is installed.
         let (d, _) = carol
             .add_peer(b"dave", dave.public_key(), 1, 0, &mut rng)
@@ -1178,22 +1141,8 @@ mod tests {
         // keyed only by the announcement opens what `Member::protect`
         // sealed, with counters that never repeat.
         let mut rng = rng();
-        let mut alice = Member::new(
-            b"s",
-            SUITE,
-            bits(),
-            b"alice",
-            MemberIdentity::generate(&mut rng),
-        )
-        .expect("alice");
-        let mut bob = Member::new(
-            b"s",
-            SUITE,
-            bits(),
-            b"bob",
-            MemberIdentity::generate(&mut rng),
-        )
-        .expect("bob");
+        let mut alice = member(b"alice", &mut rng);
+        let mut bob = member(b"bob", &mut rng);
         let (a, _) = bob
             .add_peer(b"alice", alice.public_key(), 1, 0, &mut rng)
             .expect("add");
