@@ -237,25 +237,8 @@ impl SealPlan {
         header_len: usize,
         tag_len: usize,
     ) -> Result<Self, Error> {
-        let mut first = None;
-        let mut last = 0;
-        let mut data_len = 0usize;
+        let plan = Self::new(units.iter().copied().map(Ok), header_len, tag_len)?;
         for (i, unit) in units.iter().enumerate() {
-            if unit.protected {
-                first.get_or_insert(i);
-                last = i;
-                data_len += unit.region_len();
-            }
-        }
-        let plan = Self {
-            first: first.ok_or(Error::MalformedFrame)?,
-            last,
-            data_len,
-            header_len,
-            tag_len,
-        };
-        for (i, unit) in units.iter().enumerate() {
-            plan.check_size(i, unit)?;
             if let Some(clear) = unit.bound_bytes(frame) {
                 binding.unit(clear, plan.piece(i, unit));
             }
