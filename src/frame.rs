@@ -11,7 +11,7 @@ use crate::error::Error;
 use crate::header::{Header, ParsedHeader};
 use crate::ids::{Counter, KeyId};
 use crate::key_schedule::ExtractedSecret;
-use crate::secret::{BaseKey, KeyAndSalt, wiped};
+use crate::secret::{BaseKey, KeyAndSalt, wipe_stack, wiped};
 use crate::suite::CipherSuite;
 
 /// The most bytes SFrame adds to a frame of `suite`: the longest header (17
@@ -244,7 +244,11 @@ impl FrameKey {
         wiped(|| {
             let mut derived = KeyAndSalt::zeroed();
             secret.key_and_salt_into(suite, kid, &mut derived);
-            Self::from_key_and_salt(suite, kid, &derived)
+            // What the expansion left below this frame goes before the
+            // cipher is built there; the closing wipe takes the cipher
+            // crate's copies.
+            wipe_stack();
+            Self::build(suite, kid, &derived)
         })
     }
 
@@ -252,12 +256,17 @@ impl FrameKey {
     /// built here.
     pub(crate) fn from_key_and_salt(suite: CipherSuite, kid: KeyId, derived: &KeyAndSalt) -> Self {
         // The cipher crate leaves copies of the key on the stack.
-        wiped(|| Self {
+        wiped(|| Self::build(suite, kid, derived))
+    }
+
+    /// The key from its key and salt, inside a caller's [`wiped`].
+    fn build(suite: CipherSuite, kid: KeyId, derived: &KeyAndSalt) -> Self {
+        Self {
             kid,
             suite,
             salt: Salt::new(&derived.salt),
             cipher: Cipher::new(suite, derived.key()),
-        })
+        }
     }
 
     /// The key ID this key is for.
