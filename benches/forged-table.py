@@ -38,6 +38,13 @@ KINDS = {
         ],
     ),
     "EpochManager": ("EpochManager genuine", ["EpochManager forged, new member KID"]),
+    "EpochManager with a roster (`with_contexts`)": (
+        "EpochManager (roster) genuine",
+        [
+            "EpochManager (roster) forged, member KID",
+            "EpochManager (roster) forged, KID outside the roster",
+        ],
+    ),
     "codec, VP8 + whole-frame fallback, over a RatchetingReceiver": (
         "codec VP8 fallback genuine",
         ["codec VP8 fallback forged, two steps ahead"],

@@ -16,6 +16,10 @@
 //! - `EpochManager`: a KID naming a member with no cached key, a
 //!   different one every frame so that the speculative entry never helps
 //!   (one expansion and one tag check).
+//! - `EpochManager` with a roster (`with_contexts`): a KID naming a
+//!   member of the roster, whose key was derived when the epoch was added
+//!   (one tag check), and a KID outside it (refused unread); a different
+//!   one every frame.
 //! - codec: a VP8 keyframe through `Protection` with
 //!   `Fallback::WholeFrame` over a ratcheting receiver, whose codec-aware
 //!   header names a step ahead and whose first byte, read as a whole
@@ -84,6 +88,7 @@ fn bench_forged(c: &mut Criterion) {
             receiver(&mut group, suite, size);
             ratcheting_receiver(&mut group, suite, size);
             epoch_manager(&mut group, suite, size);
+            epoch_manager_with_roster(&mut group, suite, size);
             codec_fallback(&mut group, suite, size);
             group.finish();
         }
@@ -196,6 +201,65 @@ fn epoch_manager(group: &mut BenchmarkGroup<'_, WallTime>, suite: CipherSuite, s
             );
         });
     });
+}
+
+fn epoch_manager_with_roster(
+    group: &mut BenchmarkGroup<'_, WallTime>,
+    suite: CipherSuite,
+    size: usize,
+) {
+    let pt = payload(size);
+    // 16 leaves, one context: 16 keys derived ahead, in 32 slots.
+    let mut manager = Box::new(
+        EpochManager::<4, 32>::new(suite, 4)
+            .expect("manager")
+            .with_contexts(1)
+            .expect("roster"),
+    );
+    manager.add_epoch_key(1, 16, key(6), 0).expect("epoch");
+    let mut sender = MlsSender::new(0, 0);
+    sender.enter_epoch(&manager).expect("epoch");
+    let mut out = vec![0u8; size + 64];
+    group.bench_function("EpochManager (roster) genuine", |b| {
+        b.iter_batched_ref(
+            || sender.seal_to_vec(b"", &pt).expect("seal"),
+            |frame| {
+                black_box(
+                    manager
+                        .at(0)
+                        .open(b"", black_box(frame), &mut out)
+                        .expect("open"),
+                )
+            },
+            genuine_batch(),
+        );
+    });
+    let layout = manager.layout(1).expect("epoch 1");
+    let genuine = sender.seal_to_vec(b"", &pt).expect("seal");
+    let mut forge = |name: &str, kids: Vec<u64>| {
+        let forged: Vec<Vec<u8>> = kids.iter().map(|&kid| with_kid(&genuine, kid)).collect();
+        let mut i = 0;
+        group.bench_function(name, |b| {
+            b.iter(|| {
+                i = (i + 1) % forged.len();
+                assert!(
+                    manager
+                        .at(0)
+                        .open(b"", black_box(&forged[i]), &mut out)
+                        .is_err()
+                );
+            });
+        });
+    };
+    let kid = |context, index| layout.kid(context, index, 1).expect("fits").0;
+    forge(
+        "EpochManager (roster) forged, member KID",
+        (1..16).map(|index| kid(0, index)).collect(),
+    );
+    forge(
+        "EpochManager (roster) forged, KID outside the roster",
+        (1..1024).map(|context| kid(context, context % 16)).collect(),
+    );
 }
 
 fn codec_fallback(group: &mut BenchmarkGroup<'_, WallTime>, suite: CipherSuite, size: usize) {

@@ -38,9 +38,123 @@ fn a_forged_frame_costs_at_most_one_key_expansion_and_changes_nothing() {
     for suite in CipherSuite::ALL {
         ratchet_forgeries_cost_no_ratchet_step(suite);
         epoch_forgeries_cost_one_expansion_per_new_kid(suite);
+        epoch_forgeries_cost_no_expansion_with_a_roster(suite);
         receiver_forgeries_cost_nothing_but_the_tag_check(suite);
         codec_fallback_tries_at_most_twice(suite);
     }
+}
+
+/// With a roster declared, an epoch's keys are derived when it is added,
+/// one per slot at most, and a forged frame costs no expansion: a KID
+/// outside the roster is refused unread, one inside finds its key ready.
+/// A sender whose key found no slot costs one expansion, as without.
+fn epoch_forgeries_cost_no_expansion_with_a_roster(suite: CipherSuite) {
+    // 3 leaves (S = 2 bits) × 2 contexts = 6 keys per epoch, in 10 slots.
+    let mut manager = EpochManager::<2, 10>::new(suite, 4)
+        .expect("manager")
+        .with_contexts(2)
+        .expect("roster");
+    let start = counts();
+    manager
+        .add_epoch_key(1, 3, BaseKey::new(&[0x44; 32]).expect("key"), 0)
+        .expect("epoch");
+    assert_eq!(
+        since(start),
+        (1, 6, 0),
+        "{suite}: the roster, derived ahead"
+    );
+    assert_eq!(manager.key_count(), 0, "{suite}: none authenticated yet");
+    let mut video = MlsSender::new(2, 1);
+    video.enter_epoch(&manager).expect("in the roster");
+    let genuine = video.seal_to_vec(b"", b"member 2, video").expect("seal");
+    let mut out = vec![0; genuine.len()];
+    let layout = manager.layout(1).expect("epoch 1");
+    let kid = |context: u64, index: u64| layout.kid(context, index, 1).expect("fits").0;
+
+    let start = counts();
+    // In the roster: one tag check each, under keys derived ahead.
+    for (context, index) in [(0, 0), (0, 2), (1, 1), (1, 0)] {
+        assert_eq!(
+            manager
+                .at(1)
+                .open(b"", &with_kid(&genuine, kid(context, index)), &mut out)
+                .map(drop),
+            Err(Error::AuthenticationFailed),
+            "{suite}: ({context}, {index})"
+        );
+    }
+    // Outside it: a sender index past the group, a context past the roster.
+    for (context, index) in [(0, 3), (1, 3), (2, 0), (1000, 1)] {
+        let kid = kid(context, index);
+        assert_eq!(
+            manager
+                .at(1)
+                .open(b"", &with_kid(&genuine, kid), &mut out)
+                .map(drop),
+            Err(Error::UnknownKeyId(KeyId(kid))),
+            "{suite}: ({context}, {index})"
+        );
+    }
+    assert_eq!(
+        since(start),
+        (0, 0, 0),
+        "{suite}: no forged frame expanded a key"
+    );
+    assert_eq!(manager.unattributed_stats().failures(), 8, "{suite}");
+    // The genuine frame opens under its key derived ahead.
+    assert_eq!(
+        manager.at(2).open_to_vec(b"", &genuine).map(|(_, pt)| pt),
+        Ok(b"member 2, video".to_vec()),
+        "{suite}"
+    );
+    assert_eq!(since(start), (0, 0, 0), "{suite}");
+    assert_eq!(manager.key_count(), 1, "{suite}");
+    assert_eq!(
+        manager.stats(2).map(|s| (s.ok, s.failures())),
+        Some((1, 0)),
+        "{suite}"
+    );
+
+    // Epoch 2: 4 free slots, then 2 of the 5 keys of epoch 1 that never
+    // authenticated; member 2's authentic key of epoch 1 stays.
+    let start = counts();
+    manager
+        .add_epoch_key(2, 3, BaseKey::new(&[0x45; 32]).expect("key"), 3)
+        .expect("epoch");
+    assert_eq!(since(start), (1, 6, 0), "{suite}: epoch 2 derived ahead");
+    assert_eq!(
+        manager.at(4).open(b"", &genuine, &mut out).map(drop),
+        Err(Error::Replayed),
+        "{suite}: member 2's epoch-1 key and window kept"
+    );
+    // Epoch 3 with 6 leaves (S = 3), 12 keys: epoch 1 goes (one superseded
+    // epoch is kept), freeing its 4 slots; the 6 of epoch 2 never
+    // authenticated. 10 slots: context 0 (6 keys) and the first 4 of
+    // context 1 fit.
+    let start = counts();
+    manager
+        .add_epoch_key(3, 6, BaseKey::new(&[0x46; 32]).expect("key"), 5)
+        .expect("epoch");
+    assert_eq!(since(start), (1, 10, 0), "{suite}: one expansion per slot");
+    let mut late = MlsSender::new(5, 1);
+    late.enter_epoch(&manager).expect("in the roster");
+    let frame = late.seal_to_vec(b"", b"member 5, video").expect("seal");
+    let start = counts();
+    assert_eq!(
+        manager.at(6).open_to_vec(b"", &frame).map(|(_, pt)| pt),
+        Ok(b"member 5, video".to_vec()),
+        "{suite}"
+    );
+    assert_eq!(
+        since(start),
+        (0, 1, 0),
+        "{suite}: a key that did not fit: one expansion"
+    );
+    assert_eq!(
+        MlsSender::new(6, 0).enter_epoch(&manager),
+        Err(Error::InvalidParameter),
+        "{suite}: a sender outside the roster is told so"
+    );
 }
 
 /// A ratcheting receiver keeps the keys of the steps in reach, so a forged

@@ -269,6 +269,9 @@ const fn shr(value: u64, bits: u32) -> u64 {
 struct Epoch {
     epoch: u64,
     layout: MlsKidLayout,
+    /// The leaves of the group: with a roster, sender indices at or past
+    /// it are refused.
+    group_size: u64,
     secret: ExtractedSecret,
     /// When a newer epoch superseded this one.
     retired_at: Option<u64>,
@@ -322,6 +325,13 @@ struct EpochKey<const W: usize> {
 /// base key, which the manager holds anyway, does not give; it is zeroized
 /// when replaced, and with its epoch.
 ///
+/// That still leaves one expansion per forged frame naming a new KID: with
+/// SHA-512, more than five times the cost of opening a genuine 1,200-byte
+/// AES-GCM frame on AWS-LC. An application that knows its roster declares
+/// it with [`Self::with_contexts`]: KIDs outside it are refused unread and
+/// the keys of those inside are derived when the epoch is added, so no
+/// forged frame causes an expansion.
+///
 /// Needs no allocator; the struct is large (`KEYS` expanded ciphers), so
 /// keep it in a `Box` or a `static` when it is big.
 ///
@@ -355,6 +365,9 @@ pub struct EpochManager<const EPOCHS: usize = 4, const KEYS: usize = 32, const W
     epoch_bits: u32,
     retention: Retention,
     window_width: usize,
+    /// With a roster ([`Self::with_contexts`]): the number of contexts
+    /// senders use.
+    contexts: Option<u64>,
     epochs: [Option<Epoch>; EPOCHS],
     newest: Option<u64>,
     /// The first epoch ever added: epochs before it were never known, so
@@ -385,6 +398,7 @@ impl<const EPOCHS: usize, const KEYS: usize, const W: usize> EpochManager<EPOCHS
             epoch_bits,
             retention,
             window_width: ReplayWindow::<W>::CAPACITY,
+            contexts: None,
             epochs: core::array::from_fn(|_| None),
             newest: None,
             first: None,
@@ -416,6 +430,69 @@ impl<const EPOCHS: usize, const KEYS: usize, const W: usize> EpochManager<EPOCHS
         }
         self.window_width = width;
         Ok(self)
+    }
+
+    /// Declares the roster: every sender uses a context below `contexts`,
+    /// and every epoch's `group_size` counts the leaves of the group (one
+    /// more than the largest member index in use). Then a forged frame
+    /// costs a tag check at most:
+    ///
+    /// - a frame whose KID names a context at or past `contexts`, or a
+    ///   sender index at or past its epoch's group size, is refused with
+    ///   [`Error::UnknownKeyId`] before any key is derived (and counted as
+    ///   unattributed);
+    /// - [`Self::add_epoch_key`] derives the keys of the new epoch's
+    ///   senders ahead, context by context and index by index, while there
+    ///   are slots: free ones first, then those of other epochs' keys no
+    ///   frame has authenticated under. That is at most `KEYS` expansions
+    ///   per epoch (about 1–2 µs each), paid when the epoch changes rather
+    ///   than by whoever sends the first frame.
+    ///
+    /// Size `KEYS` for senders × contexts × retained epochs, as always: a
+    /// sender whose key did not fit is derived on its first frame, as
+    /// without a roster. Keys derived ahead are cached keys and nothing
+    /// else: they count in [`Self::key_count`] only once a frame
+    /// authenticates under them, never evict an authentic key, and are
+    /// zeroized with their epoch.
+    ///
+    /// ```
+    /// # #[cfg(feature = "alloc")]
+    /// # fn main() -> Result<(), framecrypt::Error> {
+    /// use framecrypt::prelude::*;
+    /// use framecrypt::{BaseKey, CipherSuite, EpochManager, Error, MlsSender};
+    ///
+    /// let suite = CipherSuite::Aes128GcmSha256_128;
+    /// // Senders use contexts 0 and 1 (audio, video); the group has 3 leaves.
+    /// let mut epochs = EpochManager::<2, 16>::new(suite, 4)?.with_contexts(2)?;
+    /// epochs.add_epoch_key(1, 3, BaseKey::new(&[1; 16])?, 0)?; // 6 keys derived here
+    /// let mut video = MlsSender::new(2, 1); // member 2, context 1
+    /// video.enter_epoch(&epochs)?;
+    /// assert_eq!(epochs.at(0).open_to_vec(b"", &video.seal_to_vec(b"", b"frame")?)?.1, b"frame");
+    ///
+    /// // Member 3 and context 2 are not in the roster: refused unread.
+    /// assert_eq!(MlsSender::new(3, 0).enter_epoch(&epochs), Err(Error::InvalidParameter));
+    /// assert_eq!(MlsSender::new(0, 2).enter_epoch(&epochs), Err(Error::InvalidParameter));
+    /// # Ok(())
+    /// # }
+    /// # #[cfg(not(feature = "alloc"))]
+    /// # fn main() {}
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] if `contexts` is 0.
+    pub fn with_contexts(mut self, contexts: u64) -> Result<Self, Error> {
+        if contexts == 0 {
+            return Err(Error::InvalidParameter);
+        }
+        self.contexts = Some(contexts);
+        Ok(self)
+    }
+
+    /// The number of contexts of the roster, if one is declared
+    /// ([`Self::with_contexts`]).
+    #[must_use]
+    pub const fn contexts(&self) -> Option<u64> {
+        self.contexts
     }
 
     /// The cipher suite.
@@ -562,13 +639,57 @@ impl<const EPOCHS: usize, const KEYS: usize, const W: usize> EpochManager<EPOCHS
             *slot = Some(Epoch {
                 epoch,
                 layout,
+                group_size,
                 secret,
                 retired_at: None,
             });
         }
         self.newest = Some(epoch);
         self.first.get_or_insert(epoch);
+        self.derive_ahead();
         Ok(())
+    }
+
+    /// With a roster, derives the newest epoch's keys ahead (see
+    /// [`Self::with_contexts`]): at most one expansion per slot.
+    fn derive_ahead(&mut self) {
+        let (Some(contexts), Some(newest)) = (self.contexts, self.newest) else {
+            return;
+        };
+        let Some(epoch) = self.epochs.iter().flatten().find(|e| e.epoch == newest) else {
+            return;
+        };
+        for context in 0..contexts {
+            for index in 0..epoch.group_size {
+                // Free slots first, then keys of other epochs that no
+                // frame authenticated under; never an authentic key.
+                let Some(slot) = self.keys.iter().position(Option::is_none).or_else(|| {
+                    self.keys.iter().position(|k| {
+                        k.as_ref()
+                            .is_some_and(|k| !k.authenticated && k.epoch != newest)
+                    })
+                }) else {
+                    return;
+                };
+                let Ok(kid) = epoch.layout.kid(context, index, newest) else {
+                    return;
+                };
+                let key = FrameKey::from_secret(self.suite, kid, &epoch.secret);
+                self.keys[slot] = Some(EpochKey {
+                    epoch: newest,
+                    kid,
+                    rx: ReceiveKey::new(key, fresh_window::<W>(self.window_width)),
+                    authenticated: false,
+                });
+            }
+        }
+    }
+
+    /// Whether a roster is declared and `fields` fall outside it.
+    fn outside_roster(&self, epoch: &Epoch, fields: MlsKidFields) -> bool {
+        self.contexts.is_some_and(|contexts| {
+            fields.context >= contexts || fields.sender_index >= epoch.group_size
+        })
     }
 
     /// Removes `epoch` and every key derived from it, zeroizing them;
@@ -670,7 +791,11 @@ impl<const EPOCHS: usize, const KEYS: usize, const W: usize> EpochManager<EPOCHS
         else {
             return (None, Err(self.missing_epoch(kid)));
         };
-        let sender = epoch.layout.fields(kid).sender_index;
+        let fields = epoch.layout.fields(kid);
+        if self.outside_roster(epoch, fields) {
+            return (None, Err(Error::UnknownKeyId(kid)));
+        }
+        let sender = fields.sender_index;
         let epoch_number = epoch.epoch;
 
         if let Some(cached) = self
@@ -752,7 +877,9 @@ impl<const EPOCHS: usize, const KEYS: usize, const W: usize> EpochManager<EPOCHS
 /// # Errors
 /// - [`Error::MalformedHeader`], [`Error::FrameTooShort`]: malformed.
 /// - [`Error::UnknownKeyId`]: the KID's epoch is not held and is not an
-///   erased one (typically the next epoch, not added yet).
+///   erased one (typically the next epoch, not added yet); or, with a
+///   roster ([`EpochManager::with_contexts`]), the KID names a sender or
+///   context outside it.
 /// - [`Error::KeyExpired`]: the KID's epoch was held and is erased.
 /// - [`Error::Replayed`], [`Error::AuthenticationFailed`].
 /// - [`Error::StoreFull`]: a new sender's key has no free slot.
@@ -794,6 +921,7 @@ impl<const EPOCHS: usize, const KEYS: usize, const W: usize> fmt::Debug
             .field("suite", &self.suite)
             .field("epoch_bits", &self.epoch_bits)
             .field("retention", &self.retention)
+            .field("contexts", &self.contexts)
             .field("epochs", &&epochs[..n])
             .field("keys", &self.key_count())
             .finish_non_exhaustive()
@@ -860,7 +988,8 @@ impl MlsSender {
     /// - [`Error::NoEpoch`] if `epochs` holds no epoch.
     /// - [`Error::StaleKey`] if that epoch is not newer than this sender's.
     /// - [`Error::InvalidParameter`] if the member index or context does
-    ///   not fit the epoch's KID layout.
+    ///   not fit the epoch's KID layout, or is outside the roster
+    ///   ([`EpochManager::with_contexts`]).
     pub fn enter_epoch<const EPOCHS: usize, const KEYS: usize, const W: usize>(
         &mut self,
         epochs: &EpochManager<EPOCHS, KEYS, W>,
@@ -872,6 +1001,11 @@ impl MlsSender {
         let kid = newest
             .layout
             .kid(self.context, self.sender_index, newest.epoch)?;
+        // Every receiver with the roster would refuse this KID unread.
+        let fields = newest.layout.fields(kid);
+        if epochs.outside_roster(newest, fields) {
+            return Err(Error::InvalidParameter);
+        }
         self.sender = Some(Sender::from_frame_key(FrameKey::from_secret(
             epochs.suite(),
             kid,
