@@ -37,8 +37,11 @@ KINDS = {
             "RatchetingReceiver forged, retained and ahead (R = 2)",
         ],
     ),
-    "EpochManager": ("EpochManager genuine", ["EpochManager forged, new member KID"]),
-    "EpochManager with a roster (`with_contexts`)": (
+    "EpochManager, 2,048 leaves in 32 slots": (
+        "EpochManager genuine",
+        ["EpochManager forged, new member KID"],
+    ),
+    "EpochManager, 16 leaves in 32 slots": (
         "EpochManager (roster) genuine",
         [
             "EpochManager (roster) forged, member KID",

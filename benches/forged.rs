@@ -13,13 +13,14 @@
 //!   of that step is expanded from its kept secret, then one tag check);
 //!   and, with `R = 2`, a KID that names both a retained step and a step
 //!   ahead (two tag checks and one expansion).
-//! - `EpochManager`: a KID naming a member with no cached key, a
-//!   different one every frame so that the speculative entry never helps
-//!   (one expansion and one tag check).
-//! - `EpochManager` with a roster (`with_contexts`): a KID naming a
-//!   member of the roster, whose key was derived when the epoch was added
-//!   (one tag check), and a KID outside it (refused unread); a different
-//!   one every frame.
+//! - `EpochManager`, slots sized for the roster (16 leaves, 32 slots): a
+//!   KID naming a member, whose key was derived when the epoch was added
+//!   (one tag check), and a KID outside the roster (refused unread); a
+//!   different one every frame.
+//! - `EpochManager` with more leaves than slots (2,048 in 32): a KID
+//!   naming a member with no cached key, a different one every frame so
+//!   that the speculative entry never helps (one expansion and one tag
+//!   check).
 //! - codec: a VP8 keyframe through `Protection` with
 //!   `Fallback::WholeFrame` over a ratcheting receiver, whose codec-aware
 //!   header names a step ahead and whose first byte, read as a whole
@@ -186,7 +187,8 @@ fn epoch_manager(group: &mut BenchmarkGroup<'_, WallTime>, suite: CipherSuite, s
     });
     let layout = manager.layout(1).expect("epoch 1");
     let genuine = sender.seal_to_vec(b"", &pt).expect("seal");
-    let forged: Vec<Vec<u8>> = (1..1024)
+    // Members 0 to 31 have their keys derived ahead; these do not.
+    let forged: Vec<Vec<u8>> = (32..1056)
         .map(|index| with_kid(&genuine, layout.kid(0, index, 1).expect("fits").0))
         .collect();
     let mut i = 0;
@@ -210,12 +212,7 @@ fn epoch_manager_with_roster(
 ) {
     let pt = payload(size);
     // 16 leaves, one context: 16 keys derived ahead, in 32 slots.
-    let mut manager = Box::new(
-        EpochManager::<4, 32>::new(suite, 4)
-            .expect("manager")
-            .with_contexts(1)
-            .expect("roster"),
-    );
+    let mut manager = Box::new(EpochManager::<4, 32>::new(suite, 4).expect("manager"));
     manager.add_epoch_key(1, 16, key(6), 0).expect("epoch");
     let mut sender = MlsSender::new(0, 0);
     sender.enter_epoch(&manager).expect("epoch");
@@ -258,7 +255,9 @@ fn epoch_manager_with_roster(
     );
     forge(
         "EpochManager (roster) forged, KID outside the roster",
-        (1..1024).map(|context| kid(context, context % 16)).collect(),
+        (1..1024)
+            .map(|context| kid(context, context % 16))
+            .collect(),
     );
 }
 

@@ -44,10 +44,10 @@ fn a_forged_frame_costs_at_most_one_key_expansion_and_changes_nothing() {
     }
 }
 
-/// With a roster declared, an epoch's keys are derived when it is added,
-/// one per slot at most, and a forged frame costs no expansion: a KID
-/// outside the roster is refused unread, one inside finds its key ready.
-/// A sender whose key found no slot costs one expansion, as without.
+/// With the roster's keys in the slots (derived when an epoch is added,
+/// one per slot at most), a forged frame costs no expansion: a KID outside
+/// the roster is refused unread, one inside finds its key ready. A sender
+/// whose key found no slot costs one expansion on its first frame.
 fn epoch_forgeries_cost_no_expansion_with_a_roster(suite: CipherSuite) {
     // 3 leaves (S = 2 bits) × 2 contexts = 6 keys per epoch, in 10 slots.
     let mut manager = EpochManager::<2, 10>::new(suite, 4)
@@ -231,20 +231,25 @@ fn ratchet_forgeries_cost_no_ratchet_step(suite: CipherSuite) {
     );
 }
 
-/// An epoch manager extracts each epoch's secret once; a KID with no
-/// cached key costs one expansion, and the same forged KID again costs
-/// none (the speculative entry). The first version extracted and expanded
-/// again for every forged frame.
+/// An epoch manager extracts each epoch's secret once; a KID in the roster
+/// with no cached key (more senders than slots) costs one expansion, and
+/// the same forged KID again costs none (the speculative entry). The first
+/// version extracted and expanded again for every forged frame.
 fn epoch_forgeries_cost_one_expansion_per_new_kid(suite: CipherSuite) {
     let mut manager = EpochManager::<4, 8>::new(suite, 4).expect("manager");
+    // 64 leaves, 8 slots: the keys of members 0 to 7 are derived ahead.
     let start = counts();
     manager
-        .add_epoch_key(1, 16, BaseKey::new(&[0x33; 32]).expect("key"), 0)
+        .add_epoch_key(1, 64, BaseKey::new(&[0x33; 32]).expect("key"), 0)
         .expect("epoch");
-    assert_eq!(since(start), (1, 0, 0), "{suite}: one extraction per epoch");
-    let mut alice = MlsSender::new(3, 0);
+    assert_eq!(
+        since(start),
+        (1, 8, 0),
+        "{suite}: one extraction per epoch, one expansion per slot"
+    );
+    let mut alice = MlsSender::new(30, 0);
     alice.enter_epoch(&manager).expect("epoch");
-    let mut bob_sender = MlsSender::new(5, 0);
+    let mut bob_sender = MlsSender::new(35, 0);
     bob_sender.enter_epoch(&manager).expect("epoch");
     let genuine = alice.seal_to_vec(b"", b"alice").expect("seal");
     let from_bob = bob_sender.seal_to_vec(b"", b"bob").expect("seal");
@@ -257,7 +262,7 @@ fn epoch_forgeries_cost_one_expansion_per_new_kid(suite: CipherSuite) {
             .expect("fits")
             .0
     };
-    let (bob, others): (u64, Vec<u64>) = (kid(5), (6..16).map(kid).collect());
+    let (bob, others): (u64, Vec<u64>) = (kid(35), (40..50).map(kid).collect());
 
     // The same forged KID, twenty times: one expansion.
     let start = counts();
@@ -271,7 +276,7 @@ fn epoch_forgeries_cost_one_expansion_per_new_kid(suite: CipherSuite) {
     }
     assert_eq!(since(start), (0, 1, 0), "{suite}: a repeated forged KID");
     assert_eq!(
-        (manager.key_count(), manager.stats(5)),
+        (manager.key_count(), manager.stats(35)),
         (0, None),
         "{suite}"
     );
@@ -284,7 +289,10 @@ fn epoch_forgeries_cost_one_expansion_per_new_kid(suite: CipherSuite) {
     );
     assert_eq!(since(start), (0, 0, 0), "{suite}: bob's first frame");
     assert_eq!(manager.key_count(), 1, "{suite}");
-    assert_eq!(manager.stats(5).map(|s| (s.ok, s.failures())), Some((1, 0)));
+    assert_eq!(
+        manager.stats(35).map(|s| (s.ok, s.failures())),
+        Some((1, 0))
+    );
     // Ten new KIDs, ten expansions at most.
     let start = counts();
     for &other in &others {
@@ -295,7 +303,7 @@ fn epoch_forgeries_cost_one_expansion_per_new_kid(suite: CipherSuite) {
 
     // Nothing observable moved: no key cached, no sender row.
     assert_eq!(manager.key_count(), 1, "{suite}");
-    assert_eq!(manager.stats(3), None, "{suite}");
+    assert_eq!(manager.stats(30), None, "{suite}");
     assert_eq!(manager.unattributed_stats().failures(), 30, "{suite}");
     let start = counts();
     assert_eq!(
@@ -305,7 +313,7 @@ fn epoch_forgeries_cost_one_expansion_per_new_kid(suite: CipherSuite) {
     );
     assert_eq!(since(start), (0, 1, 0), "{suite}: alice's first frame");
     assert_eq!(manager.key_count(), 2, "{suite}");
-    assert_eq!(manager.stats(3).map(|s| s.ok), Some(1), "{suite}");
+    assert_eq!(manager.stats(30).map(|s| s.ok), Some(1), "{suite}");
     // Its window holds the counter now.
     assert_eq!(
         manager.at(41).open(b"", &genuine, &mut out).map(drop),

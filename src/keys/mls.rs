@@ -298,39 +298,41 @@ struct EpochKey<const W: usize> {
 ///   removed at once when a new epoch has the same low `E` bits (the MUST
 ///   of §5.2). Removal zeroizes the epoch's base key and every key derived
 ///   from it.
-/// - A sender's key is derived on its first authentic frame and cached,
-///   with its anti-replay window, in one of `KEYS` slots. Size `KEYS` for
-///   senders × contexts × retained epochs: when no slot is free a new
-///   sender's frames are refused with [`Error::StoreFull`] rather than
-///   evicting a window (which would reopen replays).
+/// - The roster: senders use contexts `0..contexts` (only 0 unless
+///   [`Self::with_contexts`] says more) and member indices below the
+///   epoch's `group_size` (the leaves of the ratchet tree). A frame whose
+///   KID names a sender or context outside it is refused unread with
+///   [`Error::UnknownKeyId`].
+/// - The keys of the roster's senders are derived when the epoch is added
+///   and cached, with their anti-replay windows, in `KEYS` slots; a
+///   sender whose key found no slot has it derived on its first frame.
+///   Size `KEYS` for senders × contexts × retained epochs: when every slot
+///   holds a key a frame has authenticated under, a new sender's frames
+///   are refused with [`Error::StoreFull`] rather than evicting a window
+///   (which would reopen replays).
 /// - [`Self::stats`] counts outcomes per sender index.
 ///
 /// **What a forged frame costs, and the keys kept for it.** The KID of a
 /// frame is not authenticated until the frame opens, so a forger can name
-/// any member and context, and the key for such a KID must be derived to
-/// find out. Each epoch's base key is extracted once, when the epoch is
-/// added, so a KID with no cached key costs one key-and-salt expansion
-/// (two HKDF-Expands and a cipher set-up) and one tag check, and a cached
-/// KID only the tag check. A key derived for a frame that then fails is
-/// kept as the one *speculative* entry, in a slot no authentic key uses:
-/// the same forged KID again costs only a tag check, and a genuine
-/// sender's first frame that was damaged in transit finds its key ready.
-/// This entry is a cache of a derived key, not state a forger can use:
-/// it is not counted in [`Self::key_count`], records no counter (its
-/// replay window starts fresh when a frame first authenticates under it),
-/// changes no outcome (the same frame gives the same result with or
-/// without it), can never evict an authentic key (it only ever takes a
-/// free slot, and the next speculative key or any sender's first
-/// authentic frame takes its slot), and holds nothing that the epoch's
-/// base key, which the manager holds anyway, does not give; it is zeroized
-/// when replaced, and with its epoch.
+/// any member and context. A KID outside the roster costs a comparison; a
+/// KID inside it whose key is cached, one tag check: so with `KEYS` sized
+/// as above no forged frame costs a key derivation. A KID inside the
+/// roster with no cached key costs one key-and-salt expansion (two
+/// HKDF-Expands from the epoch's secret, extracted once when the epoch
+/// was added, and a cipher set-up) and one tag check; with SHA-512 that
+/// is several times a genuine 1,200-byte AES-GCM frame on AWS-LC. The key
+/// is then kept as a *speculative* entry, in a slot no authentic key
+/// uses, so the same KID again costs only a tag check.
 ///
-/// That still leaves one expansion per forged frame naming a new KID: with
-/// SHA-512, more than five times the cost of opening a genuine 1,200-byte
-/// AES-GCM frame on AWS-LC. An application that knows its roster declares
-/// it with [`Self::with_contexts`]: KIDs outside it are refused unread and
-/// the keys of those inside are derived when the epoch is added, so no
-/// forged frame causes an expansion.
+/// Keys derived ahead and speculative entries are caches of derived keys,
+/// not state a forger can use: they are not counted in
+/// [`Self::key_count`], record no counter (a replay window starts fresh
+/// when a frame first authenticates under its key), change no outcome
+/// (the same frame gives the same result with or without them), never
+/// evict an authentic key (any sender's first authentic frame may take
+/// their slot), and hold nothing that the epoch's base key, which the
+/// manager holds anyway, does not give; they are zeroized when replaced,
+/// and with their epoch.
 ///
 /// Needs no allocator; the struct is large (`KEYS` expanded ciphers), so
 /// keep it in a `Box` or a `static` when it is big.
@@ -365,9 +367,8 @@ pub struct EpochManager<const EPOCHS: usize = 4, const KEYS: usize = 32, const W
     epoch_bits: u32,
     retention: Retention,
     window_width: usize,
-    /// With a roster ([`Self::with_contexts`]): the number of contexts
-    /// senders use.
-    contexts: Option<u64>,
+    /// The contexts senders use: `0..contexts` ([`Self::with_contexts`]).
+    contexts: u64,
     epochs: [Option<Epoch>; EPOCHS],
     newest: Option<u64>,
     /// The first epoch ever added: epochs before it were never known, so
@@ -398,7 +399,7 @@ impl<const EPOCHS: usize, const KEYS: usize, const W: usize> EpochManager<EPOCHS
             epoch_bits,
             retention,
             window_width: ReplayWindow::<W>::CAPACITY,
-            contexts: None,
+            contexts: 1,
             epochs: core::array::from_fn(|_| None),
             newest: None,
             first: None,
@@ -432,28 +433,14 @@ impl<const EPOCHS: usize, const KEYS: usize, const W: usize> EpochManager<EPOCHS
         Ok(self)
     }
 
-    /// Declares the roster: every sender uses a context below `contexts`,
-    /// and every epoch's `group_size` counts the leaves of the group (one
-    /// more than the largest member index in use). Then a forged frame
-    /// costs a tag check at most:
-    ///
-    /// - a frame whose KID names a context at or past `contexts`, or a
-    ///   sender index at or past its epoch's group size, is refused with
-    ///   [`Error::UnknownKeyId`] before any key is derived (and counted as
-    ///   unattributed);
-    /// - [`Self::add_epoch_key`] derives the keys of the new epoch's
-    ///   senders ahead, context by context and index by index, while there
-    ///   are slots: free ones first, then those of other epochs' keys no
-    ///   frame has authenticated under. That is at most `KEYS` expansions
-    ///   per epoch (about 1–2 µs each), paid when the epoch changes rather
-    ///   than by whoever sends the first frame.
-    ///
-    /// Size `KEYS` for senders × contexts × retained epochs, as always: a
-    /// sender whose key did not fit is derived on its first frame, as
-    /// without a roster. Keys derived ahead are cached keys and nothing
-    /// else: they count in [`Self::key_count`] only once a frame
-    /// authenticates under them, never evict an authentic key, and are
-    /// zeroized with their epoch.
+    /// Sets how many contexts senders use: KIDs may name contexts
+    /// `0..contexts` (default 1: context 0 only). With each epoch's
+    /// `group_size` this is the roster (see [`EpochManager`]): a frame
+    /// whose KID names a context at or past `contexts`, or a sender index
+    /// at or past its epoch's group size, is refused with
+    /// [`Error::UnknownKeyId`] before any key is derived, and the keys of
+    /// the senders inside are derived when an epoch is added. Size `KEYS`
+    /// for senders × contexts × retained epochs.
     ///
     /// ```
     /// # #[cfg(feature = "alloc")]
@@ -484,14 +471,13 @@ impl<const EPOCHS: usize, const KEYS: usize, const W: usize> EpochManager<EPOCHS
         if contexts == 0 {
             return Err(Error::InvalidParameter);
         }
-        self.contexts = Some(contexts);
+        self.contexts = contexts;
         Ok(self)
     }
 
-    /// The number of contexts of the roster, if one is declared
-    /// ([`Self::with_contexts`]).
+    /// How many contexts senders use ([`Self::with_contexts`]).
     #[must_use]
-    pub const fn contexts(&self) -> Option<u64> {
+    pub const fn contexts(&self) -> u64 {
         self.contexts
     }
 
@@ -588,11 +574,17 @@ impl<const EPOCHS: usize, const KEYS: usize, const W: usize> EpochManager<EPOCHS
         self.add_epoch_key(epoch, group_size, base_key, now_ms)
     }
 
-    /// Adds a new epoch with its base key. `group_size` sets `S` for the
-    /// epoch's KIDs (see [`MlsKidLayout::for_group_size`]). The previous
-    /// newest epoch becomes superseded at `now_ms`; a retained epoch with
-    /// the same low `E` bits is removed (RFC 9605 §5.2), and the oldest
-    /// superseded epochs beyond the retention count too.
+    /// Adds a new epoch with its base key. `group_size`, the leaves of the
+    /// ratchet tree (one more than the largest member index in use, not
+    /// the member count), sets `S` for the epoch's KIDs (see
+    /// [`MlsKidLayout::for_group_size`]) and bounds the sender indices its
+    /// frames may name. The previous newest epoch becomes superseded at
+    /// `now_ms`; a retained epoch with the same low `E` bits is removed
+    /// (RFC 9605 §5.2), and the oldest superseded epochs beyond the
+    /// retention count too. Then the keys of the epoch's senders
+    /// (`group_size` × [`Self::contexts`]) are derived into the slots
+    /// there are: at most `KEYS` key-and-salt expansions, about 1–2 µs
+    /// each.
     ///
     /// # Errors
     /// - [`Error::StaleKey`] if `epoch` is not newer than the newest epoch.
@@ -650,16 +642,16 @@ impl<const EPOCHS: usize, const KEYS: usize, const W: usize> EpochManager<EPOCHS
         Ok(())
     }
 
-    /// With a roster, derives the newest epoch's keys ahead (see
-    /// [`Self::with_contexts`]): at most one expansion per slot.
+    /// Derives the keys of the newest epoch's roster ahead (see
+    /// [`EpochManager`]): at most one expansion per slot.
     fn derive_ahead(&mut self) {
-        let (Some(contexts), Some(newest)) = (self.contexts, self.newest) else {
+        let Some(newest) = self.newest else {
             return;
         };
         let Some(epoch) = self.epochs.iter().flatten().find(|e| e.epoch == newest) else {
             return;
         };
-        for context in 0..contexts {
+        for context in 0..self.contexts {
             for index in 0..epoch.group_size {
                 // Free slots first, then keys of other epochs that no
                 // frame authenticated under; never an authentic key.
@@ -685,11 +677,9 @@ impl<const EPOCHS: usize, const KEYS: usize, const W: usize> EpochManager<EPOCHS
         }
     }
 
-    /// Whether a roster is declared and `fields` fall outside it.
-    fn outside_roster(&self, epoch: &Epoch, fields: MlsKidFields) -> bool {
-        self.contexts.is_some_and(|contexts| {
-            fields.context >= contexts || fields.sender_index >= epoch.group_size
-        })
+    /// Whether `fields` name a sender outside the roster.
+    const fn outside_roster(&self, epoch: &Epoch, fields: MlsKidFields) -> bool {
+        fields.context >= self.contexts || fields.sender_index >= epoch.group_size
     }
 
     /// Removes `epoch` and every key derived from it, zeroizing them;
@@ -877,9 +867,9 @@ impl<const EPOCHS: usize, const KEYS: usize, const W: usize> EpochManager<EPOCHS
 /// # Errors
 /// - [`Error::MalformedHeader`], [`Error::FrameTooShort`]: malformed.
 /// - [`Error::UnknownKeyId`]: the KID's epoch is not held and is not an
-///   erased one (typically the next epoch, not added yet); or, with a
-///   roster ([`EpochManager::with_contexts`]), the KID names a sender or
-///   context outside it.
+///   erased one (typically the next epoch, not added yet); or the KID
+///   names a sender or context outside the roster
+///   ([`EpochManager::with_contexts`]).
 /// - [`Error::KeyExpired`]: the KID's epoch was held and is erased.
 /// - [`Error::Replayed`], [`Error::AuthenticationFailed`].
 /// - [`Error::StoreFull`]: a new sender's key has no free slot.

@@ -104,7 +104,8 @@ fn figure_9_kids_are_reproduced() {
 
 #[test]
 fn figure_9_frames_carry_those_kids_and_decrypt() {
-    let mut receiver = manager(4);
+    // Figure 9 uses contexts 0, 2 and 3.
+    let mut receiver = manager(4).with_contexts(4).expect("contexts");
     let mut checked = 0;
     for epoch in 14..=17 {
         add(&mut receiver, epoch, 64, epoch);
@@ -470,7 +471,7 @@ fn removing_an_epoch_erases_its_keys() {
 
 #[test]
 fn in_place_decryption_works_under_epochs() {
-    let mut receiver = manager(4);
+    let mut receiver = manager(4).with_contexts(10).expect("contexts");
     add(&mut receiver, 1, 2, 0);
     let mut sender = MlsSender::new(1, 9);
     sender.enter_epoch(&receiver).expect("epoch");
