@@ -358,6 +358,47 @@ impl FrameKey {
         Ok(start..end)
     }
 
+    /// As [`Self::seal_in_place`] for the plaintext `buf[head] || tail`:
+    /// the tail is read where it is and its ciphertext written at
+    /// `buf[head.end..]`, then the tag; returns the range of the frame.
+    pub(crate) fn seal_in_place_with_tail(
+        &self,
+        ctr: Counter,
+        metadata: &[u8],
+        buf: &mut [u8],
+        head: Range<usize>,
+        tail: &[u8],
+    ) -> Result<Range<usize>, Error> {
+        let header = Header::new(self.kid, ctr).encode();
+        let header = header.as_bytes();
+        let start = head
+            .start
+            .checked_sub(header.len())
+            .ok_or(Error::BufferTooSmall)?;
+        let end = head
+            .end
+            .checked_add(tail.len())
+            .and_then(|end| end.checked_add(self.suite.tag_len()))
+            .ok_or(Error::BufferTooSmall)?;
+        if head.start > head.end {
+            return Err(Error::BufferTooSmall);
+        }
+        let frame = buf.get_mut(start..end).ok_or(Error::BufferTooSmall)?;
+        let (aad, rest) = frame.split_at_mut(header.len());
+        aad.copy_from_slice(header);
+        self.cipher.seal_with_tail(
+            &self.nonce(ctr),
+            Aad {
+                header: aad,
+                metadata,
+            },
+            rest,
+            head.len(),
+            tail,
+        )?;
+        Ok(start..end)
+    }
+
     /// Splits a received frame into body and tag after its header.
     #[inline]
     fn split_frame<'a>(

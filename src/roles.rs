@@ -142,6 +142,47 @@ pub trait Seal {
         self.current_sender()?.seal_within(metadata, buf, plaintext)
     }
 
+    /// Seals the plaintext `buf[head] || tail` as one frame, `buf[head]` in
+    /// place and `tail` read where it is: the header goes into the bytes
+    /// just before `head.start`, the tail's ciphertext right after
+    /// `head.end`, then the tag; the frame is `buf[result.frame()]`. The
+    /// frame is the one [`Self::seal_in_place`] makes after `tail` is
+    /// copied to `head.end`; with AWS-LC's AES-GCM that copy is not made
+    /// (the codec layer seals a frame's last piece straight from the
+    /// frame this way).
+    ///
+    /// ```
+    /// use framecrypt::prelude::*;
+    /// use framecrypt::{BaseKey, CipherSuite, FixedKeyStore, KeyId, Receiver, Sender};
+    ///
+    /// let suite = CipherSuite::Aes128GcmSha256_128;
+    /// let (mut sender, share) = Sender::with_share(suite, KeyId(5), BaseKey::new(&[5; 16])?);
+    /// let mut buf = [0u8; 64];
+    /// buf[17..22].copy_from_slice(b"hello"); // headroom: Header::MAX_LEN
+    /// let sealed = sender.seal_in_place_with_tail(b"", &mut buf, 17..22, b", world")?;
+    ///
+    /// let mut receiver = Receiver::<FixedKeyStore<1>>::new();
+    /// receiver.add_share(share)?;
+    /// let mut out = [0u8; 64];
+    /// let opened = receiver.open(b"", &buf[sealed.frame()], &mut out)?;
+    /// assert_eq!(&out[opened.plaintext()], b"hello, world");
+    /// # Ok::<(), framecrypt::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// As [`Self::seal_in_place`]; the tail's ciphertext and the tag must
+    /// fit after `head.end`.
+    fn seal_in_place_with_tail(
+        &mut self,
+        metadata: &[u8],
+        buf: &mut [u8],
+        head: Range<usize>,
+        tail: &[u8],
+    ) -> Result<Sealed, Error> {
+        self.current_sender()?
+            .seal_within_with_tail(metadata, buf, head, tail)
+    }
+
     /// Seals `plaintext` into a new vector holding exactly the frame.
     ///
     /// # Errors

@@ -254,4 +254,36 @@ impl Sender {
             Layout::WholeFrame,
         ))
     }
+
+    /// [`crate::Seal::seal_in_place_with_tail`] for this sender.
+    pub(crate) fn seal_within_with_tail(
+        &mut self,
+        metadata: &[u8],
+        buf: &mut [u8],
+        head: Range<usize>,
+        tail: &[u8],
+    ) -> Result<Sealed, Error> {
+        let ctr = self.take_counter(|sender, ctr| {
+            let header_len = Header::new(sender.kid(), ctr).encoded_len();
+            let fits = head.start <= head.end
+                && head.start >= header_len
+                && head
+                    .end
+                    .checked_add(tail.len())
+                    .and_then(|end| end.checked_add(sender.suite().tag_len()))
+                    .is_some_and(|end| end <= buf.len());
+            if !fits {
+                return Err(Error::BufferTooSmall);
+            }
+            sender.check_metadata(ctr, metadata)
+        })?;
+        let frame = self
+            .key
+            .seal_in_place_with_tail(ctr, metadata, buf, head, tail)?;
+        Ok(Sealed::new(
+            Header::new(self.kid(), ctr),
+            frame,
+            Layout::WholeFrame,
+        ))
+    }
 }

@@ -377,21 +377,24 @@ pub(crate) fn protect<F: Format>(
     }
 
     // Several pieces: gather them next to the largest, which is placed
-    // where it ends up.
+    // where it ends up. The last is sealed straight from the frame (with
+    // AWS-LC's GCM: no copy of it), the others are copied before it.
     let mut pos = Positions::new(units, &plan, header_escapes);
     let block = pos.block();
     for (i, unit) in units.iter().enumerate() {
-        if unit.protected {
+        if unit.protected && i != plan.last {
             let at = pos.cur[i] + if i == plan.first { header_len } else { 0 };
             out.get_mut(at..at + unit.region_len())
                 .ok_or(Error::BufferTooSmall)?
                 .copy_from_slice(&frame[unit.region()]);
         }
     }
-    let sealed = sender.seal_in_place(
+    let tail = &frame[units[plan.last].region()];
+    let sealed = sender.seal_in_place_with_tail(
         metadata,
         out,
-        block + header_len..block + plan.total() - tag_len,
+        block + header_len..block + plan.total() - tag_len - tail.len(),
+        tail,
     )?;
     let free = out.len();
     scatter(

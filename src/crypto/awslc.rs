@@ -13,7 +13,10 @@ use aws_lc_rs::cipher::{AES_128, AES_256, EncryptingKey, EncryptionContext, Unbo
 use aws_lc_rs::hmac;
 use subtle::ConstantTimeEq;
 
-use super::{Aad, Data, FrameCipher, ctr_hmac_prefix, ctr_initial_block, with_contiguous_aad};
+use super::{
+    Aad, Data, FrameCipher, ctr_hmac_prefix, ctr_initial_block, seal_copying_tail,
+    with_contiguous_aad,
+};
 use crate::error::Error;
 use crate::suite::CipherSuite;
 
@@ -105,6 +108,36 @@ impl FrameCipher for Cipher {
         match self {
             Self::Gcm(key) => gcm_open(key, nonce, aad, data, tag),
             Self::CtrHmac(c) => c.open(nonce, aad, data, tag),
+        }
+    }
+
+    /// AWS-LC's GCM reads the tail where it is (`extra_in`) and writes its
+    /// ciphertext and the tag after the head: no copy of the tail.
+    #[inline]
+    fn seal_with_tail(
+        &self,
+        nonce: &[u8; 12],
+        aad: Aad<'_>,
+        buf: &mut [u8],
+        head: usize,
+        tail: &[u8],
+    ) -> Result<(), Error> {
+        match self {
+            Self::Gcm(key) => {
+                if head > buf.len() {
+                    return Err(Error::BufferTooSmall);
+                }
+                let (head, tail_out) = buf.split_at_mut(head);
+                if tail_out.len() != tail.len() + key.algorithm().tag_len() {
+                    return Err(Error::BufferTooSmall);
+                }
+                let nonce = Nonce::assume_unique_for_key(*nonce);
+                with_contiguous_aad(aad, |aad| {
+                    key.seal_in_place_scatter(nonce, aead::Aad::from(aad), head, tail, tail_out)
+                        .map_err(|_| Error::BufferTooSmall)
+                })
+            }
+            Self::CtrHmac(_) => seal_copying_tail(self, nonce, aad, buf, head, tail),
         }
     }
 }

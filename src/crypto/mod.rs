@@ -112,6 +112,44 @@ pub(crate) trait FrameCipher: Sized {
         }
         result
     }
+
+    /// Encrypts `buf[..head]` in place followed by `tail`, read where it
+    /// is: the tail's ciphertext goes to `buf[head..head + tail.len()]` and
+    /// the tag to the rest of `buf`. The same bytes as copying `tail` there
+    /// and sealing in place, which is what this default does; a backend
+    /// that can read the tail where it is saves that copy (the codec layer
+    /// seals a frame's last piece this way). `buf` holds exactly the head,
+    /// the tail's room and the tag.
+    #[inline]
+    fn seal_with_tail(
+        &self,
+        nonce: &[u8; 12],
+        aad: Aad<'_>,
+        buf: &mut [u8],
+        head: usize,
+        tail: &[u8],
+    ) -> Result<(), Error> {
+        seal_copying_tail(self, nonce, aad, buf, head, tail)
+    }
+}
+
+/// [`FrameCipher::seal_with_tail`] by copying the tail into place first.
+#[inline]
+pub(crate) fn seal_copying_tail<C: FrameCipher>(
+    cipher: &C,
+    nonce: &[u8; 12],
+    aad: Aad<'_>,
+    buf: &mut [u8],
+    head: usize,
+    tail: &[u8],
+) -> Result<(), Error> {
+    let end = head
+        .checked_add(tail.len())
+        .filter(|&end| end <= buf.len())
+        .ok_or(Error::BufferTooSmall)?;
+    buf[head..end].copy_from_slice(tail);
+    let (body, tag) = buf.split_at_mut(end);
+    cipher.seal(nonce, aad, Data::InPlace(body), tag)
 }
 
 /// How many bytes of header plus metadata an AES-GCM call can bind without
@@ -333,6 +371,73 @@ mod cross_backend {
             let key = bytes(suite.key_len(), 1);
             assert_forgery_zeroed(&awslc::Cipher::new(suite, &key), suite, &key);
             assert_forgery_zeroed(&rustcrypto::Cipher::new(suite, &key), suite, &key);
+        }
+    }
+
+    /// `head || tail` sealed with the tail read where it is: on each
+    /// backend, the bytes of a plain in-place seal of the two joined.
+    fn sealed_with_tail<C: FrameCipher>(
+        cipher: &C,
+        nonce: &[u8; 12],
+        aad: Aad<'_>,
+        pt: &[u8],
+        head: usize,
+        tag_len: usize,
+    ) -> Result<alloc::vec::Vec<u8>, Error> {
+        let mut buf = alloc::vec![0xee_u8; pt.len() + tag_len];
+        buf[..head].copy_from_slice(&pt[..head]);
+        cipher.seal_with_tail(nonce, aad, &mut buf, head, &pt[head..])?;
+        Ok(buf)
+    }
+
+    #[test]
+    fn a_tail_sealed_where_it_is_gives_the_bytes_of_an_in_place_seal() {
+        for suite in CipherSuite::ALL {
+            let key = bytes(suite.key_len(), 5);
+            let lc = awslc::Cipher::new(suite, &key);
+            let rc = rustcrypto::Cipher::new(suite, &key);
+            let nonce = [7u8; 12];
+            let metadata = bytes(20, 2);
+            let aad = Aad {
+                header: &[0x15, 0x01],
+                metadata: &metadata,
+            };
+            for len in [0, 1, 17, 1200, 4097] {
+                let pt = bytes(len, 4);
+                let (ct, tag) = seal(&rc, &nonce, aad, &pt, true, suite.tag_len());
+                let want = [ct, tag].concat();
+                for head in [0, len / 3, len] {
+                    for (backend, got) in [
+                        (
+                            "aws-lc",
+                            sealed_with_tail(&lc, &nonce, aad, &pt, head, suite.tag_len()),
+                        ),
+                        (
+                            "rustcrypto",
+                            sealed_with_tail(&rc, &nonce, aad, &pt, head, suite.tag_len()),
+                        ),
+                    ] {
+                        assert_eq!(
+                            got.as_ref(),
+                            Ok(&want),
+                            "{suite} {backend} len {len} head {head}"
+                        );
+                    }
+                }
+            }
+            // AWS-LC's GCM checks the room for the tail's ciphertext and the
+            // tag itself (the others are given it exact by `FrameKey`).
+            if !matches!(suite.aead(), crate::suite::Aead::AesGcm) {
+                continue;
+            }
+            for cipher_buf in [3 + suite.tag_len() - 1, 3 + suite.tag_len() + 1] {
+                let mut buf = alloc::vec![0u8; 2 + cipher_buf];
+                assert_eq!(
+                    lc.seal_with_tail(&nonce, aad, &mut buf, 2, b"abc"),
+                    Err(Error::BufferTooSmall),
+                    "{suite}: {cipher_buf} bytes after the head"
+                );
+            }
         }
     }
 }
