@@ -89,7 +89,6 @@ fn bench_forged(c: &mut Criterion) {
             receiver(&mut group, suite, size);
             ratcheting_receiver(&mut group, suite, size);
             epoch_manager(&mut group, suite, size);
-            epoch_manager_with_roster(&mut group, suite, size);
             codec_fallback(&mut group, suite, size);
             group.finish();
         }
@@ -165,13 +164,61 @@ fn ratcheting_receiver(group: &mut BenchmarkGroup<'_, WallTime>, suite: CipherSu
 }
 
 fn epoch_manager(group: &mut BenchmarkGroup<'_, WallTime>, suite: CipherSuite, size: usize) {
+    // More leaves than slots: members 0 to 31 have their keys derived
+    // ahead, the ones named here do not.
+    let (mut manager, genuine) = manager_rows(group, suite, size, 2048, "EpochManager genuine");
+    let kids = (32..1056)
+        .map(|index| mls_kid(&manager, 0, index))
+        .collect();
+    forge_kids(
+        group,
+        "EpochManager forged, new member KID",
+        &mut manager,
+        &genuine,
+        kids,
+    );
+
+    // The roster in the slots: 16 leaves, one context, 16 keys in 32 slots.
+    let (mut manager, genuine) =
+        manager_rows(group, suite, size, 16, "EpochManager (roster) genuine");
+    let members = (1..16).map(|index| mls_kid(&manager, 0, index)).collect();
+    forge_kids(
+        group,
+        "EpochManager (roster) forged, member KID",
+        &mut manager,
+        &genuine,
+        members,
+    );
+    let outside = (1..1024)
+        .map(|context| mls_kid(&manager, context, context % 16))
+        .collect();
+    forge_kids(
+        group,
+        "EpochManager (roster) forged, KID outside the roster",
+        &mut manager,
+        &genuine,
+        outside,
+    );
+}
+
+type Manager = Box<EpochManager<4, 32>>;
+
+/// An epoch manager of `leaves` in 32 slots at epoch 1, the row `name` of
+/// genuine frames from member 0 through it, and one more genuine frame.
+fn manager_rows(
+    group: &mut BenchmarkGroup<'_, WallTime>,
+    suite: CipherSuite,
+    size: usize,
+    leaves: u64,
+    name: &str,
+) -> (Manager, Vec<u8>) {
     let pt = payload(size);
     let mut manager = Box::new(EpochManager::<4, 32>::new(suite, 4).expect("manager"));
-    manager.add_epoch_key(1, 2048, key(4), 0).expect("epoch");
+    manager.add_epoch_key(1, leaves, key(4), 0).expect("epoch");
     let mut sender = MlsSender::new(0, 0);
     sender.enter_epoch(&manager).expect("epoch");
     let mut out = vec![0u8; size + 64];
-    group.bench_function("EpochManager genuine", |b| {
+    group.bench_function(name, |b| {
         b.iter_batched_ref(
             || sender.seal_to_vec(b"", &pt).expect("seal"),
             |frame| {
@@ -185,14 +232,28 @@ fn epoch_manager(group: &mut BenchmarkGroup<'_, WallTime>, suite: CipherSuite, s
             genuine_batch(),
         );
     });
-    let layout = manager.layout(1).expect("epoch 1");
     let genuine = sender.seal_to_vec(b"", &pt).expect("seal");
-    // Members 0 to 31 have their keys derived ahead; these do not.
-    let forged: Vec<Vec<u8>> = (32..1056)
-        .map(|index| with_kid(&genuine, layout.kid(0, index, 1).expect("fits").0))
-        .collect();
+    (manager, genuine)
+}
+
+fn mls_kid(manager: &Manager, context: u64, index: u64) -> u64 {
+    let layout = manager.layout(1).expect("epoch 1");
+    layout.kid(context, index, 1).expect("fits").0
+}
+
+/// The row `name`: `genuine` under each of `kids` in turn, a different
+/// one every frame.
+fn forge_kids(
+    group: &mut BenchmarkGroup<'_, WallTime>,
+    name: &str,
+    manager: &mut Manager,
+    genuine: &[u8],
+    kids: Vec<u64>,
+) {
+    let forged: Vec<Vec<u8>> = kids.iter().map(|&kid| with_kid(genuine, kid)).collect();
+    let mut out = vec![0u8; genuine.len()];
     let mut i = 0;
-    group.bench_function("EpochManager forged, new member KID", |b| {
+    group.bench_function(name, |b| {
         b.iter(|| {
             i = (i + 1) % forged.len();
             assert!(
@@ -203,62 +264,6 @@ fn epoch_manager(group: &mut BenchmarkGroup<'_, WallTime>, suite: CipherSuite, s
             );
         });
     });
-}
-
-fn epoch_manager_with_roster(
-    group: &mut BenchmarkGroup<'_, WallTime>,
-    suite: CipherSuite,
-    size: usize,
-) {
-    let pt = payload(size);
-    // 16 leaves, one context: 16 keys derived ahead, in 32 slots.
-    let mut manager = Box::new(EpochManager::<4, 32>::new(suite, 4).expect("manager"));
-    manager.add_epoch_key(1, 16, key(6), 0).expect("epoch");
-    let mut sender = MlsSender::new(0, 0);
-    sender.enter_epoch(&manager).expect("epoch");
-    let mut out = vec![0u8; size + 64];
-    group.bench_function("EpochManager (roster) genuine", |b| {
-        b.iter_batched_ref(
-            || sender.seal_to_vec(b"", &pt).expect("seal"),
-            |frame| {
-                black_box(
-                    manager
-                        .at(0)
-                        .open(b"", black_box(frame), &mut out)
-                        .expect("open"),
-                )
-            },
-            genuine_batch(),
-        );
-    });
-    let layout = manager.layout(1).expect("epoch 1");
-    let genuine = sender.seal_to_vec(b"", &pt).expect("seal");
-    let mut forge = |name: &str, kids: Vec<u64>| {
-        let forged: Vec<Vec<u8>> = kids.iter().map(|&kid| with_kid(&genuine, kid)).collect();
-        let mut i = 0;
-        group.bench_function(name, |b| {
-            b.iter(|| {
-                i = (i + 1) % forged.len();
-                assert!(
-                    manager
-                        .at(0)
-                        .open(b"", black_box(&forged[i]), &mut out)
-                        .is_err()
-                );
-            });
-        });
-    };
-    let kid = |context, index| layout.kid(context, index, 1).expect("fits").0;
-    forge(
-        "EpochManager (roster) forged, member KID",
-        (1..16).map(|index| kid(0, index)).collect(),
-    );
-    forge(
-        "EpochManager (roster) forged, KID outside the roster",
-        (1..1024)
-            .map(|context| kid(context, context % 16))
-            .collect(),
-    );
 }
 
 fn codec_fallback(group: &mut BenchmarkGroup<'_, WallTime>, suite: CipherSuite, size: usize) {
