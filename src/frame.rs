@@ -319,48 +319,10 @@ impl FrameKey {
         Ok(total)
     }
 
-    /// Encrypts `buf[plaintext]` in place, writing the header just before it
-    /// and the tag just after it; returns the range of the whole frame.
-    #[inline]
-    pub(crate) fn seal_in_place(
-        &self,
-        ctr: Counter,
-        metadata: &[u8],
-        buf: &mut [u8],
-        plaintext: Range<usize>,
-    ) -> Result<Range<usize>, Error> {
-        let header = Header::new(self.kid, ctr).encode();
-        let header = header.as_bytes();
-        let start = plaintext
-            .start
-            .checked_sub(header.len())
-            .ok_or(Error::BufferTooSmall)?;
-        let end = plaintext
-            .end
-            .checked_add(self.suite.tag_len())
-            .ok_or(Error::BufferTooSmall)?;
-        if plaintext.start > plaintext.end {
-            return Err(Error::BufferTooSmall);
-        }
-        let frame = buf.get_mut(start..end).ok_or(Error::BufferTooSmall)?;
-        let (head, rest) = frame.split_at_mut(header.len());
-        head.copy_from_slice(header);
-        let (body, tag) = rest.split_at_mut(plaintext.len());
-        self.cipher.seal(
-            &self.nonce(ctr),
-            Aad {
-                header: head,
-                metadata,
-            },
-            Data::InPlace(body),
-            tag,
-        )?;
-        Ok(start..end)
-    }
-
-    /// As [`Self::seal_in_place`] for the plaintext `buf[head] || tail`:
-    /// the tail is read where it is and its ciphertext written at
-    /// `buf[head.end..]`, then the tag; returns the range of the frame.
+    /// Encrypts the plaintext `buf[head] || tail`, the head in place and
+    /// the tail read where it is, its ciphertext written at
+    /// `buf[head.end..]`; the header goes just before `head`, the tag after
+    /// the tail's ciphertext. Returns the range of the whole frame.
     pub(crate) fn seal_in_place_with_tail(
         &self,
         ctr: Counter,

@@ -234,25 +234,7 @@ impl Sender {
         buf: &mut [u8],
         plaintext: Range<usize>,
     ) -> Result<Sealed, Error> {
-        let ctr = self.take_counter(|sender, ctr| {
-            let header_len = Header::new(sender.kid(), ctr).encoded_len();
-            let fits = plaintext.start <= plaintext.end
-                && plaintext.start >= header_len
-                && plaintext
-                    .end
-                    .checked_add(sender.suite().tag_len())
-                    .is_some_and(|end| end <= buf.len());
-            if !fits {
-                return Err(Error::BufferTooSmall);
-            }
-            sender.check_metadata(ctr, metadata)
-        })?;
-        let frame = self.key.seal_in_place(ctr, metadata, buf, plaintext)?;
-        Ok(Sealed::new(
-            Header::new(self.kid(), ctr),
-            frame,
-            Layout::WholeFrame,
-        ))
+        self.seal_within_with_tail(metadata, buf, plaintext, &[])
     }
 
     /// [`crate::Seal::seal_in_place_with_tail`] for this sender.
