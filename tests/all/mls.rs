@@ -483,3 +483,24 @@ fn in_place_decryption_works_under_epochs() {
     assert_eq!(&frame[decrypted.plaintext()], b"in place");
     assert_eq!(decrypted.header().kid(), KeyId((9 << 5) | (1 << 4) | 1));
 }
+
+#[test]
+fn the_roster_is_context_0_unless_told_and_never_empty() {
+    assert_eq!(manager(4).contexts(), 1);
+    assert_eq!(
+        manager(4).with_contexts(0).map(|m| m.contexts()),
+        Err(Error::InvalidParameter)
+    );
+    let mut receiver = manager(4).with_contexts(3).expect("contexts");
+    assert_eq!(receiver.contexts(), 3);
+    add(&mut receiver, 1, 4, 0);
+    // Context 2 is in a roster of three; context 3 is not.
+    let mut inside = MlsSender::new(3, 2);
+    inside.enter_epoch(&receiver).expect("in the roster");
+    let frame = seal(&mut inside, b"meta", "ctx 2".as_bytes());
+    assert_eq!(recv(&mut receiver, 0, &frame).as_deref(), Ok("ctx 2"));
+    assert_eq!(
+        MlsSender::new(3, 3).enter_epoch(&receiver),
+        Err(Error::InvalidParameter)
+    );
+}
