@@ -269,8 +269,8 @@ const fn shr(value: u64, bits: u32) -> u64 {
 struct Epoch {
     epoch: u64,
     layout: MlsKidLayout,
-    /// The leaves of the group: with a roster, sender indices at or past
-    /// it are refused.
+    /// The leaves of the group: sender indices at or past it are outside
+    /// the roster and refused.
     group_size: u64,
     secret: ExtractedSecret,
     /// When a newer epoch superseded this one.
@@ -282,9 +282,10 @@ struct EpochKey<const W: usize> {
     epoch: u64,
     kid: KeyId,
     rx: ReceiveKey<W>,
-    /// Whether a frame has authenticated under it. A key that has not is
-    /// a speculative entry (see [`EpochManager`]): it never counts as
-    /// cached, and any sender's first authentic frame may take its slot.
+    /// Whether a frame has authenticated under it. A key that has not (a
+    /// key derived ahead, or a speculative entry: see [`EpochManager`])
+    /// never counts as cached, and any sender's first authentic frame may
+    /// take its slot.
     authenticated: bool,
 }
 
