@@ -56,6 +56,7 @@ use super::binding::{self, Binding};
 use super::escape::{self, Escaping};
 use super::format::{Format, Unit, Units};
 use super::leb128;
+use crate::crypto::copy_short;
 use crate::error::Error;
 use crate::frame::{Layout, Opened, Sealed};
 use crate::header::Header;
@@ -345,6 +346,11 @@ impl SealPlan {
 
 /// Protects `frame` into `out`, which is at least `max_protected_len`
 /// long.
+///
+/// The one-unit case is inlined into the caller: for a 100-byte frame the
+/// calls between here and the cipher, each returning its result through
+/// memory, were a measurable part of the cost.
+#[inline(always)]
 pub(crate) fn protect<F: Format>(
     format: F,
     sender: &mut impl Seal,
@@ -352,7 +358,6 @@ pub(crate) fn protect<F: Format>(
     out: &mut [u8],
     (header, tag_len): (Header, usize),
 ) -> Result<Sealed, Error> {
-    let header_len = header.encoded_len();
     if let Some(clear) = format.single_clear(frame) {
         return seal_single(
             format.id(),
@@ -360,9 +365,23 @@ pub(crate) fn protect<F: Format>(
             frame,
             clear?,
             out,
-            header_len + tag_len,
+            header.encoded_len() + tag_len,
         );
     }
+    protect_units(format, sender, frame, out, (header, tag_len))
+}
+
+/// [`protect`] of a frame of several units, or of one unit with its own
+/// rules (H.26x, AV1).
+#[inline(never)]
+fn protect_units<F: Format>(
+    format: F,
+    sender: &mut impl Seal,
+    frame: &[u8],
+    out: &mut [u8],
+    (header, tag_len): (Header, usize),
+) -> Result<Sealed, Error> {
+    let header_len = header.encoded_len();
     let mut kept = Kept::new();
     let Some(units) = walk(format, frame, &mut kept)? else {
         return protect_walking(format, sender, frame, out, header_len, tag_len);
@@ -411,6 +430,7 @@ pub(crate) fn protect<F: Format>(
 
 /// A frame of one unit (Opus, VP8, VP9), its first `clear` bytes clear:
 /// sealed straight from the frame into its place, as a plain frame is.
+#[inline(always)]
 fn seal_single(
     id: u8,
     sender: &mut impl Seal,
@@ -423,7 +443,7 @@ fn seal_single(
     let piece = frame.len() - clear + overhead;
     let metadata = binding::single(id, &frame[..clear], piece, &mut buf);
     let sealed = sender.seal(metadata, &frame[clear..], &mut out[clear..])?;
-    out[..clear].copy_from_slice(&frame[..clear]);
+    copy_short(&mut out[..clear], &frame[..clear]);
     Ok(Sealed::new(
         sealed.header(),
         0..clear + sealed.len(),
@@ -1031,7 +1051,8 @@ fn restored_size(unit: &Unit, piece: usize, data: usize) -> Option<(u64, usize)>
 }
 
 /// Restores the frame protected as `protected` into `out` (at least as
-/// long).
+/// long). The one-unit case is inlined into the caller, as in [`protect`].
+#[inline(always)]
 pub(crate) fn unprotect<F: Format>(
     format: F,
     receiver: &mut impl Open,
@@ -1045,13 +1066,25 @@ pub(crate) fn unprotect<F: Format>(
         let piece = protected.len() - clear;
         let metadata = binding::single(format.id(), &protected[..clear], piece, &mut buf);
         let opened = receiver.open(metadata, &protected[clear..], &mut out[clear..])?;
-        out[..clear].copy_from_slice(&protected[..clear]);
+        copy_short(&mut out[..clear], &protected[..clear]);
         return Ok(Opened::new(
             opened.header(),
             0..clear + opened.len(),
             Layout::CodecAware,
         ));
     }
+    unprotect_units(format, receiver, protected, out)
+}
+
+/// [`unprotect`] of a frame of several units, or of one unit with its own
+/// rules (H.26x, AV1).
+#[inline(never)]
+fn unprotect_units<F: Format>(
+    format: F,
+    receiver: &mut impl Open,
+    protected: &[u8],
+    out: &mut [u8],
+) -> Result<Opened, Error> {
     let mut kept = Kept::new();
     let Some(units) = walk(format, protected, &mut kept)? else {
         return unprotect_walking(format, receiver, protected, out);
