@@ -31,6 +31,9 @@ const OBU_SEQUENCE_HEADER: u8 = 1;
 const OBU_TEMPORAL_DELIMITER: u8 = 2;
 const OBU_PADDING: u8 = 15;
 
+/// A temporal delimiter's OBU header byte, with its size field (AV1 §5.3.1).
+const TEMPORAL_DELIMITER: u8 = (OBU_TEMPORAL_DELIMITER << 3) | HAS_SIZE;
+
 /// `obu_has_size_field` in the OBU header byte.
 const HAS_SIZE: u8 = 0x02;
 /// `obu_extension_flag`.
@@ -46,6 +49,7 @@ impl Format for Av1 {
     }
 
     /// The OBU starting at `pos`.
+    #[inline]
     fn next_unit(self, frame: &[u8], pos: usize) -> Result<Option<Unit>, Error> {
         let rest = frame.get(pos..).ok_or(Error::MalformedFrame)?;
         let Some(&header) = rest.first() else {
@@ -94,6 +98,19 @@ impl Format for Av1 {
         }))
     }
 
+    /// The frame OBU of a delta frame: alone, or after a temporal
+    /// delimiter without payload (`12 00`, as encoders write it).
+    #[inline(always)]
+    fn lone_unit(self, frame: &[u8]) -> Option<Unit> {
+        let pos = if frame.starts_with(&[TEMPORAL_DELIMITER, 0]) {
+            2
+        } else {
+            0
+        };
+        let unit = self.next_unit(frame, pos).ok()??;
+        (unit.protected && unit.end == frame.len()).then_some(unit)
+    }
+
     /// A sequence header (an encoder repeats it with keyframes), and the
     /// layer IDs of the first OBU with an extension header.
     fn hints(self, frame: &[u8], unit: &Unit, hints: &mut Hints) {
@@ -129,7 +146,13 @@ fn layer_ids(frame: &[u8], unit: &Unit) -> Option<(u8, u8)> {
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
+    extern crate alloc;
+    use alloc::vec;
+    use alloc::vec::Vec;
+
+    use super::super::format::Units;
     use super::*;
+    use proptest::prelude::*;
 
     #[test]
     fn temporal_delimiters_and_padding_pass_through() {
@@ -138,6 +161,45 @@ mod tests {
         assert_eq!((td.protected, td.bound, td.end), (false, Bound::None, 2));
         let padding = Av1.next_unit(&frame, 2).unwrap().unwrap();
         assert_eq!((padding.protected, padding.end), (false, 5));
+    }
+
+    /// Frames near the lone shape: a few OBU-header-like bytes, size
+    /// fields and payload, with a temporal delimiter in front or not.
+    fn near_lone() -> impl Strategy<Value = Vec<u8>> {
+        (
+            any::<bool>(),
+            proptest::collection::vec(
+                prop_oneof![
+                    Just(0x12u8),
+                    Just(0x32),
+                    Just(0x36),
+                    Just(0x7a),
+                    Just(0x30),
+                    0u8..8,
+                    0x80u8..0x84,
+                    any::<u8>()
+                ],
+                0..24,
+            ),
+        )
+            .prop_map(|(td, rest)| {
+                let mut f = if td { vec![0x12, 0x00] } else { vec![] };
+                f.extend(rest);
+                f
+            })
+    }
+
+    proptest! {
+        #[test]
+        fn a_lone_unit_is_the_unit_the_walk_ends_with(frame in near_lone()) {
+            let walked: Result<Vec<Unit>, Error> = Units::new(Av1, &frame).collect();
+            if let Some(lone) = Av1.lone_unit(&frame) {
+                let units = walked.expect("a lone unit's frame walks");
+                let (last, before) = units.split_last().expect("a unit");
+                prop_assert_eq!(*last, lone);
+                prop_assert!(before.iter().all(|u| !u.protected));
+            }
+        }
     }
 
     #[test]

@@ -382,6 +382,18 @@ fn protect_units<F: Format>(
     (header, tag_len): (Header, usize),
 ) -> Result<Sealed, Error> {
     let header_len = header.encoded_len();
+    if let Some(unit) = format.lone_unit(frame)
+        && let Some(clear) = unit.bound_bytes(frame)
+        && clear.len() <= binding::SINGLE_CLEAR_MAX
+    {
+        // One piece, found without a walk; bound as the walk binds it.
+        let units = [unit];
+        let plan = SealPlan::new(units.iter().copied().map(Ok), header_len, tag_len)?;
+        let mut buf = [0u8; binding::SINGLE_LEN];
+        let metadata = binding::single(format.id(), clear, plan.piece(0, &unit), &mut buf);
+        let header_escapes = header_escapes(&header, &unit, context(frame, &unit));
+        return seal_one(sender, metadata, frame, out, &units, &plan, header_escapes);
+    }
     let mut kept = Kept::new();
     let Some(units) = walk(format, frame, &mut kept)? else {
         return protect_walking(format, sender, frame, out, header_len, tag_len);
@@ -537,7 +549,7 @@ fn seal_one(
         &frame[unit.region()],
         out.get_mut(sealed_at..).ok_or(Error::BufferTooSmall)?,
     )?;
-    out[..pre].copy_from_slice(&frame[..pre]);
+    copy_short(&mut out[..pre], &frame[..pre]);
     if let Some((value, width)) = size {
         leb128::put(value, &mut out[pre..pre + width]);
     }
@@ -1085,6 +1097,18 @@ fn unprotect_units<F: Format>(
     protected: &[u8],
     out: &mut [u8],
 ) -> Result<Opened, Error> {
+    if let Some(unit) = format.lone_unit(protected)
+        && piece_is_verbatim(&unit)
+        && let Some(clear) = unit.bound_bytes(protected)
+        && clear.len() <= binding::SINGLE_CLEAR_MAX
+    {
+        // One piece, found without a walk; bound as the walk binds it.
+        let piece = piece_len(protected, &unit)?;
+        header_len_in(protected, &unit, piece)?;
+        let mut buf = [0u8; binding::SINGLE_LEN];
+        let metadata = binding::single(format.id(), clear, piece, &mut buf);
+        return open_one(receiver, metadata, protected, out, &unit, piece);
+    }
     let mut kept = Kept::new();
     let Some(units) = walk(format, protected, &mut kept)? else {
         return unprotect_walking(format, receiver, protected, out);
@@ -1094,32 +1118,15 @@ fn unprotect_units<F: Format>(
     let metadata = binding.finish();
 
     if plan.first == plan.last && piece_is_verbatim(&units[plan.first]) {
-        // One piece: opened straight from the frame into its place.
         let unit = &units[plan.first];
-        let piece = plan.piece[plan.first];
-        let pre = unit.copy_end();
-        let at = unit.clear_end;
-        let body = &protected[at..at + piece];
-        let opened = receiver.open(metadata, body, &mut out[at..])?;
-        // Authenticated: from here on nothing fails.
-        let data = opened.len();
-        let mut end = pre;
-        out[..pre].copy_from_slice(&protected[..pre]);
-        if let Some((value, width)) = restored_size(unit, piece, data) {
-            leb128::put(value, &mut out[pre..pre + width]);
-            end += width;
-        }
-        if end != at {
-            out.copy_within(at..at + data, end);
-        }
-        end += data;
-        let rest = &protected[unit.end..];
-        out[end..end + rest.len()].copy_from_slice(rest);
-        return Ok(Opened::new(
-            opened.header(),
-            0..end + rest.len(),
-            Layout::CodecAware,
-        ));
+        return open_one(
+            receiver,
+            metadata,
+            protected,
+            out,
+            unit,
+            plan.piece[plan.first],
+        );
     }
 
     // Several pieces: gathered so that the largest piece's plaintext is
@@ -1175,6 +1182,41 @@ fn unprotect_units<F: Format>(
         );
     }
     Ok(Opened::new(opened.header(), 0..w, Layout::CodecAware))
+}
+
+/// The one piece `piece` of `unit`, read where it is: opened straight from
+/// the frame into its place, the clear bytes copied around it.
+fn open_one(
+    receiver: &mut impl Open,
+    metadata: &[u8],
+    protected: &[u8],
+    out: &mut [u8],
+    unit: &Unit,
+    piece: usize,
+) -> Result<Opened, Error> {
+    let pre = unit.copy_end();
+    let at = unit.clear_end;
+    let body = &protected[at..at + piece];
+    let opened = receiver.open(metadata, body, &mut out[at..])?;
+    // Authenticated: from here on nothing fails.
+    let data = opened.len();
+    let mut end = pre;
+    copy_short(&mut out[..pre], &protected[..pre]);
+    if let Some((value, width)) = restored_size(unit, piece, data) {
+        leb128::put(value, &mut out[pre..pre + width]);
+        end += width;
+    }
+    if end != at {
+        out.copy_within(at..at + data, end);
+    }
+    end += data;
+    let rest = &protected[unit.end..];
+    copy_short(&mut out[end..end + rest.len()], rest);
+    Ok(Opened::new(
+        opened.header(),
+        0..end + rest.len(),
+        Layout::CodecAware,
+    ))
 }
 
 /// Restores a frame of more than [`MAX_UNITS`] units, walking it once per
@@ -1367,4 +1409,129 @@ pub(crate) fn piece_head(frame: &[u8], unit: &Unit, head: &mut [u8]) -> usize {
     }
     let (zeros, _) = context(frame, unit);
     escape::unescape_head(region, zeros, head)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::cast_possible_truncation)]
+mod tests {
+    extern crate alloc;
+    use alloc::vec;
+    use alloc::vec::Vec;
+
+    use super::super::av1::Av1;
+    use super::super::format::Hints;
+    use super::*;
+    use crate::{BaseKey, CipherSuite, Counter, FixedKeyStore, KeyId, Receiver};
+
+    /// `F` read only by walking: without its `lone_unit`.
+    #[derive(Clone, Copy)]
+    struct Walked<F>(F);
+
+    impl<F: Format> Format for Walked<F> {
+        fn id(self) -> u8 {
+            self.0.id()
+        }
+        fn next_unit(self, frame: &[u8], pos: usize) -> Result<Option<Unit>, Error> {
+            self.0.next_unit(frame, pos)
+        }
+        fn single_clear(self, frame: &[u8]) -> Option<Result<usize, Error>> {
+            self.0.single_clear(frame)
+        }
+        fn hints(self, frame: &[u8], unit: &Unit, hints: &mut Hints) {
+            self.0.hints(frame, unit, hints);
+        }
+    }
+
+    fn leb(mut value: usize, width: usize) -> Vec<u8> {
+        let mut out = Vec::new();
+        for i in 0..width {
+            let more = if i + 1 < width { 0x80 } else { 0 };
+            out.push((value & 0x7f) as u8 | more);
+            value >>= 7;
+        }
+        out
+    }
+
+    /// AV1 frames of the lone shape (an optional temporal delimiter, one
+    /// OBU to the end) and of others, with size fields of every width that
+    /// holds their payload, padded ones included.
+    fn av1_frames() -> Vec<Vec<u8>> {
+        let mut frames = Vec::new();
+        for td in [&[][..], &[0x12, 0x00], &[0x12, 0x01, 0xaa]] {
+            for (header, ext) in [
+                (0x32u8, None),
+                (0x36, Some(0x48u8)),
+                (0x1a, None),
+                (0x0a, None),
+            ] {
+                for payload in [
+                    0usize, 1, 90, 100, 105, 110, 120, 127, 16_340, 16_370, 16_383,
+                ] {
+                    for width in 1..=3 {
+                        if payload >= 1 << (7 * width) {
+                            continue;
+                        }
+                        let mut f = td.to_vec();
+                        f.push(header);
+                        f.extend(ext);
+                        f.extend(leb(payload, width));
+                        f.extend((0..payload).map(|i| (i * 7 + 1) as u8));
+                        frames.push(f.clone());
+                        // Another unit after it: not lone.
+                        f.extend([0x7a, 0x00]);
+                        frames.push(f);
+                    }
+                }
+                // Without a size field: the OBU runs to the end.
+                let mut f = td.to_vec();
+                f.extend([0x30, 1, 2, 3]);
+                frames.push(f);
+            }
+        }
+        frames
+    }
+
+    #[test]
+    fn a_lone_unit_is_protected_and_restored_as_the_walk_does() {
+        let key = || BaseKey::new(b"lone unit, or walked").unwrap();
+        let suite = CipherSuite::Aes128GcmSha256_128;
+        let mut lone_cases = 0;
+        for (n, frame) in av1_frames().iter().enumerate() {
+            lone_cases += usize::from(Av1.lone_unit(frame).is_some());
+            let mut a = Sender::resume(suite, KeyId(3), key(), Counter(n as u64));
+            let mut b = Sender::resume(suite, KeyId(3), key(), Counter(n as u64));
+            let mut out_a = vec![0u8; frame.len() + 64];
+            let mut out_b = vec![0u8; frame.len() + 64];
+            let sizes = next_frame(&mut a).unwrap();
+            let fast = protect(Av1, &mut a, frame, &mut out_a, sizes);
+            let walked = protect(Walked(Av1), &mut b, frame, &mut out_b, sizes);
+            assert_eq!(fast, walked, "frame {n}");
+            if fast.is_err() {
+                continue;
+            }
+            let len = fast.unwrap().len();
+            assert_eq!(out_a[..len], out_b[..len], "frame {n}");
+            let protected = &out_a[..len];
+            let mut r = Receiver::<FixedKeyStore<1>>::new();
+            r.add_key(suite, KeyId(3), key()).unwrap();
+            let mut s = Receiver::<FixedKeyStore<1>>::new();
+            s.add_key(suite, KeyId(3), key()).unwrap();
+            let mut back_a = vec![0u8; len];
+            let mut back_b = vec![0u8; len];
+            let fast = unprotect(Av1, &mut r, protected, &mut back_a).unwrap();
+            let walked = unprotect(Walked(Av1), &mut s, protected, &mut back_b).unwrap();
+            assert_eq!(fast, walked, "frame {n}");
+            assert_eq!(&back_a[..fast.len()], &frame[..], "frame {n}");
+            // A changed bound byte fails both ways.
+            let mut forged = protected.to_vec();
+            let at = usize::from(forged[0] == 0x12) * 2;
+            forged[at] ^= 0x20;
+            assert_eq!(
+                unprotect(Av1, &mut r, &forged, &mut back_a).map(|o| o.len()),
+                unprotect(Walked(Av1), &mut s, &forged, &mut back_b).map(|o| o.len()),
+                "frame {n}"
+            );
+        }
+        assert!(lone_cases > 50, "{lone_cases} frames took the lone path");
+    }
 }

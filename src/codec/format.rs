@@ -143,6 +143,15 @@ pub(crate) trait Format: Copy {
         None
     }
 
+    /// A frame whose units are pass-through units and then one protected
+    /// unit that ends the frame (an AV1 delta frame: a temporal delimiter
+    /// and one frame OBU): that unit, found without walking the frame.
+    /// It must be the unit [`Self::next_unit`] gives there; `None` where
+    /// the frame has another shape (or does not parse), and it is walked.
+    fn lone_unit(self, _frame: &[u8]) -> Option<Unit> {
+        None
+    }
+
     /// As [`Self::next_unit`], but without reading the unit's encrypted
     /// bytes: `end` may be left at `frame.len()` where finding it would
     /// (H.26x: the next start code). For the SFU's constant-cost view.

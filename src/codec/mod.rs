@@ -291,6 +291,11 @@ impl Format for Rules {
         forward!(self, r => r.single_clear(frame))
     }
 
+    #[inline(always)]
+    fn lone_unit(self, frame: &[u8]) -> Option<Unit> {
+        forward!(self, r => r.lone_unit(frame))
+    }
+
     fn unit_head(self, frame: &[u8], pos: usize) -> Result<Option<Unit>, Error> {
         forward!(self, r => r.unit_head(frame, pos))
     }

@@ -215,11 +215,14 @@ fn join_on_stack<'b, const N: usize>(aad: Aad<'_>, buf: &'b mut [u8; N]) -> &'b 
 
 /// `dst.copy_from_slice(src)` for the few bytes of a header or of codec
 /// metadata: fixed-width (overlapping) moves instead of a call to
-/// `memcpy`, which costs more than the copy at these lengths.
+/// `memcpy`, which costs more than the copy at these lengths (past 64
+/// bytes, `memcpy`).
 #[inline(always)]
 pub(crate) fn copy_short(dst: &mut [u8], src: &[u8]) {
     let n = src.len();
-    if n >= 16 {
+    if n > 64 {
+        dst.copy_from_slice(src);
+    } else if n >= 16 {
         let mut i = 0;
         while i + 16 <= n {
             dst[i..i + 16].copy_from_slice(&src[i..i + 16]);
