@@ -387,12 +387,18 @@ fn protect_units<F: Format>(
         && clear.len() <= binding::SINGLE_CLEAR_MAX
     {
         // One piece, found without a walk; bound as the walk binds it.
-        let units = [unit];
-        let plan = SealPlan::new(units.iter().copied().map(Ok), header_len, tag_len)?;
+        let plan = SealPlan {
+            first: 0,
+            last: 0,
+            data_len: unit.region_len(),
+            header_len,
+            tag_len,
+        };
+        plan.check_size(0, &unit)?;
         let mut buf = [0u8; binding::SINGLE_LEN];
         let metadata = binding::single(format.id(), clear, plan.piece(0, &unit), &mut buf);
         let header_escapes = header_escapes(&header, &unit, context(frame, &unit));
-        return seal_one(sender, metadata, frame, out, &units, &plan, header_escapes);
+        return seal_one(sender, metadata, frame, out, &unit, &plan, header_escapes);
     }
     let mut kept = Kept::new();
     let Some(units) = walk(format, frame, &mut kept)? else {
@@ -404,7 +410,8 @@ fn protect_units<F: Format>(
     let first = context(frame, &units[plan.first]);
     let header_escapes = header_escapes(&header, &units[plan.first], first);
     if plan.first == plan.last {
-        return seal_one(sender, metadata, frame, out, units, &plan, header_escapes);
+        let unit = &units[plan.first];
+        return seal_one(sender, metadata, frame, out, unit, &plan, header_escapes);
     }
 
     // Several pieces: gather them next to the largest, which is placed
@@ -533,12 +540,11 @@ fn seal_one(
     metadata: &[u8],
     frame: &[u8],
     out: &mut [u8],
-    units: &[Unit],
+    unit: &Unit,
     plan: &SealPlan,
     header_escapes: usize,
 ) -> Result<Sealed, Error> {
     let i = plan.first;
-    let unit = &units[i];
     let piece = plan.piece(i, unit);
     let pre = unit.copy_end();
     let size = plan.size(i, unit);
