@@ -347,9 +347,10 @@ impl SealPlan {
 /// Protects `frame` into `out`, which is at least `max_protected_len`
 /// long.
 ///
-/// The one-unit case is inlined into the caller: for a 100-byte frame the
-/// calls between here and the cipher, each returning its result through
-/// memory, were a measurable part of the cost.
+/// The one-piece cases (a one-unit codec, or a lone unit: see
+/// `Format::lone_unit`) are inlined into the caller: for a 100-byte frame
+/// the calls between here and the cipher, each returning its result
+/// through memory, were a measurable part of the cost.
 #[inline(always)]
 pub(crate) fn protect<F: Format>(
     format: F,
@@ -368,20 +369,6 @@ pub(crate) fn protect<F: Format>(
             header.encoded_len() + tag_len,
         );
     }
-    protect_units(format, sender, frame, out, (header, tag_len))
-}
-
-/// [`protect`] of a frame of several units, or of one unit with its own
-/// rules (H.26x, AV1).
-#[inline(never)]
-fn protect_units<F: Format>(
-    format: F,
-    sender: &mut impl Seal,
-    frame: &[u8],
-    out: &mut [u8],
-    (header, tag_len): (Header, usize),
-) -> Result<Sealed, Error> {
-    let header_len = header.encoded_len();
     if let Some(unit) = format.lone_unit(frame)
         && let Some(clear) = unit.bound_bytes(frame)
         && clear.len() <= binding::SINGLE_CLEAR_MAX
@@ -391,7 +378,7 @@ fn protect_units<F: Format>(
             first: 0,
             last: 0,
             data_len: unit.region_len(),
-            header_len,
+            header_len: header.encoded_len(),
             tag_len,
         };
         plan.check_size(0, &unit)?;
@@ -400,6 +387,19 @@ fn protect_units<F: Format>(
         let header_escapes = header_escapes(&header, &unit, context(frame, &unit));
         return seal_one(sender, metadata, frame, out, &unit, &plan, header_escapes);
     }
+    protect_units(format, sender, frame, out, (header, tag_len))
+}
+
+/// [`protect`] of a frame that has to be walked.
+#[inline(never)]
+fn protect_units<F: Format>(
+    format: F,
+    sender: &mut impl Seal,
+    frame: &[u8],
+    out: &mut [u8],
+    (header, tag_len): (Header, usize),
+) -> Result<Sealed, Error> {
+    let header_len = header.encoded_len();
     let mut kept = Kept::new();
     let Some(units) = walk(format, frame, &mut kept)? else {
         return protect_walking(format, sender, frame, out, header_len, tag_len);
@@ -1091,18 +1091,6 @@ pub(crate) fn unprotect<F: Format>(
             Layout::CodecAware,
         ));
     }
-    unprotect_units(format, receiver, protected, out)
-}
-
-/// [`unprotect`] of a frame of several units, or of one unit with its own
-/// rules (H.26x, AV1).
-#[inline(never)]
-fn unprotect_units<F: Format>(
-    format: F,
-    receiver: &mut impl Open,
-    protected: &[u8],
-    out: &mut [u8],
-) -> Result<Opened, Error> {
     if let Some(unit) = format.lone_unit(protected)
         && piece_is_verbatim(&unit)
         && let Some(clear) = unit.bound_bytes(protected)
@@ -1115,6 +1103,17 @@ fn unprotect_units<F: Format>(
         let metadata = binding::single(format.id(), clear, piece, &mut buf);
         return open_one(receiver, metadata, protected, out, &unit, piece);
     }
+    unprotect_units(format, receiver, protected, out)
+}
+
+/// [`unprotect`] of a frame that has to be walked.
+#[inline(never)]
+fn unprotect_units<F: Format>(
+    format: F,
+    receiver: &mut impl Open,
+    protected: &[u8],
+    out: &mut [u8],
+) -> Result<Opened, Error> {
     let mut kept = Kept::new();
     let Some(units) = walk(format, protected, &mut kept)? else {
         return unprotect_walking(format, receiver, protected, out);
