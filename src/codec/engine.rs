@@ -1069,7 +1069,7 @@ fn restored_size(unit: &Unit, piece: usize, data: usize) -> Option<(u64, usize)>
 }
 
 /// Restores the frame protected as `protected` into `out` (at least as
-/// long). The one-unit case is inlined into the caller, as in [`protect`].
+/// long). The one-piece cases are inlined into the caller, as in [`protect`].
 #[inline(always)]
 pub(crate) fn unprotect<F: Format>(
     format: F,
