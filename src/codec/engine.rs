@@ -1356,11 +1356,18 @@ pub(crate) fn unprotect_in_place<F: Format>(
         ));
     }
 
-    // Gathered into the spare half and opened there; the protected frame
-    // stays as it was until the frame authenticates.
     if buf.len() < len + plan.total {
         return Err(Error::BufferTooSmall);
     }
+    if !keep_input
+        && units.iter().all(piece_is_verbatim)
+        && let Some(result) = open_pieces_where_they_are(receiver, metadata, buf, units, &plan)
+    {
+        return result;
+    }
+
+    // Gathered into the spare half and opened there; the protected frame
+    // stays as it was until the frame authenticates.
     let (front, spare) = buf.split_at_mut(len);
     let mut at = 0;
     for (i, unit) in units.iter().enumerate() {
@@ -1389,6 +1396,83 @@ pub(crate) fn unprotect_in_place<F: Format>(
         }
     }
     Ok(Opened::new(opened.header(), 0..w, Layout::CodecAware))
+}
+
+/// Opens a frame of several pieces, each as it is in the frame (no
+/// emulation prevention byte inside), without copying them out:
+///
+/// 1. the pieces before the last are rotated right, each past the clear
+///    bytes between it and the pieces after it, until the ciphertext is one
+///    run that ends where the last piece ends (the clear bytes, in order,
+///    before it);
+/// 2. the run is opened in place;
+/// 3. the rotations are undone, so every byte is back where it was
+///    received, plaintext in place of ciphertext (or zeros, if the frame
+///    failed: then the frame is as it was, its pieces zeroed);
+/// 4. the frame is laid out from the start, as the gathering path does.
+///
+/// The largest piece is moved once, by step 4 (the move the SFrame header
+/// forces), instead of being gathered and copied back. `None` if the
+/// rotations would move more bytes than half the ciphertext (clear units
+/// between large pieces): the caller gathers instead.
+fn open_pieces_where_they_are(
+    receiver: &mut impl Open,
+    metadata: &[u8],
+    buf: &mut [u8],
+    units: &[Unit],
+    plan: &OpenPlan,
+) -> Option<Result<Opened, Error>> {
+    // Each rotated range: from a piece to the run of the pieces after it.
+    let mut range = [(0usize, 0usize); MAX_UNITS];
+    let mut run = units[plan.last].clear_end;
+    let mut moved = 0usize;
+    for i in (plan.first..plan.last).rev() {
+        if units[i].protected {
+            let at = units[i].clear_end;
+            range[i] = (at, run);
+            moved += run - at;
+            run -= plan.piece[i];
+        }
+    }
+    if moved.saturating_mul(2) > plan.total {
+        return None;
+    }
+    for i in (plan.first..plan.last).rev() {
+        if units[i].protected {
+            buf[range[i].0..range[i].1].rotate_left(plan.piece[i]);
+        }
+    }
+    let result = receiver.open_in_place(metadata, &mut buf[run..run + plan.total]);
+    for i in plan.first..plan.last {
+        if units[i].protected {
+            buf[range[i].0..range[i].1].rotate_right(plan.piece[i]);
+        }
+    }
+    let opened = match result {
+        Ok(opened) => opened,
+        Err(e) => return Some(Err(e)),
+    };
+    // Authenticated: from here on nothing fails. Every unit is restored no
+    // later in the frame than it was received, so writing from the start
+    // never overtakes a byte not yet read.
+    let (start, data) = clip(units, &plan.piece, &opened.plaintext());
+    let mut w = 0;
+    let mut off = 0;
+    for (i, unit) in units.iter().enumerate() {
+        buf.copy_within(unit.start..unit.copy_end(), w);
+        w += unit.copy_end() - unit.start;
+        if let Some((value, width)) = restored_size(unit, plan.piece[i], data[i]) {
+            leb128::put(value, &mut buf[w..w + width]);
+            w += width;
+        }
+        if data[i] > 0 {
+            let from = unit.clear_end + (start[i] - off);
+            buf.copy_within(from..from + data[i], w);
+            w += data[i];
+        }
+        off += plan.piece[i];
+    }
+    Some(Ok(Opened::new(opened.header(), 0..w, Layout::CodecAware)))
 }
 
 // ---------------------------------------------------------------------------

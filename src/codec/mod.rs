@@ -95,7 +95,7 @@
 //! | frame | `protect` / `unprotect` (slice) | `protect_in_place` / `unprotect_in_place` |
 //! |---|---|---|
 //! | one encrypted piece (Opus, VP8, VP9, AV1 delta frames, H.26x with one slice and no SEI) | sealed or opened straight from input to output, the clear bytes copied around; Opus, VP8, VP9 and an AV1 frame of one OBU (after a temporal delimiter or not) without walking the frame | the piece shifted by the SFrame header's length, the units after it moved along; with [`Fallback::WholeFrame`] the receiver gathers into the spare half (one copy) and copies back, to keep the frame for the second reading |
-//! | several pieces (H.26x keyframes with SEI, several slices; AV1 with a sequence header) | sender: the pieces before the last copied next to it, the last sealed where it is in the frame (AWS-LC's AES-GCM; the other ciphers copy it too); receiver: one copy of the frame's encrypted bytes (AES-GCM opens one contiguous ciphertext), the largest piece placed where it ends up and the others moved into place | sender: clear bytes saved at the buffer's end, pieces moved together (the largest by the header's length); receiver: gathered into the spare half and copied back (two copies) |
+//! | several pieces (H.26x keyframes with SEI, several slices; AV1 with a sequence header) | sender: the pieces before the last copied next to it, the last sealed where it is in the frame (AWS-LC's AES-GCM; the other ciphers copy it too); receiver: one copy of the frame's encrypted bytes (AES-GCM opens one contiguous ciphertext), the largest piece placed where it ends up and the others moved into place | sender: clear bytes saved at the buffer's end, pieces moved together (the largest by the header's length); receiver, with [`Fallback::Reject`]: the smaller pieces rotated next to the largest, opened there, rotated back, and the frame laid out (the largest piece moved once, by the header's length); otherwise ([`Fallback::WholeFrame`], a piece with emulation prevention bytes inside, or rotations that would move more than half the ciphertext): gathered into the spare half and copied back (two copies) |
 //! | more than 16 units | gathered at the output's end and laid out from its start: two copies | the same after moving the frame to the buffer's end: three copies |
 //!
 //! H.26x adds one vectorised search for `00 00` over the frame (its start
@@ -108,8 +108,10 @@
 //! `protect` uses no counter unless the frame was encrypted, and leaves an
 //! in-place frame as it was. A refused `unprotect_in_place` leaves the
 //! protected frame as it was, except when the receiver refuses a frame
-//! opened where it is (one piece, [`Fallback::Reject`]): its piece is then
-//! zeroed, as [`Open::open_in_place`] zeroes a frame that fails.
+//! opened where it is ([`Fallback::Reject`], one piece, or several moved
+//! next to each other as the table above says): its pieces are then
+//! zeroed (their clear bytes as they were), as [`Open::open_in_place`]
+//! zeroes a frame that fails.
 
 mod annexb;
 mod av1;

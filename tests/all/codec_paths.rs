@@ -285,3 +285,94 @@ fn whole_frame_fallback_in_place_opens_what_the_sender_protected_whole() {
         assert!(opened.is_empty());
     }
 }
+
+/// A frame of several pieces that fails to open in place is left as it
+/// was received. With `Fallback::Reject`, a frame whose small pieces were
+/// moved next to its large one to be opened where they are (a keyframe's
+/// parameter sets or sequence header, then one slice or frame OBU) has its
+/// pieces zeroed (their SFrame header and tag aside), as a one-piece
+/// frame's are; one with several large pieces was gathered elsewhere and
+/// is left exactly as it was. Refused before decryption (an unknown key),
+/// or read with `Fallback::WholeFrame`, every frame is left exactly as it
+/// was.
+#[test]
+fn a_frame_of_several_pieces_that_fails_in_place_keeps_its_clear_bytes() {
+    let suite = CipherSuite::Aes128GcmSha256_128;
+    for (codec, frame, opened_where_it_is) in [
+        (Codec::Av1, av1(1, 3_000, true, 5), true),
+        (Codec::H264, h264(1, 3_000, true, 6), true),
+        (Codec::Av1, av1(2, 3_000, true, 7), false),
+        (Codec::H264, h264(2, 3_000, true, 8), false),
+    ] {
+        let (mut sender, mut receiver) = pair(suite, 3, 40);
+        let p = Protection::new(codec, Fallback::Reject);
+        let mut out = vec![0u8; max_protected_len(codec, suite, frame.len())];
+        let n = p.protect(&mut sender, &frame, &mut out).unwrap().len();
+        let protected = &out[..n];
+        // A ciphertext byte of the last piece, changed without making or
+        // breaking a `00 00` (so the escaping stays canonical).
+        let at = (n / 2..n)
+            .find(|&i| protected[i] != 0 && protected[i] != 0x40)
+            .unwrap();
+        let mut forged = protected.to_vec();
+        forged[at] ^= 0x40;
+        let room = max_unprotect_in_place_len(codec, n);
+
+        let mut buf = vec![0u8; room];
+        buf[..n].copy_from_slice(&forged);
+        let err = p
+            .unprotect_in_place(&mut receiver, &mut buf, n)
+            .unwrap_err();
+        assert_eq!(err, framecrypt::Error::AuthenticationFailed, "{codec}");
+        assert!(
+            buf[..n]
+                .iter()
+                .zip(&forged)
+                .all(|(&b, &f)| b == f || b == 0),
+            "{codec}: only zeros written"
+        );
+        let zeroed = buf[..n].iter().zip(&forged).filter(|(b, f)| b != f).count();
+        if opened_where_it_is {
+            assert!(
+                zeroed > frame.len() * 9 / 10,
+                "{codec}: {zeroed} bytes zeroed"
+            );
+        } else {
+            assert_eq!(zeroed, 0, "{codec}: gathered, so left as it was");
+        }
+        if codec == Codec::Av1 {
+            // (Zeroed H.26x payload reads as start codes, as a one-piece
+            // frame's does; the check above covers its clear bytes.)
+            assert_eq!(
+                sfu::inspect_codec(codec, &buf[..n]),
+                sfu::inspect_codec(codec, &forged),
+                "{codec}: the clear structure is as it was"
+            );
+        }
+
+        let mut buf = vec![0u8; room];
+        buf[..n].copy_from_slice(&forged);
+        let whole = Protection::new(codec, Fallback::WholeFrame);
+        assert!(
+            whole
+                .unprotect_in_place(&mut receiver, &mut buf, n)
+                .is_err()
+        );
+        assert_eq!(&buf[..n], &forged[..], "{codec}: whole-frame fallback");
+
+        let (_, mut stranger) = pair(suite, 4, 0);
+        let mut buf = vec![0u8; room];
+        buf[..n].copy_from_slice(protected);
+        let err = p
+            .unprotect_in_place(&mut stranger, &mut buf, n)
+            .unwrap_err();
+        assert_eq!(err, framecrypt::Error::UnknownKeyId(KeyId(3)), "{codec}");
+        assert_eq!(&buf[..n], protected, "{codec}: unknown key");
+
+        // And the frame itself still opens in place, to the frame.
+        let mut buf = vec![0u8; room];
+        buf[..n].copy_from_slice(protected);
+        let opened = p.unprotect_in_place(&mut receiver, &mut buf, n).unwrap();
+        assert_eq!(&buf[..opened.len()], &frame[..], "{codec}");
+    }
+}
