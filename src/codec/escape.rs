@@ -39,16 +39,29 @@ const SHORT: usize = 64;
 /// compiler vectorises, with nothing to build.
 const LONG: usize = 8 * 1024;
 
+/// `memchr`'s AVX2 pair search, used directly on x86-64: [`memmem`] runs
+/// the same search, but building its searcher (once per frame) cost as
+/// much as the search over a few kilobytes.
+#[cfg(target_arch = "x86_64")]
+type Avx2Pairs = memchr::arch::x86_64::avx2::packedpair::Finder;
+
 /// Finds `00 00` pairs at memory speed: a plain loop in short inputs, a
-/// block search in medium ones, [`memmem`] (built once, when first
-/// needed) in long ones.
+/// block search in medium ones, `memchr`'s pair search (built once, when
+/// first needed) in long ones.
 pub(crate) struct Pairs {
+    /// Built on the first long search; `None` inside without AVX2.
+    #[cfg(target_arch = "x86_64")]
+    avx2: Option<Option<Avx2Pairs>>,
     finder: Option<memmem::Finder<'static>>,
 }
 
 impl Pairs {
     pub(crate) const fn new() -> Self {
-        Self { finder: None }
+        Self {
+            #[cfg(target_arch = "x86_64")]
+            avx2: None,
+            finder: None,
+        }
     }
 
     /// The first `00 00` in `hay`.
@@ -59,6 +72,12 @@ impl Pairs {
         }
         if hay.len() < LONG {
             return find_in_blocks(hay);
+        }
+        #[cfg(target_arch = "x86_64")]
+        if let Some(avx2) = self.avx2.get_or_insert_with(|| Avx2Pairs::new(&[0, 0]))
+            && hay.len() >= avx2.min_haystack_len()
+        {
+            return avx2.find(hay, &[0, 0]);
         }
         self.finder
             .get_or_insert_with(|| memmem::Finder::new(&[0, 0]))
