@@ -6,6 +6,8 @@
 # Environment:
 #   FUZZ_SECONDS   seconds per target (default 60)
 #   FUZZ_TARGETS   targets to run, space-separated (default: all)
+#   FUZZ_JOBS      targets run at once (default: the number of cores, at
+#                  most 2)
 #   FUZZ_TIMEOUT   seconds one input may take before it counts as a hang
 #                  (default 30)
 #   FUZZ_CORPUS    directory for the corpus the run grows (default: a
@@ -63,19 +65,39 @@ main() {
   # runs below reuse the build.
   "${cargo[@]}" fuzz build -a
 
-  local failed=() target seeds log status runs last
-  for target in $targets; do
+  # One target's run; its exit status goes to $work/<target>.status.
+  fuzz_one() {
+    local target=$1 seeds=() status=0
     mkdir -p "$corpus_root/$target" "artifacts/$target"
-    seeds=()
     [ -d "corpus/$target" ] && seeds=("corpus/$target")
-    log="$work/$target.log"
-    status=0
     # cargo-fuzz points libFuzzer's -artifact_prefix at artifacts/<target>/.
     "${cargo[@]}" fuzz run -a "$target" "$corpus_root/$target" "${seeds[@]}" -- \
-      -max_total_time="$seconds" -timeout="$timeout" >"$log" 2>&1 || status=$?
+      -max_total_time="$seconds" -timeout="$timeout" >"$work/$target.log" 2>&1 || status=$?
+    echo "$status" >"$work/$target.status"
+  }
+
+  # Targets run FUZZ_JOBS at a time (default: one per core, at most 2);
+  # libFuzzer itself is single-threaded.
+  local jobs="${FUZZ_JOBS:-$(nproc)}"
+  [ "$jobs" -gt 2 ] && [ -z "${FUZZ_JOBS:-}" ] && jobs=2
+  local target running=0
+  for target in $targets; do
+    if [ "$running" -ge "$jobs" ]; then
+      wait -n || true
+      running=$((running - 1))
+    fi
+    fuzz_one "$target" &
+    running=$((running + 1))
+  done
+  wait || true
+
+  local failed=() status runs last log
+  for target in $targets; do
+    log="$work/$target.log"
+    status="$(cat "$work/$target.status" 2>/dev/null || echo missing)"
     runs="$(sed -nE 's/^Done ([0-9]+) runs.*/\1/p' "$log" | tail -1)"
-    if [ "$status" -ne 0 ] || [ -z "$runs" ]; then
-      last="$(grep -oE '^#[0-9]+' "$log" | tail -1 | tr -d '#')"
+    if [ "$status" != 0 ] || [ -z "$runs" ]; then
+      last="$(grep -oE '^#[0-9]+' "$log" | tail -1 | tr -d '#' || true)"
       printf '%-16s FAILED after %s executions (exit %s)\n' "$target" "${last:-0}" "$status"
       echo "----- $target: what failed -----"
       grep -m1 -A4 -E 'panicked at|ERROR: libFuzzer|ERROR: AddressSanitizer' "$log" || true
