@@ -56,7 +56,7 @@ use super::binding::{self, Binding};
 use super::escape::{self, Escaping};
 use super::format::{Format, Unit, Units};
 use super::leb128;
-use crate::crypto::copy_short;
+use crate::bytes::copy_short;
 use crate::error::Error;
 use crate::frame::{Layout, Opened, Sealed};
 use crate::header::Header;
@@ -1377,25 +1377,64 @@ pub(crate) fn unprotect_in_place<F: Format>(
         }
     }
     let opened = receiver.open_in_place(metadata, &mut spare[..plan.total])?;
-    // Authenticated: from here on nothing fails. Every unit is restored no
-    // later in the frame than it was received, so writing from the start
-    // never overtakes a unit not yet read.
-    let (start, data) = clip(units, &plan.piece, &opened.plaintext());
+    // Authenticated: from here on nothing fails.
+    let plain = opened.plaintext();
+    let w = lay_out_opened(
+        front,
+        Plaintext::Gathered(spare),
+        units,
+        &plan.piece,
+        &plain,
+    );
+    Ok(Opened::new(opened.header(), 0..w, Layout::CodecAware))
+}
+
+/// Where [`lay_out_opened`] reads the opened pieces.
+enum Plaintext<'a> {
+    /// Gathered, in order, into a buffer of their own.
+    Gathered(&'a [u8]),
+    /// Each piece where it was received (its ciphertext opened in place).
+    WhereReceived,
+}
+
+/// Lays an authenticated frame out from the start of `front`: each unit's
+/// clear bytes, its restored size field, its plaintext (`plain` is the
+/// opened range of the pieces' concatenation). Every unit is restored no
+/// later in the frame than it was received, so writing from the start never
+/// overtakes a byte not yet read. Returns the restored frame's length.
+fn lay_out_opened(
+    front: &mut [u8],
+    plaintext: Plaintext<'_>,
+    units: &[Unit],
+    piece: &[usize],
+    plain: &Range<usize>,
+) -> usize {
+    let (start, data) = clip(units, piece, plain);
     let mut w = 0;
+    // Where the unit's piece starts in the pieces' concatenation.
+    let mut off = 0;
     for (i, unit) in units.iter().enumerate() {
-        let copy = unit.copy_end() - unit.start;
         front.copy_within(unit.start..unit.copy_end(), w);
-        w += copy;
-        if let Some((value, width)) = restored_size(unit, plan.piece[i], data[i]) {
+        w += unit.copy_end() - unit.start;
+        if let Some((value, width)) = restored_size(unit, piece[i], data[i]) {
             leb128::put(value, &mut front[w..w + width]);
             w += width;
         }
-        if unit.protected {
-            front[w..w + data[i]].copy_from_slice(&spare[start[i]..start[i] + data[i]]);
+        if data[i] > 0 {
+            match plaintext {
+                Plaintext::Gathered(spare) => {
+                    front[w..w + data[i]].copy_from_slice(&spare[start[i]..start[i] + data[i]])
+                }
+                Plaintext::WhereReceived => {
+                    let from = unit.clear_end + (start[i] - off);
+                    front.copy_within(from..from + data[i], w);
+                }
+            }
             w += data[i];
         }
+        off += piece[i];
     }
-    Ok(Opened::new(opened.header(), 0..w, Layout::CodecAware))
+    w
 }
 
 /// Opens a frame of several pieces, each as it is in the frame (no
@@ -1452,26 +1491,9 @@ fn open_pieces_where_they_are(
         Ok(opened) => opened,
         Err(e) => return Some(Err(e)),
     };
-    // Authenticated: from here on nothing fails. Every unit is restored no
-    // later in the frame than it was received, so writing from the start
-    // never overtakes a byte not yet read.
-    let (start, data) = clip(units, &plan.piece, &opened.plaintext());
-    let mut w = 0;
-    let mut off = 0;
-    for (i, unit) in units.iter().enumerate() {
-        buf.copy_within(unit.start..unit.copy_end(), w);
-        w += unit.copy_end() - unit.start;
-        if let Some((value, width)) = restored_size(unit, plan.piece[i], data[i]) {
-            leb128::put(value, &mut buf[w..w + width]);
-            w += width;
-        }
-        if data[i] > 0 {
-            let from = unit.clear_end + (start[i] - off);
-            buf.copy_within(from..from + data[i], w);
-            w += data[i];
-        }
-        off += plan.piece[i];
-    }
+    // Authenticated: from here on nothing fails.
+    let plain = opened.plaintext();
+    let w = lay_out_opened(buf, Plaintext::WhereReceived, units, &plan.piece, &plain);
     Some(Ok(Opened::new(opened.header(), 0..w, Layout::CodecAware)))
 }
 

@@ -7,6 +7,7 @@
 
 use zeroize::Zeroize;
 
+use crate::bytes::copy_short;
 use crate::error::Error;
 use crate::suite::CipherSuite;
 
@@ -211,37 +212,6 @@ fn join_on_stack<'b, const N: usize>(aad: Aad<'_>, buf: &'b mut [u8; N]) -> &'b 
     copy_short(&mut buf[..h], aad.header);
     copy_short(&mut buf[h..len], aad.metadata);
     &buf[..len]
-}
-
-/// `dst.copy_from_slice(src)` for the few bytes of a header or of codec
-/// metadata: fixed-width (overlapping) moves instead of a call to
-/// `memcpy`, which costs more than the copy at these lengths (past 64
-/// bytes, `memcpy`).
-#[inline(always)]
-pub(crate) fn copy_short(dst: &mut [u8], src: &[u8]) {
-    let n = src.len();
-    if n > 64 {
-        dst.copy_from_slice(src);
-    } else if n >= 16 {
-        let mut i = 0;
-        while i + 16 <= n {
-            dst[i..i + 16].copy_from_slice(&src[i..i + 16]);
-            i += 16;
-        }
-        if i < n {
-            dst[n - 16..].copy_from_slice(&src[n - 16..]);
-        }
-    } else if n >= 8 {
-        dst[..8].copy_from_slice(&src[..8]);
-        dst[n - 8..].copy_from_slice(&src[n - 8..]);
-    } else if n >= 4 {
-        dst[..4].copy_from_slice(&src[..4]);
-        dst[n - 4..].copy_from_slice(&src[n - 4..]);
-    } else {
-        for (d, s) in dst.iter_mut().zip(src) {
-            *d = *s;
-        }
-    }
 }
 
 /// Whether this build can bind the AAD of a frame of `suite` with a header of
@@ -480,22 +450,8 @@ mod cross_backend {
 mod tests {
     #![allow(clippy::cast_possible_truncation)] // test data from indices
 
-    use super::{Aad, INLINE_AAD_CAPACITY, copy_short, with_contiguous_aad};
+    use super::{Aad, INLINE_AAD_CAPACITY, with_contiguous_aad};
     use crate::error::Error;
-
-    #[test]
-    fn a_short_copy_writes_exactly_its_bytes() {
-        let src: [u8; 80] = core::array::from_fn(|i| (i as u8).wrapping_mul(37) | 1);
-        for len in 0..=src.len() {
-            for at in [0, 1, 7] {
-                let mut dst = [0u8; 96];
-                copy_short(&mut dst[at..at + len], &src[..len]);
-                assert_eq!(&dst[at..at + len], &src[..len], "len {len} at {at}");
-                assert!(dst[..at].iter().all(|&b| b == 0), "len {len} at {at}");
-                assert!(dst[at + len..].iter().all(|&b| b == 0), "len {len} at {at}");
-            }
-        }
-    }
 
     #[test]
     fn every_header_and_metadata_length_joins_in_order() {
