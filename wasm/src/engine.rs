@@ -1190,11 +1190,19 @@ mod tests {
         let mut forged = sealed_by(alice, 2);
         *forged.last_mut().expect("not empty") ^= 1;
         assert_eq!(
-            inspect_kid(&from_bob),
-            inspect_kid(&from_alice),
-            "the senders share a KID"
+            wire_ids(&from_bob),
+            wire_ids(&from_alice),
+            "the senders share a KID, and start at the same CTR"
         );
         let mut buf = FrameBuffer::new();
+        // Alice's frame opens: her replay window now holds that KID and CTR.
+        load(&mut buf, &from_alice);
+        let (peer, _) = carol
+            .identify(&mut buf, Codec::Vp8, from_alice.len(), 1)
+            .expect("identify");
+        assert_eq!(carol.peer_index(b"alice"), Some(peer));
+        // Bob's: Alice's receiver calls it a replay, Dave's key fails on it;
+        // neither says anything about Bob's frame.
         load(&mut buf, &from_bob);
         assert!(
             matches!(
@@ -1210,7 +1218,13 @@ mod tests {
             .identify(&mut buf, Codec::Vp8, from_bob.len(), 2)
             .expect("identify");
         assert_eq!(carol.peer_index(b"bob"), Some(peer));
-        // A forged frame, with every key there, still fails authentication.
+        // With every key there, a frame seen before is a replay...
+        load(&mut buf, &from_bob);
+        assert_eq!(
+            carol.identify(&mut buf, Codec::Vp8, from_bob.len(), 2),
+            Err(Error::Replayed)
+        );
+        // ... and a forged frame fails authentication.
         load(&mut buf, &forged);
         assert_eq!(
             carol.identify(&mut buf, Codec::Vp8, forged.len(), 2),
@@ -1218,10 +1232,11 @@ mod tests {
         );
     }
 
-    fn inspect_kid(frame: &[u8]) -> u64 {
+    fn wire_ids(frame: &[u8]) -> (u64, u64) {
         let mut buf = FrameBuffer::new();
         load(&mut buf, frame);
-        inspect(&buf, Codec::Vp8, frame.len()).expect("view").kid
+        let view = inspect(&buf, Codec::Vp8, frame.len()).expect("view");
+        (view.kid, view.ctr)
     }
 
     #[test]
