@@ -410,7 +410,10 @@ impl Member {
     }
 
     /// Restores a frame whose sender is unknown by trying each peer's
-    /// keys; on success `lastPeer` is the sender's handle.
+    /// keys; on success `lastPeer` is the sender's handle. A frame no key
+    /// opens counts as `authenticationFailed` only if every peer's key
+    /// failed on it: one whose sender's key has not come yet (peers share
+    /// KIDs) is `unknownKeyId`.
     pub fn identify(
         &mut self,
         buf: &mut FrameBuffer,

@@ -714,8 +714,13 @@ impl Member {
     /// against the peers.
     ///
     /// # Errors
-    /// The last peer's error ([`Error::UnknownKeyId`] with the frame's KID
-    /// when there are none).
+    /// Peers share KIDs, so another peer's key failing on a frame says
+    /// nothing while the sender's key has not come yet: the first error
+    /// of a peer that could not check the frame (in peer order), e.g.
+    /// [`Error::UnknownKeyId`] with the frame's KID (also when there are
+    /// no peers); else [`Error::Replayed`] if a peer's replay window holds
+    /// its KID and CTR; else [`Error::AuthenticationFailed`]: no peer's
+    /// key authenticates it.
     pub fn identify(
         &mut self,
         buf: &mut FrameBuffer,
@@ -728,19 +733,28 @@ impl Member {
         buf.spare.extend_from_slice(input);
         let kid =
             sfu::inspect_codec(codec, &buf.spare).map_or(KeyId(0), |view| view.header().kid());
-        let mut last = Err(Error::UnknownKeyId(kid));
+        // Another peer's key failing, or its replay window holding the
+        // same KID and CTR, says nothing about the frame; a peer without
+        // the key may be its sender.
+        let (mut unchecked, mut replayed, mut unauthentic) = (None, false, false);
         for (index, peer) in self.peers.iter_mut().enumerate() {
             let Some(peer) = peer else { continue };
             buf.bytes[..len].copy_from_slice(&buf.spare);
-            last = peer
-                .receiver
-                .try_unprotect(buf, codec, len, now_ms)
-                .map(|done| (index, done));
-            if last.is_ok() {
-                break;
+            match peer.receiver.try_unprotect(buf, codec, len, now_ms) {
+                Ok(done) => return Ok((index, done)),
+                Err(Error::AuthenticationFailed) => unauthentic = true,
+                Err(Error::Replayed) => replayed = true,
+                Err(e) => {
+                    unchecked.get_or_insert(e);
+                }
             }
         }
-        last
+        Err(match unchecked {
+            Some(e) => e,
+            None if replayed => Error::Replayed,
+            None if unauthentic => Error::AuthenticationFailed,
+            None => Error::UnknownKeyId(kid),
+        })
     }
 
     /// Our sending counters and `(generation, step, KID)`, once we send.
@@ -1133,6 +1147,96 @@ mod tests {
             DecryptStats::default()
         );
         assert_eq!(carol.peer_stats(a).expect("alice").decrypt.ok, 1);
+    }
+
+    #[test]
+    fn identify_blames_no_key_for_a_sender_whose_key_has_not_come() {
+        // Test 4's race: Carol (a browser) knows Alice, Bob and Dave, all
+        // at the same KID; Bob's frame comes before Bob's announcement.
+        // Alice's and Dave's keys fail on it, which says nothing about the
+        // frame: it is unverifiable (no key yet), not unauthentic.
+        let mut rng = rng();
+        let mut carol = member(b"carol", &mut rng);
+        let mut senders = Vec::new();
+        for name in [&b"alice"[..], b"bob", b"dave"] {
+            let mut m = member(name, &mut rng);
+            m.add_peer(b"carol", carol.public_key(), 1, 0, &mut rng)
+                .expect("add");
+            carol
+                .add_peer(name, m.public_key(), 1, 0, &mut rng)
+                .expect("add");
+            let to_carol = m.start(1, 0, &mut rng).expect("start");
+            senders.push((m, to_carol));
+        }
+        let [(alice, a), (bob, b), (dave, d)] = &mut senders[..] else {
+            unreachable!("three senders")
+        };
+        carol.open(&a[0].data, 0).expect("open");
+        carol.open(&d[0].data, 0).expect("open");
+        let mut buf = FrameBuffer::new();
+        let mut sealed_by = |m: &mut Member, t: u64| {
+            let frame = vp8(true, t);
+            load(&mut buf, &frame);
+            let n = m
+                .protect(&mut buf, Codec::Vp8, frame.len(), t)
+                .expect("protect")
+                .len;
+            buf.bytes()[..n].to_vec()
+        };
+        let from_bob = sealed_by(bob, 1);
+        let from_alice = sealed_by(alice, 1);
+        let _ = sealed_by(dave, 1);
+        // Alice's second frame: a CTR no receiver has seen.
+        let mut forged = sealed_by(alice, 2);
+        *forged.last_mut().expect("not empty") ^= 1;
+        assert_eq!(
+            wire_ids(&from_bob),
+            wire_ids(&from_alice),
+            "the senders share a KID, and start at the same CTR"
+        );
+        let mut buf = FrameBuffer::new();
+        // Alice's frame opens: her replay window now holds that KID and CTR.
+        load(&mut buf, &from_alice);
+        let (peer, _) = carol
+            .identify(&mut buf, Codec::Vp8, from_alice.len(), 1)
+            .expect("identify");
+        assert_eq!(carol.peer_index(b"alice"), Some(peer));
+        // Bob's: Alice's receiver calls it a replay, Dave's key fails on it;
+        // neither says anything about Bob's frame.
+        load(&mut buf, &from_bob);
+        assert!(
+            matches!(
+                carol.identify(&mut buf, Codec::Vp8, from_bob.len(), 1),
+                Err(Error::UnknownKeyId(_))
+            ),
+            "no key for Bob yet: unknown KID, not an authentication failure"
+        );
+        // Once Bob's key is there, the same frame opens as Bob's.
+        carol.open(&b[0].data, 2).expect("open");
+        load(&mut buf, &from_bob);
+        let (peer, _) = carol
+            .identify(&mut buf, Codec::Vp8, from_bob.len(), 2)
+            .expect("identify");
+        assert_eq!(carol.peer_index(b"bob"), Some(peer));
+        // With every key there, a frame seen before is a replay...
+        load(&mut buf, &from_bob);
+        assert_eq!(
+            carol.identify(&mut buf, Codec::Vp8, from_bob.len(), 2),
+            Err(Error::Replayed)
+        );
+        // ... and a forged frame fails authentication.
+        load(&mut buf, &forged);
+        assert_eq!(
+            carol.identify(&mut buf, Codec::Vp8, forged.len(), 2),
+            Err(Error::AuthenticationFailed)
+        );
+    }
+
+    fn wire_ids(frame: &[u8]) -> (u64, u64) {
+        let mut buf = FrameBuffer::new();
+        load(&mut buf, frame);
+        let view = inspect(&buf, Codec::Vp8, frame.len()).expect("view");
+        (view.kid, view.ctr)
     }
 
     #[test]

@@ -196,6 +196,18 @@ def drops(stats, tag):
     return stats["transforms"].get(tag, {}).get("drops", {})
 
 
+def first_drop(stats, tag):
+    """The first frame transform `tag` dropped, as worker.js logs it (KID, CTR, ...), or ''."""
+    log = stats["transforms"].get(tag, {}).get("dropLog") or []
+    return f", first drop {json.dumps(log[0])}" if log else ""
+
+
+def drop_log(stats, tag):
+    """Every drop worker.js logged for transform `tag` (a few per reason), or ''."""
+    log = stats["transforms"].get(tag, {}).get("dropLog") or []
+    return f", drops {json.dumps(log)}" if log else ""
+
+
 def check_codec_case(report, result, console, codec, legacy=False):
     label = f"{codec}{' via createEncodedStreams' if legacy else ''}"
     if not result.get("ok"):
@@ -210,7 +222,8 @@ def check_codec_case(report, result, console, codec, legacy=False):
         f"PSNR median {right['median']} dB (samples {right['psnr']}), "
         f"{right['inbound']['framesDecoded']} of {right['inbound']['framesReceived']} frames decoded by {right['inbound'].get('decoder')}, "
         f"{stats['receivers']['right']['ok']} frames authenticated, "
-        f"{sent['frames']} protected ({sent['keyframes']} keyframes)",
+        f"{sent['frames']} protected ({sent['keyframes']} keyframes)"
+        f"{drop_log(stats, 'right')}",
         console)
     mismatches = sum(t.get("typeMismatch", 0) for t in stats["transforms"].values())
     report.check(
@@ -232,13 +245,13 @@ def check_codec_case(report, result, console, codec, legacy=False):
         wrong["median"] < MISMATCH_DB and rw["ok"] == 0 and rw["authenticationFailed"] > 0
         and drops(stats, "wrong").get("authenticationFailed", 0) > 0,
         f"PSNR median {wrong['median']} dB, {rw['authenticationFailed']} authentication failures, "
-        f"dropped {drops(stats, 'wrong')}",
+        f"dropped {drops(stats, 'wrong')}{first_drop(stats, 'wrong')}",
         console)
     report.check(
         f"test 2 ({label}): no key shows no picture, failures counted",
         nokey["median"] < MISMATCH_DB and rn["ok"] == 0 and rn["unknownKeyId"] > 0,
         f"PSNR median {nokey['median']} dB, {rn['unknownKeyId']} unknown-KID failures, "
-        f"dropped {drops(stats, 'nokey')}",
+        f"dropped {drops(stats, 'nokey')}{first_drop(stats, 'nokey')}",
         console)
     report.check(
         f"test 2 ({label}): without a transform the wire is no picture",
@@ -276,7 +289,8 @@ def check_rotation(report, result, console):
         st2["framesInPhase"] == 0 and st2["decodedInPhase"] == 0
         and st2["drops"].get("unknownKeyId", 0) > 0,
         f"{st2['framesInPhase']} frames restored, {st2['decodedInPhase']} decoded, "
-        f"dropped {st2['drops']}, picture {st2['median']} dB",
+        f"dropped {st2['drops']}, picture {st2['median']} dB"
+        f"{', first drop ' + json.dumps(st2['dropLog'][0]) if st2.get('dropLog') else ''}",
         console)
 
 

@@ -224,6 +224,8 @@ async function run() {
       peer: t.peer, frames: t.frames ?? 0, drops: t.drops ?? {},
       width: r.video.videoWidth, inbound: await inbound(r.receiver),
     };
+    // The first drops by reason, with their KID/CTR (worker.js dropLog).
+    if (t.dropLog?.length) receive[r.tag].dropLog = t.dropLog;
   }
   polling = false;
   status(`done: ${JSON.stringify(natives)}`);

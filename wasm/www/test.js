@@ -121,6 +121,7 @@ async function rotation() {
         decodedInPhase: (await inbound(calls[name].receiver)).framesDecoded - decodedBefore,
         stats: e2ee.stats.receivers[name],
         drops: e2ee.stats.transforms[name].drops,
+        dropLog: e2ee.stats.transforms[name].dropLog,
       };
     }
     return p;

@@ -16,6 +16,12 @@
 //   inspect: true                      keep the SFU view of every 10th
 //                                      protected frame (demo)
 //
+// Every transform also keeps, in `dropLog`, the first few frames it dropped
+// for each reason (DROP_LOG): error, length, type, RTP timestamp and SSRC,
+// opened-frame count; on the receive side also the frame's SFrame KID and
+// CTR as an SFU reads them, the key the receiver held then, and the KID
+// and CTR of the last frame that opened before it.
+//
 // Keys never come from the frames' side: the page installs them with
 // messages ({id, op, args} -> {id, ok, result | error}), see `ops` below.
 // Every 500 ms the worker posts {type: 'stats', ...} to the page.
@@ -40,6 +46,9 @@ const receivedHashes = {};    // sender (peer ID or tag) -> hex SHA-256 of frame
 let identity = null;          // an Identity made before the Member
 const captured = [];          // {kind, codec, type, bytes} with capture: true
 let transformCount = 0;
+const DROP_LOG = 4;           // drops kept in `dropLog` per transform and reason
+const kidBits = new Map(); // receiver name ('' for the member) -> R, to read KIDs
+const keyTimes = new Map();   // member peer handle -> Date.now() of its last key installed
 
 // One frame buffer in WebAssembly memory for every transform of this
 // worker: frames are processed one at a time, synchronously.
@@ -94,7 +103,7 @@ function counters(tag, side) {
   if (c === undefined) {
     c = {
       side, frames: 0, bytes: 0, keyframes: 0, empty: 0, dropped: 0,
-      drops: {}, typeMismatch: 0, codecs: {}, peer: undefined, lastError: undefined, wire: undefined,
+      drops: {}, dropLog: [], typeMismatch: 0, codecs: {}, peer: undefined, lastError: undefined, wire: undefined,
     };
     transforms.set(tag, c);
   }
@@ -112,6 +121,7 @@ function transformer(options) {
   const c = counters(tag, side);
   let codec = -1;     // codec number, re-read on keyframes and audio frames
   let peer = options.member && options.peer !== undefined ? null : undefined;
+  let lastOpened = null; // the protected bytes of the last frame restored (an ArrayBuffer)
 
   function pickCodec(frame) {
     // A codec change starts with a keyframe, so video re-reads the MIME
@@ -125,11 +135,65 @@ function transformer(options) {
     }
   }
 
-  function drop(result) {
+  function drop(result, frame, data) {
     const reason = reasonName(result);
     c.dropped++;
     c.drops[reason] = (c.drops[reason] ?? 0) + 1;
     c.lastError = reason;
+    if (c.drops[reason] <= DROP_LOG) logDrop(reason, frame, data);
+  }
+
+  /** "generation.step" of a KID under R ratchet bits. */
+  function keyOf(kid, bits) {
+    if (bits === undefined || typeof kid !== 'number') return undefined;
+    const step = 2 ** bits;
+    return `${Math.floor(kid / step)}.${kid % step}`;
+  }
+
+  /** The SFrame KID and CTR of protected bytes, as an SFU reads them. */
+  function wireIds(bytes) {
+    const len = bytes.byteLength;
+    if (len === 0) return { wire: 'detached' };
+    frameBytes(len).set(new Uint8Array(bytes));
+    try {
+      const v = inspect(buffer, codec, len);
+      return { kid: v.kid, ctr: v.ctr };
+    } catch (e) {
+      return { wire: String(e?.message ?? e) };
+    }
+  }
+
+  // Diagnosis only (a few per transform): never changes what is dropped.
+  // The buffer is overwritten, which a dropped frame no longer needs.
+  function logDrop(reason, frame, data) {
+    const m = frame.getMetadata();
+    const entry = {
+      err: reason, n: c.frames, len: data.byteLength, type: frame.type ?? 'audio',
+      ts: m.rtpTimestamp ?? frame.timestamp, ssrc: m.synchronizationSource,
+    };
+    if (side === 'receive') {
+      const bits = kidBits.get(options.member ? '' : options.receiver);
+      Object.assign(entry, wireIds(data));
+      entry.key = keyOf(entry.kid, bits);
+      const keyIn = (stats) => (stats.generation === undefined ? '-' : `${stats.generation}.${stats.step}`);
+      if (!options.member) {
+        entry.held = keyIn(receivers.get(options.receiver).stats());
+      } else if (typeof peer === 'number') {
+        entry.held = keyIn(member.peerStats(peer));
+      } else {
+        // Not identified yet: every peer's key was tried; what each held.
+        entry.held = {};
+        for (const [id, p] of peerIds) entry.held[id] = keyIn(member.peerStats(p));
+      }
+      if (options.member && typeof peer === 'number' && keyTimes.has(peer)) {
+        entry.keyAgeMs = Date.now() - keyTimes.get(peer);
+      }
+      if (lastOpened !== null) {
+        const p = wireIds(lastOpened);
+        entry.prev = p.wire ?? `${p.kid}/${p.ctr}`;
+      }
+    }
+    c.dropLog.push(entry);
   }
 
   // The key-less SFU view of every 10th protected frame, for display
@@ -170,7 +234,7 @@ function transformer(options) {
       result = s.protect(buffer, codec, len);
       keyframe = s.lastKeyframe;
     }
-    if (result < 0) { drop(result); return; }
+    if (result < 0) { drop(result, frame, data); return; }
     if (options.inspect) look(frame, result);
     if (options.hash) {
       // `data` is the frame's original buffer, untouched by protection.
@@ -216,7 +280,8 @@ function transformer(options) {
       keyframe = r.lastKeyframe;
     }
     // Only authentic frames go on: anything else is dropped and counted.
-    if (result < 0) { drop(result); return; }
+    if (result < 0) { drop(result, frame, data); return; }
+    lastOpened = data; // untouched: the frame was restored in WebAssembly memory
     checkType(frame, keyframe);
     const restored = output(result);
     if (options.hash) {
@@ -276,7 +341,9 @@ function hexBytes(s) {
 
 function stats() {
   const out = { transforms: {}, senders: {}, receivers: {}, heapAllocations: heapAllocations() };
-  for (const [tag, c] of transforms) out.transforms[tag] = { ...c, drops: { ...c.drops } };
+  for (const [tag, c] of transforms) {
+    out.transforms[tag] = { ...c, drops: { ...c.drops }, dropLog: c.dropLog.slice() };
+  }
   for (const [name, s] of senders) out.senders[name] = s.stats();
   for (const [name, r] of receivers) out.receivers[name] = r.stats();
   if (member !== null) {
@@ -300,6 +367,7 @@ const ops = {
   receiver: ({ name, suite = 4, ratchetBits = 8 }) => {
     receivers.get(name)?.free();
     receivers.set(name, new Receiver(suite, ratchetBits));
+    kidBits.set(name, ratchetBits);
   },
   installKey: ({ name, generation = 0, step = 0, key }) => {
     receivers.get(name).installKey(generation, step, key, Date.now());
@@ -315,6 +383,8 @@ const ops = {
     peerIds.clear();
     peerNames.clear();
     member = new Member(hexBytes(sessionId), suite, ratchetBits, hexBytes(ownId), identity ?? new Identity());
+    kidBits.set('', ratchetBits);
+    keyTimes.clear();
     identity = null; // spent: the member owns it now
     return { publicKey: hex(member.publicKey) };
   },
@@ -334,7 +404,11 @@ const ops = {
     return wire(list);
   },
   start: ({ rosterVersion }) => wire(member.start(rosterVersion, Date.now())),
-  open: ({ data }) => member.open(hexBytes(data), Date.now()),
+  open: ({ data }) => {
+    const r = member.open(hexBytes(data), Date.now());
+    keyTimes.set(r.peer, Date.now());
+    return r;
+  },
   stats,
   hashes: () => ({ sent: sentHashes.slice(), received: structuredClone(receivedHashes) }),
   captured: () => captured.map((f) => ({
