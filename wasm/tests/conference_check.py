@@ -12,6 +12,7 @@ module opens it in the running Chromium and checks its result:
   such).
 """
 import json
+import time
 import urllib.request
 
 
@@ -22,6 +23,16 @@ def run(report, browser, www_url, conference_url, mock=False):
     browser.console = []
     if mock:
         standin = browser.open_tab(f"{base}/mock/native.html", "stand-in")
+        # A member before the browser reads /session, as the demo's native
+        # participants are: one that registers later is a join the browser
+        # would date at its own join's roster version.
+        deadline = time.time() + 30
+        while not json.load(urllib.request.urlopen(f"{base}/session", timeout=5)).get("members"):
+            if time.time() > deadline:
+                report.check(f"{name}: the stand-in registers", False, "not within 30 s", browser.console)
+                browser.call("Target.closeTarget", targetId=standin)
+                return
+            time.sleep(0.2)
     try:
         r = browser.run(f"{base}/conference.html?seconds=6", 90, keep_console=True)
     finally:

@@ -10,7 +10,7 @@ the same WebAssembly module, and this server only relays.
 Serves wasm/www (as serve.py does) plus the contract:
 
     GET  /session   -> {session_id, suite, ratchet_bits, codec, members, roster_version}
-    POST /join      {name, identity, offer} -> {id, answer}
+    POST /join      {name, identity, offer} -> {id, answer, roster_version}
     GET  /poll?id=  -> {announcements: [{from, data}], members, roster_version}  (<= 1 s)
     POST /announce  {from, announcements: [{to, data}]}
     GET  /report    -> {native_id: {sender_id: [sha256 hex, ...]}}
@@ -113,12 +113,14 @@ class Handler(serve.Handler):
                 return self._json({"id": s.add(body["identity"], "stand-in", True)["id"]})
             if url.path == "/join":
                 member = s.add(body["identity"], body.get("name", "browser"), False)
+                version = s.roster_version  # the roster with the joiner, as conference/ answers
                 s.offers.append({"joiner": {"id": member["id"], "identity": member["identity"]},
-                                 "offer": body["offer"], "roster_version": s.roster_version})
+                                 "offer": body["offer"], "roster_version": version})
                 s.lock.notify_all()
                 if not s.lock.wait_for(lambda: member["id"] in s.answers, timeout=15):
                     return self._json({"error": "no participant answered"}, 504)
-                return self._json({"id": member["id"], "answer": s.answers.pop(member["id"])})
+                return self._json({"id": member["id"], "answer": s.answers.pop(member["id"]),
+                                   "roster_version": version})
             if url.path == "/mock/answer":
                 s.answers[body["joiner"]] = body["answer"]
                 s.lock.notify_all()
