@@ -196,16 +196,16 @@ def drops(stats, tag):
     return stats["transforms"].get(tag, {}).get("drops", {})
 
 
-def first_drop(stats, tag):
-    """The first frame transform `tag` dropped, as worker.js logs it (KID, CTR, ...), or ''."""
-    log = stats["transforms"].get(tag, {}).get("dropLog") or []
-    return f", first drop {json.dumps(log[0])}" if log else ""
-
-
 def drop_log(stats, tag):
-    """Every drop worker.js logged for transform `tag` (a few per reason), or ''."""
-    log = stats["transforms"].get(tag, {}).get("dropLog") or []
-    return f", drops {json.dumps(log)}" if log else ""
+    """The drops worker.js logged for transform `tag` (a few per reason: KID, CTR, ...)."""
+    return stats["transforms"].get(tag, {}).get("dropLog")
+
+
+def logged_drops(log, first_only=False):
+    """A drop log as text for a check's detail (only its first entry if `first_only`), or ''."""
+    if not log:
+        return ""
+    return f", first drop {json.dumps(log[0])}" if first_only else f", drops {json.dumps(log)}"
 
 
 def check_codec_case(report, result, console, codec, legacy=False):
@@ -223,7 +223,7 @@ def check_codec_case(report, result, console, codec, legacy=False):
         f"{right['inbound']['framesDecoded']} of {right['inbound']['framesReceived']} frames decoded by {right['inbound'].get('decoder')}, "
         f"{stats['receivers']['right']['ok']} frames authenticated, "
         f"{sent['frames']} protected ({sent['keyframes']} keyframes)"
-        f"{drop_log(stats, 'right')}",
+        f"{logged_drops(drop_log(stats, 'right'))}",
         console)
     mismatches = sum(t.get("typeMismatch", 0) for t in stats["transforms"].values())
     report.check(
@@ -245,13 +245,13 @@ def check_codec_case(report, result, console, codec, legacy=False):
         wrong["median"] < MISMATCH_DB and rw["ok"] == 0 and rw["authenticationFailed"] > 0
         and drops(stats, "wrong").get("authenticationFailed", 0) > 0,
         f"PSNR median {wrong['median']} dB, {rw['authenticationFailed']} authentication failures, "
-        f"dropped {drops(stats, 'wrong')}{first_drop(stats, 'wrong')}",
+        f"dropped {drops(stats, 'wrong')}{logged_drops(drop_log(stats, 'wrong'), first_only=True)}",
         console)
     report.check(
         f"test 2 ({label}): no key shows no picture, failures counted",
         nokey["median"] < MISMATCH_DB and rn["ok"] == 0 and rn["unknownKeyId"] > 0,
         f"PSNR median {nokey['median']} dB, {rn['unknownKeyId']} unknown-KID failures, "
-        f"dropped {drops(stats, 'nokey')}{first_drop(stats, 'nokey')}",
+        f"dropped {drops(stats, 'nokey')}{logged_drops(drop_log(stats, 'nokey'), first_only=True)}",
         console)
     report.check(
         f"test 2 ({label}): without a transform the wire is no picture",
@@ -290,7 +290,7 @@ def check_rotation(report, result, console):
         and st2["drops"].get("unknownKeyId", 0) > 0,
         f"{st2['framesInPhase']} frames restored, {st2['decodedInPhase']} decoded, "
         f"dropped {st2['drops']}, picture {st2['median']} dB"
-        f"{', first drop ' + json.dumps(st2['dropLog'][0]) if st2.get('dropLog') else ''}",
+        f"{logged_drops(st2.get('dropLog'), first_only=True)}",
         console)
 
 
